@@ -1,0 +1,234 @@
+"""The context a thread starts with: AGENTS.md discovery, the environment context and the permissions text."""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+__all__ = [
+    "AgentsDoc",
+    "PermissionsContext",
+    "environment_context",
+    "find_project_root",
+    "load_agents_doc",
+    "permissions_instructions",
+]
+
+_PROTECTED_NAMES = (".git", ".agents", ".codex", ".aws")
+_BUDGET_ADVICE = (
+    "Trim your project instructions to fit the budget. "
+    "If you need to keep them all, increase `project_doc_max_bytes`."
+)
+
+
+@dataclass(frozen=True)
+class AgentsDoc:
+    """The AGENTS.md block for the first user message, and warnings about the byte budget."""
+
+    text: str | None
+    body: str
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PermissionsContext:
+    """What the model is told about its sandbox: mode, network and writable roots."""
+
+    sandbox_mode: str
+    approval_policy: str
+    network_access: bool
+    cwd: Path
+    writable_roots: tuple[Path, ...]  # cwd first, then --add-dir and configured roots
+    include_tmp: bool = True
+
+
+def find_project_root(cwd: Path, markers: Sequence[str] = (".git",)) -> Path | None:
+    """The nearest directory from cwd upwards holding one of the markers."""
+    for directory in (cwd, *cwd.parents):
+        if any((directory / marker).exists() for marker in markers):
+            return directory
+    return None
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _global_instructions(codex_home: Path) -> str:
+    for name in ("AGENTS.override.md", "AGENTS.md"):
+        text = _read_text(codex_home / name)
+        if text is not None and text.strip():
+            return text.strip()
+    return ""
+
+
+def _project_file(directory: Path, fallback_names: Sequence[str]) -> Path | None:
+    for name in ("AGENTS.override.md", "AGENTS.md", *fallback_names):
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _project_dirs(cwd: Path, markers: Sequence[str]) -> list[Path]:
+    root = find_project_root(cwd, markers) if markers else None
+    if root is None or root == cwd:
+        return [cwd]
+    dirs = [cwd]
+    for parent in cwd.parents:
+        dirs.append(parent)
+        if parent == root:
+            break
+    return list(reversed(dirs))
+
+
+def load_agents_doc(
+    codex_home: Path,
+    cwd: Path,
+    *,
+    max_bytes: int = 32768,
+    fallback_filenames: Sequence[str] = (),
+    root_markers: Sequence[str] = (".git",),
+) -> AgentsDoc:
+    """Read the global and project AGENTS.md files, root first, within the byte budget."""
+    global_text = _global_instructions(codex_home)
+    parts: list[str] = []
+    warnings: list[str] = []
+    remaining = max_bytes
+    if max_bytes > 0:
+        for directory in _project_dirs(cwd, root_markers):
+            path = _project_file(directory, fallback_filenames)
+            if path is None:
+                continue
+            data = path.read_bytes()
+            if not data.strip():
+                continue
+            if remaining <= 0:
+                warnings.append(
+                    f"Skipped project instructions in environment `local` starting at `{path}` because the "
+                    f"{max_bytes}-byte budget was exhausted. {_BUDGET_ADVICE}"
+                )
+                break
+            if len(data) > remaining:
+                warnings.append(
+                    f"Loaded only {remaining} of {len(data)} bytes from `{path}` in environment `local` under "
+                    f"the {max_bytes}-byte project instruction budget. {_BUDGET_ADVICE}"
+                )
+                data = data[:remaining]
+            remaining -= len(data)
+            parts.append(data.decode("utf-8", errors="ignore"))
+    project_text = "\n\n".join(parts)
+    if global_text and project_text:
+        body = f"{global_text}\n\n--- project-doc ---\n\n{project_text}"
+    else:
+        body = global_text or project_text
+    if not body:
+        return AgentsDoc(None, "", tuple(warnings))
+    header = f"# AGENTS.md instructions for {cwd}" if project_text else "# AGENTS.md instructions"
+    return AgentsDoc(f"{header}\n\n<INSTRUCTIONS>\n{body}\n</INSTRUCTIONS>", body, tuple(warnings))
+
+
+def _local_timezone() -> str:
+    tz = os.environ.get("TZ", "")
+    if tz and not tz.startswith(":") and "/" in tz:
+        return tz
+    try:
+        link = os.readlink("/etc/localtime")
+    except OSError:
+        link = ""
+    if "zoneinfo/" in link:
+        return link.split("zoneinfo/", 1)[1]
+    name = datetime.datetime.now().astimezone().tzname() or "UTC"
+    return "Etc/UTC" if name == "UTC" else name
+
+
+def _entry(access: str, *, path: Path | None = None, special: str | None = None) -> str:
+    inner = f"<path>{escape(str(path))}</path>" if path is not None else f"<special>{special}</special>"
+    return f'<entry access="{access}">{inner}</entry>'
+
+
+def _filesystem(ctx: PermissionsContext) -> str:
+    roots = "".join(f"<root>{escape(str(r))}</root>" for r in ctx.writable_roots or (ctx.cwd,))
+    if ctx.sandbox_mode == "danger-full-access":
+        profile = '<permission_profile type="disabled"><file_system type="unrestricted" /></permission_profile>'
+    else:
+        entries = [_entry("read", special=":root")]
+        if ctx.sandbox_mode == "workspace-write":
+            entries += [_entry("write", path=root) for root in ctx.writable_roots]
+            if ctx.include_tmp:
+                entries += [_entry("write", special=":slash_tmp"), _entry("write", special=":tmpdir")]
+            entries += [
+                _entry("read", path=root / name) for name in _PROTECTED_NAMES for root in ctx.writable_roots
+            ]
+        profile = (
+            '<permission_profile type="managed"><file_system type="restricted">'
+            + "".join(entries)
+            + "</file_system></permission_profile>"
+        )
+    return f"<filesystem><workspace_roots>{roots}</workspace_roots>{profile}</filesystem>"
+
+
+def environment_context(ctx: PermissionsContext, shell: str, *, today: datetime.date | None = None) -> str:
+    """The `<environment_context>` block of the first user message."""
+    date = (today or datetime.date.today()).isoformat()
+    return (
+        "<environment_context>\n"
+        f"  <cwd>{escape(str(ctx.cwd))}</cwd>\n"
+        f"  <shell>{escape(shell)}</shell>\n"
+        f"  <current_date>{date}</current_date>\n"
+        f"  <timezone>{escape(_local_timezone())}</timezone>\n"
+        f"  {_filesystem(ctx)}\n"
+        "</environment_context>"
+    )
+
+
+_SANDBOX_SENTENCES = {
+    "read-only": "The sandbox only permits reading files; commands that write will fail.",
+    "workspace-write": (
+        "Commands may read any file and write inside the writable roots; writes elsewhere are blocked."
+    ),
+    "danger-full-access": "Commands run without any sandbox: they can read and write anywhere.",
+}
+
+_APPROVAL_SENTENCES = {
+    "never": (
+        "Approval policy is `never`: nobody will be asked to approve anything, so do not request escalated "
+        "permissions (`sandbox_permissions`); when something is blocked, work around it or explain it."
+    ),
+    "on-request": (
+        "Approval policy is `on-request`: commands run in the sandbox; when one truly needs more access, "
+        'run it with `sandbox_permissions` set to "require_escalated" and a one-sentence `justification`, '
+        "and the user will be asked."
+    ),
+    "on-failure": (
+        "Approval policy is `on-failure`: commands run in the sandbox, and when one fails because of it "
+        "the user is offered to run it again without the sandbox."
+    ),
+    "untrusted": (
+        "Approval policy is `untrusted`: only known read-only commands run without asking; the user is "
+        "asked before anything else runs."
+    ),
+}
+
+
+def permissions_instructions(ctx: PermissionsContext) -> str:
+    """The `<permissions instructions>` developer text: sandbox, network, approvals, writable roots."""
+    network = "enabled" if ctx.network_access or ctx.sandbox_mode == "danger-full-access" else "restricted"
+    lines = [
+        f"Filesystem sandboxing: `sandbox_mode` is `{ctx.sandbox_mode}`. "
+        + _SANDBOX_SENTENCES.get(ctx.sandbox_mode, ""),
+        f"Network access is {network}.",
+        _APPROVAL_SENTENCES.get(ctx.approval_policy, f"Approval policy is `{ctx.approval_policy}`."),
+    ]
+    text = "\n".join(lines)
+    if ctx.sandbox_mode == "workspace-write":
+        roots = sorted({str(r) for r in ctx.writable_roots} | ({"/tmp"} if ctx.include_tmp else set()))
+        text += " The writable roots are " + ", ".join(f"`{r}`" for r in roots) + "."
+    return f"<permissions instructions>\n{text}\n</permissions instructions>"

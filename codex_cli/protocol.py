@@ -1,0 +1,283 @@
+"""The one event stream: the items and events a session emits, and their JSON form.
+
+Every front end (exec's human and JSONL output, the line UI, the MCP server, the rollout
+recorder) consumes these types; `codex exec --json` is simply `event_to_json(event)` per line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+__all__ = [
+    "AgentMessageDelta",
+    "AgentMessageItem",
+    "CommandExecutionItem",
+    "CommandOutputDelta",
+    "ErrorItem",
+    "ErrorNotice",
+    "Event",
+    "FileChange",
+    "FileChangeItem",
+    "Item",
+    "ItemCompleted",
+    "ItemStarted",
+    "ItemUpdated",
+    "ReasoningDelta",
+    "ReasoningItem",
+    "ThreadStarted",
+    "TodoEntry",
+    "TodoListItem",
+    "TurnAborted",
+    "TurnCompleted",
+    "TurnFailed",
+    "TurnStarted",
+    "Usage",
+    "event_to_json",
+    "item_to_dict",
+]
+
+CommandStatus = Literal["in_progress", "completed", "failed", "declined"]
+PatchStatus = Literal["in_progress", "completed", "failed"]
+ChangeKind = Literal["add", "delete", "update"]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts, summed over every model response of a thread."""
+
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_output_tokens: int = 0
+    total_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.cached_input_tokens + other.cached_input_tokens,
+            self.cache_write_input_tokens + other.cache_write_input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.reasoning_output_tokens + other.reasoning_output_tokens,
+            self.total_tokens + other.total_tokens,
+        )
+
+    @property
+    def blended_total(self) -> int:
+        """What `tokens used` shows: input not served from cache, plus output."""
+        return self.input_tokens - self.cached_input_tokens + self.output_tokens
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "input_tokens": self.input_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
+            "cache_write_input_tokens": self.cache_write_input_tokens,
+            "output_tokens": self.output_tokens,
+            "reasoning_output_tokens": self.reasoning_output_tokens,
+        }
+
+
+# ---------------------------------------------------------------------------- items
+
+
+@dataclass(frozen=True)
+class AgentMessageItem:
+    id: str
+    text: str
+    type: Literal["agent_message"] = "agent_message"
+
+
+@dataclass(frozen=True)
+class ReasoningItem:
+    id: str
+    text: str
+    type: Literal["reasoning"] = "reasoning"
+
+
+@dataclass(frozen=True)
+class CommandExecutionItem:
+    id: str
+    command: str
+    aggregated_output: str = ""
+    exit_code: int | None = None
+    status: CommandStatus = "in_progress"
+    type: Literal["command_execution"] = "command_execution"
+    cwd: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    kind: ChangeKind
+
+
+@dataclass(frozen=True)
+class FileChangeItem:
+    id: str
+    changes: tuple[FileChange, ...]
+    status: PatchStatus = "in_progress"
+    type: Literal["file_change"] = "file_change"
+    # A unified diff for people; not part of the exec JSON schema.
+    diff: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class TodoEntry:
+    text: str
+    completed: bool
+    in_progress: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True)
+class TodoListItem:
+    id: str
+    items: tuple[TodoEntry, ...]
+    type: Literal["todo_list"] = "todo_list"
+    explanation: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ErrorItem:
+    id: str
+    message: str
+    type: Literal["error"] = "error"
+
+
+Item = Union[AgentMessageItem, ReasoningItem, CommandExecutionItem, FileChangeItem, TodoListItem, ErrorItem]
+
+
+def item_to_dict(item: Item) -> dict[str, object]:
+    """The exec JSON shape of an item (fields in the order codex-rs prints them)."""
+    if isinstance(item, AgentMessageItem):
+        return {"id": item.id, "type": item.type, "text": item.text}
+    if isinstance(item, ReasoningItem):
+        return {"id": item.id, "type": item.type, "text": item.text}
+    if isinstance(item, CommandExecutionItem):
+        return {
+            "id": item.id,
+            "type": item.type,
+            "command": item.command,
+            "aggregated_output": item.aggregated_output,
+            "exit_code": item.exit_code,
+            "status": item.status,
+        }
+    if isinstance(item, FileChangeItem):
+        changes = [{"path": c.path, "kind": c.kind} for c in item.changes]
+        return {"id": item.id, "type": item.type, "changes": changes, "status": item.status}
+    if isinstance(item, TodoListItem):
+        entries = [{"text": e.text, "completed": e.completed} for e in item.items]
+        return {"id": item.id, "type": item.type, "items": entries}
+    return {"id": item.id, "type": item.type, "message": item.message}
+
+
+# ---------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class ThreadStarted:
+    thread_id: str
+
+
+@dataclass(frozen=True)
+class TurnStarted:
+    turn_id: str
+
+
+@dataclass(frozen=True)
+class ItemStarted:
+    item: Item
+
+
+@dataclass(frozen=True)
+class ItemUpdated:
+    item: Item
+
+
+@dataclass(frozen=True)
+class ItemCompleted:
+    item: Item
+
+
+@dataclass(frozen=True)
+class AgentMessageDelta:
+    """Streaming assistant text, for display only; the item arrives complete later."""
+
+    delta: str
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    """Streaming reasoning summary text, for display only."""
+
+    delta: str
+    new_section: bool = False
+
+
+@dataclass(frozen=True)
+class CommandOutputDelta:
+    item_id: str
+    chunk: str
+
+
+@dataclass(frozen=True)
+class ErrorNotice:
+    """A message for the person: a retry notice, or the fatal error before `TurnFailed`."""
+
+    message: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class TurnCompleted:
+    usage: Usage
+    last_agent_message: str | None
+
+
+@dataclass(frozen=True)
+class TurnFailed:
+    message: str
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class TurnAborted:
+    reason: str = "interrupted"
+
+
+Event = Union[
+    ThreadStarted,
+    TurnStarted,
+    ItemStarted,
+    ItemUpdated,
+    ItemCompleted,
+    AgentMessageDelta,
+    ReasoningDelta,
+    CommandOutputDelta,
+    ErrorNotice,
+    TurnCompleted,
+    TurnFailed,
+    TurnAborted,
+]
+
+
+def event_to_json(event: Event) -> dict[str, object] | None:
+    """The `codex exec --json` line for an event, or None for display-only events."""
+    if isinstance(event, ThreadStarted):
+        return {"type": "thread.started", "thread_id": event.thread_id}
+    if isinstance(event, TurnStarted):
+        return {"type": "turn.started"}
+    if isinstance(event, ItemStarted):
+        return {"type": "item.started", "item": item_to_dict(event.item)}
+    if isinstance(event, ItemUpdated):
+        return {"type": "item.updated", "item": item_to_dict(event.item)}
+    if isinstance(event, ItemCompleted):
+        return {"type": "item.completed", "item": item_to_dict(event.item)}
+    if isinstance(event, ErrorNotice):
+        message = event.message if event.detail is None else f"{event.message} ({event.detail})"
+        return {"type": "error", "message": message}
+    if isinstance(event, TurnCompleted):
+        return {"type": "turn.completed", "usage": event.usage.to_dict()}
+    if isinstance(event, TurnFailed):
+        return {"type": "turn.failed", "error": {"message": event.message}}
+    return None

@@ -1,0 +1,696 @@
+"""Running commands for the model's shell tools: environment, launching, live sessions and the output text.
+
+`exec_command` starts `[shell, "-lc", cmd]` in its own process group and waits up to `yield_time_ms`; a command
+still running then becomes a session that `write_stdin` feeds or polls. stdout and stderr share one pipe (or one
+PTY with `tty`), so their bytes arrive in the order the process wrote them. The model sees a plain-text header and
+the output cut in the middle to its token budget (tokens = ceil(bytes / 4)). The older `shell` tool (an argv array
+with `timeout_ms`) runs through `run_legacy_shell` and answers with a small JSON document.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+import os
+import random
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from codex_cli.version import VERSION
+
+__all__ = [
+    "EnvPolicy",
+    "ExecFailure",
+    "ExecRequest",
+    "ExecResult",
+    "ProcessManager",
+    "build_command_env",
+    "default_shell_name",
+    "default_shell_path",
+    "format_command_for_display",
+    "run_legacy_shell",
+    "shell_argv",
+    "truncate_for_model",
+]
+
+log = logging.getLogger(__name__)
+
+OutputCallback = Callable[[str], None]
+Preexec = Callable[[], None]
+
+DEFAULT_YIELD_MS = 10_000
+EXEC_YIELD_RANGE_MS = (250, 30_000)
+WRITE_YIELD_DEFAULT_MS = 250
+POLL_YIELD_RANGE_MS = (5_000, 300_000)
+DEFAULT_MAX_OUTPUT_TOKENS = 10_000
+CAPTURE_LIMIT_BYTES = 1 << 20
+MAX_LIVE_SESSIONS = 64
+LEGACY_TIMEOUT_MS = 60_000
+LEGACY_TIMEOUT_EXIT_CODE = 124
+PTY_ROWS, PTY_COLS = 24, 80
+_TICK_S = 0.05  # how often waits look at the cancel event and the child's status
+_EXIT_GRACE_S = 0.25  # after the child exits, how long background children may keep the output open
+_CTRL_C = "\u0003"
+
+_CORE_VARS = frozenset(
+    {"PATH", "SHELL", "TMPDIR", "TEMP", "TMP", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "LOGNAME", "USER"}
+)
+_DEFAULT_EXCLUDES = ("*KEY*", "*SECRET*", "*TOKEN*")
+_FORCED_VARS = dict(  # set after the policy, overriding `set`
+    item.split("=", 1)
+    for item in "NO_COLOR=1 TERM=dumb LANG=C.UTF-8 LC_CTYPE=C.UTF-8 LC_ALL=C.UTF-8 COLORTERM= PAGER=cat GIT_PAGER=cat"
+    " GH_PAGER=cat CODEX_CI=1 CODEX_APPLY_PATCH_PRESERVE_LINE_ENDINGS=1".split()
+)
+_STDIN_CLOSED = (
+    "write_stdin failed: stdin is closed for this session; rerun exec_command with tty=true to keep stdin open"
+)
+
+
+class ExecFailure(Exception):
+    """Raised when a command cannot be started or a session cannot be used; `str()` is the text for the model."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# ---------------------------------------------------------------------------------------------- environment
+
+
+@dataclass(frozen=True)
+class EnvPolicy:
+    """`[shell_environment_policy]`: which variables of codex's own environment a command starts with."""
+
+    inherit: str = "all"
+    ignore_default_excludes: bool = True
+    exclude: tuple[str, ...] = ()
+    include_only: tuple[str, ...] = ()
+    set: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+
+    def __post_init__(self) -> None:
+        if self.inherit not in ("all", "core", "none"):
+            raise ValueError(f"unknown variant `{self.inherit}`, expected one of `core`, `all`, `none`")
+        object.__setattr__(self, "exclude", tuple(self.exclude))
+        object.__setattr__(self, "include_only", tuple(self.include_only))
+        object.__setattr__(self, "set", MappingProxyType(dict(self.set)))
+
+
+def _glob_matches(pattern: str, name: str) -> bool:
+    """Whole-name, case-insensitive match where only `*` and `?` are special."""
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, name, re.IGNORECASE | re.DOTALL) is not None
+
+
+def _matches_any(patterns: Sequence[str], name: str) -> bool:
+    return any(_glob_matches(pattern, name) for pattern in patterns)
+
+
+def _inherited(inherit: str, base_env: Mapping[str, str]) -> dict[str, str]:
+    if inherit == "none":
+        return {}
+    if inherit == "core":
+        fold = str.upper if sys.platform == "win32" else str
+        return {k: v for k, v in base_env.items() if fold(k) in _CORE_VARS}
+    return dict(base_env)
+
+
+def build_command_env(
+    policy: EnvPolicy,
+    base_env: Mapping[str, str],
+    *,
+    thread_id: str,
+    call_id: str,
+    network_disabled: bool,
+    extra_path_dirs: Sequence[str] = (),
+    permission_profile: str | None = None,
+) -> dict[str, str]:
+    """The environment of one command: inherit → default excludes → exclude → set → include_only → forced vars."""
+    env = _inherited(policy.inherit, base_env)
+    excludes = [*(() if policy.ignore_default_excludes else _DEFAULT_EXCLUDES), *policy.exclude]
+    env = {k: v for k, v in env.items() if not _matches_any(excludes, k)}
+    env.update(policy.set)
+    if policy.include_only:
+        env = {k: v for k, v in env.items() if _matches_any(policy.include_only, k)}
+    env.update(_FORCED_VARS)
+    env.update(CODEX_VERSION=VERSION, CODEX_THREAD_ID=thread_id, CODEX_SESSION_ID=thread_id, CODEX_TOOL_CALL_ID=call_id)
+    if network_disabled:
+        env["CODEX_SANDBOX_NETWORK_DISABLED"] = "1"
+    if permission_profile:
+        env["CODEX_PERMISSION_PROFILE"] = permission_profile
+    if extra_path_dirs:
+        env["PATH"] = os.pathsep.join([*extra_path_dirs, *filter(None, [env.get("PATH")])])
+    return env
+
+
+# ---------------------------------------------------------------------------------------------- shell argv
+
+
+def default_shell_path() -> str:
+    """`$SHELL` when it names an executable, else `bash` on PATH, else `/bin/sh` (`%COMSPEC%` on Windows)."""
+    configured = os.environ.get("SHELL", "")
+    found = shutil.which(configured) if configured else None  # an absolute path is checked, a name searched
+    if found:
+        return found
+    bash = shutil.which("bash")
+    if bash:
+        return bash
+    if sys.platform == "win32":
+        return os.environ.get("COMSPEC", "cmd.exe")
+    return "/bin/sh"
+
+
+def _shell_name(path: str) -> str:
+    name = os.path.basename(path)
+    return name[:-4] if name.lower().endswith(".exe") else name
+
+
+def default_shell_name() -> str:
+    """The basename of the default shell (`bash`, `zsh`, …), as reported in `<environment_context>`."""
+    return _shell_name(default_shell_path())
+
+
+def shell_argv(command: str, *, login: bool = True, shell: str | None = None) -> list[str]:
+    """`[shell, "-lc", command]` (`-c` without login); `shell` is looked up on PATH, falling back to the default."""
+    path = (shutil.which(shell) if shell else None) or default_shell_path()
+    name = _shell_name(path).lower()
+    if name == "cmd":
+        return [path, "/c", command]
+    if name in ("powershell", "pwsh"):
+        return [path, "-Command", command] if login else [path, "-NoProfile", "-Command", command]
+    return [path, "-lc" if login else "-c", command]
+
+
+def format_command_for_display(argv: Sequence[str]) -> str:
+    """The argv as one POSIX-shell-quoted string, e.g. `/bin/bash -lc 'echo hi'`."""
+    return shlex.join(argv)
+
+
+# ---------------------------------------------------------------------------------------------- output text
+
+
+def _token_count(nbytes: int) -> int:
+    return (nbytes + 3) // 4
+
+
+def _line_count(text: str) -> int:
+    if not text:
+        return 0
+    return text.count("\n") + (0 if text.endswith("\n") else 1)
+
+
+def _utf8_head(data: bytes, size: int) -> bytes:
+    cut = min(size, len(data))
+    while 0 < cut < len(data) and data[cut] & 0xC0 == 0x80:
+        cut -= 1
+    return data[:cut]
+
+
+def _utf8_tail(data: bytes, size: int) -> bytes:
+    start = max(len(data) - size, 0)
+    while start < len(data) and data[start] & 0xC0 == 0x80:
+        start += 1
+    return data[start:]
+
+
+def _output_budget(max_output_tokens: int | None) -> int:
+    if max_output_tokens is None:
+        return DEFAULT_MAX_OUTPUT_TOKENS
+    return max(0, min(max_output_tokens, DEFAULT_MAX_OUTPUT_TOKENS))
+
+
+def _render_output(text: str, budget: int, original_tokens: int, omitted_bytes: int) -> str:
+    """The body after `Output:`; cut in the middle with a warning preamble when over `budget` tokens."""
+    data = text.encode("utf-8", "replace")
+    if omitted_bytes == 0 and _token_count(len(data)) <= budget:
+        return text
+    if omitted_bytes:
+        second_line = f"... {omitted_bytes} bytes omitted ..."
+        # Observed: the truncated-token figure also counts this line's bytes (seq 1 400000 → …252152 tokens…).
+        counted = len(data) + len(second_line)
+    else:
+        second_line = f"Total output lines: {_line_count(text)}"
+        counted = len(data)
+    removed = _token_count(counted) - budget
+    if removed <= 0:
+        body = text
+    else:
+        head = _utf8_head(data, 2 * budget).decode("utf-8", "replace")
+        tail = _utf8_tail(data, 2 * budget).decode("utf-8", "replace")
+        body = f"{head}…{removed} tokens truncated…{tail}"
+    return f"Warning: truncated output (original token count: {original_tokens})\n{second_line}\n\n{body}"
+
+
+def truncate_for_model(text: str, max_tokens: int) -> str:
+    """Keep the first and last 2×`max_tokens` bytes of `text` around a `…N tokens truncated…` marker."""
+    return _render_output(text, max(0, max_tokens), _token_count(len(text.encode("utf-8", "replace"))), 0)
+
+
+def _new_chunk_id() -> str:
+    return f"{random.getrandbits(24):06x}"
+
+
+@dataclass(frozen=True)
+class ExecRequest:
+    """One `exec_command` call, already resolved to an argv, a directory and an environment."""
+
+    argv: list[str]
+    cwd: Path
+    env: Mapping[str, str]
+    yield_time_ms: int | None = None
+    max_output_tokens: int | None = None
+    tty: bool = False
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What one `exec_command`/`write_stdin` call collected; `exit_code` is None while the process still runs."""
+
+    output: str
+    exit_code: int | None
+    session_id: int | None
+    wall_time: float
+    original_token_count: int
+    omitted_bytes: int = 0  # middle bytes that did not fit the 1 MiB capture buffer
+    max_output_tokens: int | None = None
+    chunk_id: str = field(default_factory=_new_chunk_id)
+
+    def to_model_text(self) -> str:
+        """The plain-text `function_call_output` the model reads."""
+        if self.exit_code is not None:
+            status = f"Process exited with code {self.exit_code}"
+        else:
+            status = f"Process running with session ID {self.session_id}"
+        body = _render_output(
+            self.output, _output_budget(self.max_output_tokens), self.original_token_count, self.omitted_bytes
+        )
+        return (
+            f"Chunk ID: {self.chunk_id}\nWall time: {self.wall_time:.4f} seconds\n{status}\n"
+            f"Original token count: {self.original_token_count}\nOutput:\n{body}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------- processes
+
+
+class _Capture:
+    """Output not yet handed to the model: the first and the last half of the limit, and how much came in."""
+
+    def __init__(self, limit: int = CAPTURE_LIMIT_BYTES) -> None:
+        self._half = limit // 2
+        self._head = bytearray()
+        self._tail = bytearray()
+        self._total = 0
+
+    def add(self, data: bytes) -> None:
+        self._total += len(data)
+        room = self._half - len(self._head)
+        if room > 0:
+            self._head += data[:room]
+            data = data[room:]
+        if data:
+            self._tail += data
+            if len(self._tail) > self._half:
+                del self._tail[: len(self._tail) - self._half]
+
+    def take(self) -> tuple[bytes, int, int]:
+        """(kept bytes, bytes dropped from the middle, bytes received) since the last take."""
+        kept = bytes(self._head + self._tail)
+        result = (kept, self._total - len(kept), self._total)
+        self._head, self._tail, self._total = bytearray(), bytearray(), 0
+        return result
+
+
+def _creation_flags() -> int:
+    if sys.platform == "win32":
+        return subprocess.CREATE_NEW_PROCESS_GROUP
+    return 0
+
+
+def _signal_group(popen: subprocess.Popen[bytes], interrupt: bool) -> None:
+    """Send SIGINT (`interrupt`) or SIGKILL to the child's whole process group."""
+    if sys.platform == "win32":
+        if interrupt:
+            popen.send_signal(signal.CTRL_BREAK_EVENT)
+        else:
+            popen.kill()
+        return
+    try:
+        os.killpg(popen.pid, signal.SIGINT if interrupt else signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is already gone
+
+
+def _take_terminal() -> None:
+    """Runs in a PTY child before exec: a new session whose controlling terminal is the PTY on fd 0."""
+    if sys.platform != "win32":
+        import fcntl
+        import termios
+
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _open_output(tty: bool) -> tuple[int, int]:
+    """(parent read end, child end): a 24x80 PTY when `tty` (POSIX only), else one pipe for stdout and stderr."""
+    if not tty or sys.platform == "win32":
+        return os.pipe()
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", PTY_ROWS, PTY_COLS, 0, 0))
+    return master, slave
+
+
+def _child_setup(with_pty: bool, confine: Preexec | None) -> Preexec | None:
+    """What the child runs between fork and exec: take the PTY, then confine itself (the sandbox)."""
+    if not with_pty:
+        return confine
+    if confine is None:
+        return _take_terminal
+
+    def setup() -> None:
+        _take_terminal()
+        confine()
+
+    return setup
+
+
+def _spawn(
+    argv: list[str], cwd: Path, env: Mapping[str, str], tty: bool, confine: Preexec | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    read_fd, child_fd = _open_output(tty)
+    with_pty = tty and sys.platform != "win32"
+    try:
+        popen = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=child_fd if with_pty else subprocess.DEVNULL,
+            stdout=child_fd,
+            stderr=child_fd,
+            start_new_session=not with_pty and sys.platform != "win32",
+            preexec_fn=_child_setup(with_pty, confine),
+            creationflags=_creation_flags(),
+        )
+    except BaseException:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(child_fd)
+    return popen, read_fd
+
+
+class _LiveProcess:
+    """One child process, the thread that drains its output, and what it has produced so far."""
+
+    def __init__(
+        self, argv: list[str], cwd: Path, env: Mapping[str, str], tty: bool, confine: Preexec | None = None
+    ) -> None:
+        self.popen, read_fd = _spawn(argv, cwd, env, tty, confine)
+        self.is_tty = tty and sys.platform != "win32"
+        self._write_fd = os.dup(read_fd) if self.is_tty else None
+        self.session_id: int | None = None
+        self.finished = False
+        self._cond = threading.Condition()
+        self._capture = _Capture()
+        self._fresh: list[str] = []  # decoded output not yet passed to an `on_output` callback
+        self._fresh_chars = 0
+        self._pump = threading.Thread(target=self._drain, args=(read_fd,), name="codex-exec-output", daemon=True)
+        self._pump.start()
+
+    def _drain(self, fd: int) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        try:
+            data = b"-"
+            while data:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    data = b""  # EIO from a PTY master once the child side is closed
+                text = decoder.decode(data, final=not data)
+                with self._cond:
+                    self._capture.add(data)
+                    if text:
+                        self._keep_fresh(text)
+                    self._cond.notify_all()
+        finally:
+            os.close(fd)
+            with self._cond:
+                self._cond.notify_all()
+
+    def _keep_fresh(self, text: str) -> None:
+        """Hold `text` for the next waiter; between calls only the newest megabyte or so is kept."""
+        self._fresh.append(text)
+        self._fresh_chars += len(text)
+        while self._fresh_chars > CAPTURE_LIMIT_BYTES and len(self._fresh) > 1:
+            self._fresh_chars -= len(self._fresh.pop(0))
+
+    @property
+    def exit_code(self) -> int | None:
+        code = self.popen.returncode
+        if not self.finished or code is None:
+            return None
+        return 128 - code if code < 0 else code
+
+    def write(self, chars: str) -> None:
+        if self._write_fd is not None:
+            try:
+                os.write(self._write_fd, chars.encode("utf-8"))
+            except OSError:
+                pass  # the terminal is gone; the next wait reports the exit
+        elif chars == _CTRL_C:
+            _signal_group(self.popen, interrupt=True)
+        else:
+            raise ExecFailure(_STDIN_CLOSED)
+
+    def wait(self, deadline: float, cancel: threading.Event | None, on_output: OutputCallback | None) -> None:
+        """Stream output until the process has finished, `deadline` (monotonic) passes or `cancel` is set."""
+        try:
+            while not self._settle():
+                if cancel is not None and cancel.is_set():
+                    self.kill()
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._pause(min(remaining, _TICK_S))
+                self._deliver(on_output)
+        finally:
+            self._deliver(on_output)
+
+    def _pause(self, seconds: float) -> None:
+        if not self._pump.is_alive():
+            try:
+                self.popen.wait(timeout=seconds)
+            except subprocess.TimeoutExpired:
+                pass
+            return
+        with self._cond:
+            if not self._fresh:
+                self._cond.wait(timeout=seconds)
+
+    def _deliver(self, on_output: OutputCallback | None) -> None:
+        with self._cond:
+            fresh, self._fresh, self._fresh_chars = self._fresh, [], 0
+        if on_output is not None:
+            for chunk in fresh:
+                on_output(chunk)
+
+    def _settle(self) -> bool:
+        """True once the child has exited and its output is drained (killing leftovers that hold it open)."""
+        if self.finished:
+            return True
+        if self.popen.poll() is None:
+            return False
+        self._pump.join(timeout=_EXIT_GRACE_S)
+        if self._pump.is_alive():
+            _signal_group(self.popen, interrupt=False)  # background children still hold the output open
+            self._pump.join(timeout=_EXIT_GRACE_S)
+        self.finished = True
+        return True
+
+    def kill(self) -> None:
+        """Kill the whole process group and reap the child."""
+        if not self.finished:
+            _signal_group(self.popen, interrupt=False)
+            try:
+                self.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                log.warning("process %d did not exit after SIGKILL", self.popen.pid)
+                return
+            self._settle()
+
+    def take_output(self) -> tuple[str, int, int]:
+        """(decoded output, middle bytes dropped, total bytes) produced since the last call."""
+        with self._cond:
+            kept, omitted, total = self._capture.take()
+        return kept.decode("utf-8", "replace"), omitted, total
+
+    def close(self) -> None:
+        self.kill()
+        if self._write_fd is not None:
+            os.close(self._write_fd)
+            self._write_fd = None
+
+
+def _clamp(value: int | None, default: int, bounds: tuple[int, int]) -> int:
+    return max(bounds[0], min(default if value is None else value, bounds[1]))
+
+
+def _launch_failure(prefix: str, exc: OSError) -> ExecFailure:
+    reason = exc.strerror or str(exc)
+    detail = f"{reason} (os error {exc.errno})" if exc.errno is not None else reason
+    inner = f'Rejected(\\"Failed to create unified exec process: {detail}\\")'
+    return ExecFailure(f'{prefix} failed: CreateProcess {{ message: "{inner}" }}')
+
+
+class ProcessManager:
+    """The live `exec_command` sessions of one conversation; `close()` kills every one of them."""
+
+    def __init__(
+        self, *, launcher: Callable[[list[str]], list[str]] | None = None, preexec: Preexec | None = None
+    ) -> None:
+        self._launcher = launcher
+        self._preexec = preexec
+        self._lock = threading.Lock()
+        self._sessions: dict[int, _LiveProcess] = {}
+        self._running: set[_LiveProcess] = set()
+
+    def exec_command(
+        self, req: ExecRequest, *, on_output: OutputCallback | None = None, cancel: threading.Event | None = None
+    ) -> ExecResult:
+        """Start `req.argv` and wait for it up to the yield time (default 10 s, clamped to 0.25–30 s)."""
+        start = time.monotonic()
+        argv = self._launcher(list(req.argv)) if self._launcher else list(req.argv)
+        try:
+            proc = _LiveProcess(argv, req.cwd, req.env, req.tty, self._preexec)
+        except OSError as exc:
+            raise _launch_failure("exec_command", exc) from exc
+        with self._lock:
+            self._running.add(proc)
+        yield_ms = _clamp(req.yield_time_ms, DEFAULT_YIELD_MS, EXEC_YIELD_RANGE_MS)
+        proc.wait(start + yield_ms / 1000, cancel, on_output)
+        return self._result(proc, start, req.max_output_tokens)
+
+    def write_stdin(
+        self,
+        session_id: int,
+        chars: str,
+        *,
+        yield_time_ms: int | None,
+        max_output_tokens: int | None,
+        on_output: OutputCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ExecResult:
+        """Write `chars` to a session (empty = poll) and collect what it printed since the last call."""
+        start = time.monotonic()
+        with self._lock:
+            proc = self._sessions.get(session_id)
+        if proc is None:
+            raise ExecFailure(f"write_stdin failed: Unknown process id {session_id}")
+        if chars:
+            proc.write(chars)
+            wait_ms = _clamp(yield_time_ms, WRITE_YIELD_DEFAULT_MS, EXEC_YIELD_RANGE_MS)
+        else:
+            wait_ms = _clamp(yield_time_ms, POLL_YIELD_RANGE_MS[0], POLL_YIELD_RANGE_MS)
+        proc.wait(start + wait_ms / 1000, cancel, on_output)
+        return self._result(proc, start, max_output_tokens)
+
+    def _result(self, proc: _LiveProcess, start: float, max_output_tokens: int | None) -> ExecResult:
+        text, omitted, total = proc.take_output()
+        exit_code = proc.exit_code
+        if exit_code is None:
+            self._register(proc)
+        else:
+            self._forget(proc)
+        return ExecResult(
+            output=text,
+            exit_code=exit_code,
+            session_id=proc.session_id,
+            wall_time=time.monotonic() - start,
+            original_token_count=_token_count(total),
+            omitted_bytes=omitted,
+            max_output_tokens=max_output_tokens,
+        )
+
+    def _register(self, proc: _LiveProcess) -> None:
+        evicted: list[_LiveProcess] = []
+        with self._lock:
+            if proc.session_id is None:
+                while len(self._sessions) >= MAX_LIVE_SESSIONS:
+                    oldest = next(iter(self._sessions))
+                    evicted.append(self._sessions.pop(oldest))
+                    log.warning("more than %d live exec sessions; closing session %d", MAX_LIVE_SESSIONS, oldest)
+                session_id = random.randint(1000, 99_999)
+                while session_id in self._sessions:
+                    session_id = random.randint(1000, 99_999)
+                proc.session_id = session_id
+                self._sessions[session_id] = proc
+        for old in evicted:
+            self._forget(old)
+
+    def _forget(self, proc: _LiveProcess) -> None:
+        with self._lock:
+            if proc.session_id is not None:
+                self._sessions.pop(proc.session_id, None)
+            self._running.discard(proc)
+        proc.close()
+
+    def close(self) -> None:
+        """Kill every live process group this manager started."""
+        with self._lock:
+            live = list(self._running)
+            self._sessions.clear()
+            self._running.clear()
+        for proc in live:
+            proc.close()
+
+
+# ---------------------------------------------------------------------------------------------- legacy shell tool
+
+
+def run_legacy_shell(
+    argv: list[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout_ms: int | None,
+    cancel: threading.Event | None = None,
+    launcher: Callable[[list[str]], list[str]] | None = None,
+    on_output: OutputCallback | None = None,
+    preexec: Preexec | None = None,
+) -> tuple[str, int]:
+    """Run the older `shell` tool's argv directly; returns the `{"output", "metadata"}` JSON text and exit code."""
+    start = time.monotonic()
+    timeout = timeout_ms if timeout_ms is not None and timeout_ms > 0 else LEGACY_TIMEOUT_MS
+    try:
+        proc = _LiveProcess(launcher(list(argv)) if launcher else list(argv), cwd, env, False, preexec)
+    except OSError as exc:
+        raise ExecFailure(f"execution error: {exc.strerror or exc} (os error {exc.errno})") from exc
+    try:
+        proc.wait(start + timeout / 1000, cancel, on_output)
+        timed_out = not proc.finished
+        proc.kill()
+        text, omitted, total = proc.take_output()
+        exit_code = LEGACY_TIMEOUT_EXIT_CODE if timed_out else proc.exit_code
+    finally:
+        proc.close()
+    if timed_out:
+        text = f"command timed out after {timeout} milliseconds\n{text}"
+    body = _render_output(text, DEFAULT_MAX_OUTPUT_TOKENS, _token_count(total), omitted)
+    code = -1 if exit_code is None else exit_code
+    metadata = {"exit_code": code, "duration_seconds": round(time.monotonic() - start, 1)}
+    return json.dumps({"output": body, "metadata": metadata}, ensure_ascii=False, separators=(",", ":")), code
