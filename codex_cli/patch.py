@@ -49,26 +49,23 @@ __all__ = [
     "plan_patch",
 ]
 
-APPLY_PATCH_LARK_GRAMMAR = """\
-start: begin_patch hunk+ end_patch
-begin_patch: "*** Begin Patch" LF
-end_patch: "*** End Patch" LF?
-
-hunk: add_hunk | delete_hunk | update_hunk
-add_hunk: "*** Add File: " filename LF add_line+
-delete_hunk: "*** Delete File: " filename LF
-update_hunk: "*** Update File: " filename LF change_move? change?
-
-filename: /(.+)/
-add_line: "+" /(.*)/ LF -> line
-
-change_move: "*** Move to: " filename LF
-change: (change_context | change_line)+ eof_line?
-change_context: ("@@" | "@@ " /(.+)/) LF
-change_line: ("+" | "-" | " ") /(.*)/ LF
-eof_line: "*** End of File" LF
-
-%import common.LF
+# Our own grammar for the patch language, for providers that constrain freeform tool input.
+APPLY_PATCH_LARK_GRAMMAR = r"""
+start: "*** Begin Patch" NL file_op+ "*** End Patch" NL?
+file_op: add_file | delete_file | update_file
+add_file: "*** Add File: " PATH NL added_line+
+delete_file: "*** Delete File: " PATH NL
+update_file: "*** Update File: " PATH NL move_to? edit_block?
+move_to: "*** Move to: " PATH NL
+edit_block: (section_header | diff_line)+ end_of_file?
+section_header: "@@" TEXT? NL
+diff_line: DIFF_MARK TEXT? NL
+added_line: "+" TEXT? NL
+end_of_file: "*** End of File" NL
+DIFF_MARK: /[ +-]/
+PATH: /[^\n]+/
+TEXT: /[^\n]+/
+NL: "\n"
 """
 
 APPLY_PATCH_TOOL_DESCRIPTION = (
