@@ -11,8 +11,6 @@ from codex_cli.errors import AuthError
 
 __all__ = ["Credentials", "load_auth_file", "resolve_credentials"]
 
-CHATGPT_BASE_URL = "https://chatgpt.com/backend-api/codex"
-
 _LOGIN_HINT = (
     "Run `codex login` to sign in, pipe an API key into `codex login --with-api-key`, "
     "or set CODEX_API_KEY (or OPENAI_API_KEY) in the environment."

@@ -14,6 +14,7 @@ __all__ = [
     "AgentMessageItem",
     "CommandExecutionItem",
     "CommandOutputDelta",
+    "CommandStatus",
     "ErrorItem",
     "ErrorNotice",
     "Event",

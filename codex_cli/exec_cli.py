@@ -1,0 +1,260 @@
+"""`codex exec`: run one agent turn without a person at the keyboard, for scripts and CI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from codex_cli.errors import CodexError, UsageError
+from codex_cli.version import VERSION
+
+__all__ = ["main", "resolve_prompt"]
+
+# How long a prompt argument waits for a first byte on a piped stdin that may never be written or closed.
+STDIN_GRACE_SECONDS = 1.0
+
+
+def _decode_stdin(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise CodexError("Failed to read prompt from stdin: UTF-32 input is not supported. Convert it to UTF-8.")
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CodexError(
+            f"Failed to read prompt from stdin: input is not valid UTF-8 (invalid byte at offset {exc.start}). "
+            "Convert it to UTF-8 and retry (e.g., `iconv -f <ENC> -t UTF-8 prompt.txt`)."
+        ) from exc
+
+
+def _read_all(stream: TextIO) -> bytes:
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        return bytes(buffer.read())
+    return stream.read().encode("utf-8")
+
+
+def _first_byte_arrives(stream: TextIO, timeout: float) -> bool:
+    """Whether stdin has data (or EOF) within `timeout`; a silent open pipe must not hang us."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return True
+    if sys.platform != "win32":
+        import select
+
+        readable, _, _ = select.select([fd], [], [], timeout)
+        return bool(readable)
+    ready = threading.Event()
+    threading.Thread(target=lambda: (os.read(fd, 0), ready.set()), daemon=True).start()
+    return ready.wait(timeout)
+
+
+def resolve_prompt(prompt: str | None, stdin: TextIO, err: TextIO, *, grace: float = STDIN_GRACE_SECONDS) -> str:
+    """The user text from the argument and/or stdin, as exec's prompt rules say."""
+    stdin_is_tty = bool(getattr(stdin, "isatty", lambda: False)())
+    if prompt == "-" or (prompt is None and not stdin_is_tty):
+        if prompt is None:
+            err.write("Reading prompt from stdin...\n")
+        text = _decode_stdin(_read_all(stdin))
+        if not text.strip():
+            raise CodexError("No prompt provided via stdin.")
+        return text
+    if prompt is None:
+        raise CodexError(
+            "No prompt provided. Either specify one as an argument or pipe the prompt into stdin."
+        )
+    if stdin_is_tty or stdin.closed:
+        return prompt
+    err.write("Reading additional input from stdin...\n")
+    if not _first_byte_arrives(stdin, grace):
+        err.write(
+            f"No input arrived on stdin within {grace:g}s; going on without it "
+            "(redirect stdin from /dev/null to skip this wait).\n"
+        )
+        return prompt
+    extra = _decode_stdin(_read_all(stdin))
+    if not extra.strip():
+        return prompt
+    return f"{prompt}\n\n<stdin>\n{extra}{'' if extra.endswith(chr(10)) else chr(10)}</stdin>"
+
+
+def _inside_git_repo(cwd: Path) -> bool:
+    return any((directory / ".git").exists() for directory in (cwd, *cwd.parents))
+
+
+def _load_output_schema(path: str | None) -> object | None:
+    if path is None:
+        return None
+    import json
+
+    schema_path = Path(path).resolve()
+    try:
+        text = schema_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CodexError(f"Failed to read output schema file {schema_path}: {exc.strerror}.") from exc
+    try:
+        schema: object = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CodexError(
+            f"Output schema file {schema_path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
+        ) from exc
+    return schema
+
+
+def _open_last_message_file(path: str | None) -> Path | None:
+    if path is None:
+        return None
+    target = Path(path)
+    try:
+        with open(target, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise CodexError(
+            f'Failed to open last message file "{target}": {exc.strerror}.',
+            "Check that the directory exists and is writable.",
+        ) from exc
+    return target
+
+
+def _sandbox_label(config: object) -> str:
+    mode = str(getattr(config, "sandbox_mode", "read-only"))
+    if mode != "workspace-write":
+        return mode
+    swr = getattr(config, "sandbox_workspace_write")
+    roots = ["workdir"]
+    if not swr.exclude_slash_tmp:
+        roots.append("/tmp")
+    if not swr.exclude_tmpdir_env_var:
+        roots.append("$TMPDIR")
+    roots += [str(p) for p in (*getattr(config, "add_dirs"), *swr.writable_roots)]
+    label = f"workspace-write [{', '.join(roots)}]"
+    return label + (" (network access enabled)" if swr.network_access else "")
+
+
+def _overrides(args: argparse.Namespace) -> object:
+    from codex_cli.config import CliOverrides
+
+    sandbox = args.sandbox
+    if getattr(args, "full_auto", False) and sandbox is None:
+        sandbox = "workspace-write"
+    cwd = Path(args.cd).expanduser() if args.cd else None
+    if cwd is not None and not cwd.is_dir():
+        raise CodexError(f"Cannot use -C {args.cd}: no such directory.", "Pass an existing directory to -C/--cd.")
+    return CliOverrides(
+        config_overrides=tuple(args.config),
+        enable=tuple(args.enable),
+        disable=tuple(args.disable),
+        profile=args.profile,
+        model=args.model,
+        sandbox_mode=sandbox,
+        approval_policy="never",
+        cwd=cwd.resolve() if cwd is not None else None,
+        strict_config=args.strict_config,
+        bypass_approvals_and_sandbox=args.dangerously_bypass_approvals_and_sandbox,
+        add_dirs=tuple(Path(d).expanduser().resolve() for d in args.add_dir),
+        oss=args.oss,
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run `codex exec`; returns the process exit code."""
+    from codex_cli.exec_output import HumanOutput, JsonOutput, Style, stream_wants_color
+
+    err, out = sys.stderr, sys.stdout
+    human = HumanOutput(err, Style(stream_wants_color(err, args.color, os.environ)))
+    try:
+        return _run(args, human, JsonOutput(out) if args.json else None)
+    except CodexError as exc:
+        if isinstance(exc, UsageError):
+            raise
+        err.write(exc.message + "\n")
+        if exc.hint:
+            err.write(exc.hint + "\n")
+        return exc.exit_code
+
+
+def _run(args: argparse.Namespace, human: object, jsonl: object) -> int:
+    from codex_cli.bootstrap import build_session
+    from codex_cli.config import load_config
+    from codex_cli.exec_output import HumanOutput, JsonOutput
+
+    assert isinstance(human, HumanOutput)
+    assert jsonl is None or isinstance(jsonl, JsonOutput)
+    if getattr(args, "full_auto", False):
+        human.warning("--full-auto is deprecated; use --sandbox workspace-write.")
+    prompt = resolve_prompt(args.prompt, sys.stdin, sys.stderr)
+    config = load_config(_overrides(args))  # type: ignore[arg-type]
+    if not (args.skip_git_repo_check or args.dangerously_bypass_approvals_and_sandbox) and not _inside_git_repo(
+        config.cwd
+    ):
+        raise CodexError(
+            "Not inside a trusted directory and --skip-git-repo-check was not specified.",
+            "Run codex exec inside a git repository, or pass --skip-git-repo-check.",
+        )
+    schema = _load_output_schema(args.output_schema)
+    last_message_path = _open_last_message_file(args.output_last_message)
+    emit = jsonl.handle if jsonl is not None else human.handle
+    bundle = build_session(config, originator=os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") or "codex_exec",
+                           emit=emit, output_schema=schema)
+    session = bundle.session
+    session.start()
+    if jsonl is None:
+        human.header(_header_fields(config, session.thread_id), VERSION, prompt)
+        for warning in bundle.warnings:
+            human.warning(warning)
+    else:
+        for index, warning in enumerate(bundle.warnings):
+            jsonl.warning(warning, f"warning_{index}")
+    return _run_turn(session, prompt, args, last_message_path, human)
+
+
+def _header_fields(config: object, thread_id: str) -> list[tuple[str, str]]:
+    return [
+        ("workdir", str(getattr(config, "cwd"))),
+        ("model", str(getattr(config, "model"))),
+        ("provider", str(getattr(config, "model_provider_id"))),
+        ("approval", "never"),
+        ("sandbox", _sandbox_label(config)),
+        ("reasoning effort", getattr(config, "model_reasoning_effort") or "none"),
+        ("reasoning summaries", getattr(config, "model_reasoning_summary") or "none"),
+        ("session id", thread_id),
+    ]
+
+
+def _run_turn(session: object, prompt: str, args: argparse.Namespace, last_path: Path | None, human: object) -> int:
+    from codex_cli.exec_output import HumanOutput
+    from codex_cli.session import Session, text_message
+
+    assert isinstance(session, Session) and isinstance(human, HumanOutput)
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        session.interrupt()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = session.run_turn([text_message("user", prompt)])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        session.close()
+    if result.status != "completed":
+        return 1
+    message = result.last_agent_message
+    if last_path is not None:
+        last_path.write_text(message or "", encoding="utf-8")
+        if message is None:
+            sys.stderr.write(f"Warning: no last agent message; wrote empty content to {last_path}\n")
+    if message is not None and not args.json and not (sys.stdout.isatty() and sys.stderr.isatty()):
+        sys.stdout.write(message + "\n")
+        sys.stdout.flush()
+    return 0

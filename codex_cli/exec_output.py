@@ -1,0 +1,195 @@
+"""What `codex exec` writes: the human transcript on stderr, or JSONL events on stdout."""
+
+from __future__ import annotations
+
+import os
+from typing import TextIO
+
+from codex_cli.jsoncodec import encode_json
+from codex_cli.protocol import (
+    AgentMessageItem,
+    CommandExecutionItem,
+    ErrorItem,
+    ErrorNotice,
+    Event,
+    FileChangeItem,
+    ItemCompleted,
+    ItemStarted,
+    ItemUpdated,
+    ReasoningItem,
+    TodoListItem,
+    TurnAborted,
+    TurnCompleted,
+    TurnFailed,
+    event_to_json,
+)
+
+__all__ = ["HumanOutput", "JsonOutput", "Style", "stream_wants_color"]
+
+
+def stream_wants_color(stream: TextIO, choice: str, env: dict[str, str] | os._Environ[str]) -> bool:
+    """The `--color` rule: always/never, else colour iff the stream is a terminal that allows it."""
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    if env.get("FORCE_COLOR") or env.get("CLICOLOR_FORCE"):
+        return True
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class Style:
+    """ANSI styling that turns into plain text when colour is off."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def _wrap(self, codes: str, text: str) -> str:
+        return f"{codes}{text}\x1b[0m" if self.enabled and text else text
+
+    def bold(self, text: str) -> str:
+        return self._wrap("\x1b[1m", text)
+
+    def dim(self, text: str) -> str:
+        return self._wrap("\x1b[2m", text)
+
+    def cyan(self, text: str) -> str:
+        return self._wrap("\x1b[36m", text)
+
+    def magenta(self, text: str) -> str:
+        return self._wrap("\x1b[35m\x1b[3m", text)
+
+    def green(self, text: str) -> str:
+        return self._wrap("\x1b[32m", text)
+
+    def red(self, text: str) -> str:
+        return self._wrap("\x1b[31m", text)
+
+    def warning(self, text: str) -> str:
+        return self._wrap("\x1b[1m\x1b[33m", text)
+
+
+def _format_duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{int(seconds * 1000)}ms"
+    if seconds < 60:
+        return f"{seconds:.2f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m {rest:02d}s"
+
+
+class HumanOutput:
+    """The stderr transcript of `codex exec`, in the shape codex-rs prints."""
+
+    def __init__(self, err: TextIO, style: Style, *, hide_reasoning: bool = False) -> None:
+        self.err = err
+        self.style = style
+        self.hide_reasoning = hide_reasoning
+        self._started: dict[str, float] = {}
+
+    def _line(self, text: str = "") -> None:
+        self.err.write(text + "\n")
+        self.err.flush()
+
+    def header(self, fields: list[tuple[str, str]], version: str, prompt: str) -> None:
+        self._line(f"Codex CLI (Python) v{version}")
+        self._line("--------")
+        for key, value in fields:
+            self._line(f"{self.style.bold(key + ':')} {value}")
+        self._line("--------")
+        self._line(self.style.cyan("user"))
+        self._line(prompt)
+
+    def warning(self, message: str) -> None:
+        self._line(f"{self.style.warning('warning:')} {message}")
+
+    def error(self, message: str) -> None:
+        self._line(f"{self.style.red('ERROR:')} {message}")
+
+    def handle(self, event: Event) -> None:
+        import time
+
+        if isinstance(event, ItemStarted):
+            self._started[event.item.id] = time.monotonic()
+            self._item_started(event.item)
+        elif isinstance(event, ItemCompleted):
+            elapsed = time.monotonic() - self._started.pop(event.item.id, time.monotonic())
+            self._item_completed(event.item, elapsed)
+        elif isinstance(event, ItemUpdated) and isinstance(event.item, TodoListItem):
+            self._plan(event.item)
+        elif isinstance(event, ErrorNotice):
+            self.error(event.message)
+        elif isinstance(event, TurnFailed):
+            self.error(event.message)
+        elif isinstance(event, TurnAborted):
+            self._line("turn interrupted")
+        elif isinstance(event, TurnCompleted):
+            self._line(self.style.dim("tokens used"))
+            self._line(f"{event.usage.blended_total:,}")
+
+    def _item_started(self, item: object) -> None:
+        if isinstance(item, CommandExecutionItem):
+            self._line(self.style.magenta("exec"))
+            self._line(f"{self.style.bold(item.command)} in {item.cwd}")
+        elif isinstance(item, TodoListItem):
+            self._plan(item)
+
+    def _item_completed(self, item: object, elapsed: float) -> None:
+        if isinstance(item, AgentMessageItem):
+            self._line(self.style.magenta("codex"))
+            self._line(item.text)
+        elif isinstance(item, ReasoningItem) and not self.hide_reasoning:
+            self._line(self.style.dim(item.text))
+        elif isinstance(item, CommandExecutionItem):
+            self._command_done(item, elapsed)
+        elif isinstance(item, FileChangeItem):
+            self._patch_done(item)
+        elif isinstance(item, ErrorItem):
+            self.error(item.message)
+
+    def _command_done(self, item: CommandExecutionItem, elapsed: float) -> None:
+        duration = _format_duration(elapsed)
+        if item.exit_code == 0:
+            self._line(self.style.green(f" succeeded in {duration}:"))
+        else:
+            self._line(self.style.red(f" exited {item.exit_code} in {duration}:"))
+        if item.aggregated_output:
+            self.err.write(self.style.dim(item.aggregated_output))
+            if not item.aggregated_output.endswith("\n"):
+                self.err.write("\n")
+            self._line()
+
+    def _patch_done(self, item: FileChangeItem) -> None:
+        self._line(self.style.bold("apply patch"))
+        self._line(f"patch: {item.status}")
+        for change in item.changes:
+            self._line(self.style.dim(change.path))
+        if item.diff:
+            self.err.write(item.diff if item.diff.endswith("\n") else item.diff + "\n")
+        self._line()
+
+    def _plan(self, item: TodoListItem) -> None:
+        if item.explanation:
+            self._line(item.explanation)
+        for entry in item.items:
+            mark = "✓" if entry.completed else ("→" if entry.in_progress else "•")
+            self._line(f"  {mark} {entry.text}")
+
+
+class JsonOutput:
+    """`codex exec --json`: one compact JSON object per line on stdout, nothing else."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def handle(self, event: Event) -> None:
+        line = event_to_json(event)
+        if line is not None:
+            self.out.write(encode_json(line).decode("utf-8") + "\n")
+            self.out.flush()
+
+    def warning(self, message: str, item_id: str) -> None:
+        self.handle(ItemCompleted(ErrorItem(item_id, message)))

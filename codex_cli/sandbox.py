@@ -1,0 +1,524 @@
+"""Sandbox policies and how they are enforced: Linux (Landlock, seccomp, namespaces), macOS Seatbelt, `codex sandbox`.
+
+A `SandboxPolicy` says what a command may write and whether it may use the network. `prepare()` turns it, in
+the parent, into a `PreparedSandbox`: a `preexec` callable that confines the forked child before `execve`
+(Linux), or an `argv_prefix` (`sandbox-exec` on macOS), plus the environment variables to add and the
+warnings that say once what this machine cannot enforce. A policy that cannot be enforced at all raises
+`SandboxError`; a command never runs unconfined by surprise.
+
+Linux layers (see /work/shared/reference/linux-sandbox-primitives.md): a private mount namespace whose `/` is
+read-only except the writable roots, read-only binds over `.git`, `.codex`, `.agents`, `.aws` at the top of
+each writable root (an empty placeholder directory is created for a missing one, and removed again by
+`PreparedSandbox.close()`), an empty network namespace, `no_new_privs`, a Landlock ruleset and a seccomp
+filter. Non-root users get the namespaces through a user namespace; root unshares them directly and loses the
+capabilities that could undo them. `CODEX_SANDBOX_TEST_DISABLE=landlock,userns,seccomp` (tests only)
+pretends a layer is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType, TracebackType
+from typing import Literal
+
+from codex_cli import sandbox_linux
+from codex_cli.errors import ConfigError, SandboxError, UsageError
+from codex_cli.seatbelt import seatbelt_argv, seatbelt_profile
+
+__all__ = [
+    "PROTECTED_NAMES",
+    "Capabilities",
+    "PreparedSandbox",
+    "SandboxMode",
+    "SandboxPolicy",
+    "prepare",
+    "probe_capabilities",
+    "run_sandboxed_command",
+    "sandbox_cli_main",
+    "sandbox_command_main",
+    "seatbelt_profile",
+]
+
+SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
+_MODES: tuple[SandboxMode, ...] = ("read-only", "workspace-write", "danger-full-access")
+PROTECTED_NAMES = (".git", ".codex", ".agents", ".aws")  # read-only at the top of every writable root
+_TEST_DISABLE_VAR = "CODEX_SANDBOX_TEST_DISABLE"
+_READ_ONLY_HINT = (
+    "codex sandbox: the read-only sandbox blocked a write; pass -c 'sandbox_mode=\"workspace-write\"' "
+    "to allow writes in the current directory"
+)
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """What a sandboxed command may do. `writable_roots` are resolved paths (cwd first, then --add-dir,
+    then `sandbox_workspace_write.writable_roots`) and matter only in workspace-write."""
+
+    mode: SandboxMode
+    writable_roots: tuple[Path, ...] = ()
+    network_access: bool = False
+    include_tmp: bool = True
+    include_tmpdir_env: bool = True
+    codex_home: Path | None = None
+
+    @classmethod
+    def from_config(
+        cls,
+        sandbox_mode: str,
+        cwd: Path,
+        *,
+        writable_roots: Iterable[Path | str] = (),
+        network_access: bool = False,
+        exclude_tmpdir_env_var: bool = False,
+        exclude_slash_tmp: bool = False,
+        add_dirs: Iterable[Path | str] = (),
+        codex_home: Path | None = None,
+    ) -> SandboxPolicy:
+        """The policy of `sandbox_mode` plus `[sandbox_workspace_write]` and `--add-dir` (relative to `cwd`)."""
+        if sandbox_mode not in _MODES:
+            raise ConfigError(f"unknown sandbox_mode '{sandbox_mode}'; use one of: {', '.join(_MODES)}")
+        mode = sandbox_mode
+        workspace = mode == "workspace-write"
+        roots = [cwd, *add_dirs, *writable_roots] if workspace else []
+        return cls(
+            mode=mode,
+            writable_roots=tuple(_unique((cwd / Path(r).expanduser()).resolve() for r in roots)),
+            network_access=network_access and workspace,
+            include_tmp=not exclude_slash_tmp,
+            include_tmpdir_env=not exclude_tmpdir_env_var,
+            codex_home=codex_home,
+        )
+
+    def effective_writable_roots(self, env: Mapping[str, str]) -> list[Path]:
+        """Every root a command may write under: the configured roots, /tmp, $TMPDIR, $CODEX_HOME/memories."""
+        if self.mode != "workspace-write":
+            return []
+        roots = list(self.writable_roots)
+        if self.include_tmp:
+            roots.append(Path("/tmp").resolve())
+        tmpdir = env.get("TMPDIR")
+        if self.include_tmpdir_env and tmpdir:
+            roots.append(Path(tmpdir).resolve())
+        if self.codex_home is not None:
+            roots.append((self.codex_home / "memories").resolve())
+        return _unique(roots)
+
+    def protected_paths(self, env: Mapping[str, str]) -> list[Path]:
+        """Paths kept read-only inside the writable roots: the protected names at the top of each root
+        (existing or not) and the gitdir that a `.git` file names."""
+        paths: list[Path] = []
+        for root in self.effective_writable_roots(env):
+            for name in PROTECTED_NAMES:
+                paths.append(root / name)
+            gitdir = _gitdir_named_by(root / ".git")
+            if gitdir is not None:
+                paths.append(gitdir)
+        return _unique(paths)
+
+
+def _unique(paths: Iterable[Path]) -> list[Path]:
+    return list(dict.fromkeys(paths))
+
+
+def _gitdir_named_by(git: Path) -> Path | None:
+    """The directory a `.git` file (`gitdir: PATH`, as in worktrees and submodules) points to."""
+    try:
+        if not git.is_file():
+            return None
+        text = git.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("gitdir:"):
+            return (git.parent / line[len("gitdir:") :].strip()).resolve()
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------------
+# capabilities
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What this machine offers the sandbox. `namespaces` is how a child gets private mount and network
+    namespaces: `direct` (root), `user` (through an unprivileged user namespace) or `none`."""
+
+    platform: str
+    kernel: str
+    landlock_abi: int
+    seccomp: bool
+    user_namespaces: bool
+    namespaces: sandbox_linux.NamespaceMethod
+    mount_setattr: bool
+    is_root: bool
+    disabled: tuple[str, ...] = ()
+
+
+@functools.cache
+def _probe_machine(euid: int) -> Capabilities:
+    if sys.platform != "linux":
+        return Capabilities(sys.platform, os.uname().release if hasattr(os, "uname") else "", 0, False, False,
+                            "none", False, False)
+    methods = sandbox_linux.probe_namespace_methods(euid)
+    return Capabilities(
+        platform=sys.platform,
+        kernel=os.uname().release,
+        landlock_abi=sandbox_linux.probe_landlock_abi(),
+        seccomp=sandbox_linux.probe_seccomp(),
+        user_namespaces="user" in methods,
+        namespaces=methods[0] if methods else "none",
+        mount_setattr=sandbox_linux.probe_mount_setattr(),
+        is_root=euid == 0,
+    )
+
+
+def probe_capabilities() -> Capabilities:
+    """This machine's sandbox layers (probed once per process), minus those named in CODEX_SANDBOX_TEST_DISABLE."""
+    if sys.platform == "linux":
+        caps = _probe_machine(os.geteuid())
+    else:
+        caps = _probe_machine(-1)
+    disabled = tuple(sorted({w.strip() for w in os.environ.get(_TEST_DISABLE_VAR, "").split(",") if w.strip()}))
+    if not disabled:
+        return caps
+    no_ns = "userns" in disabled or "namespaces" in disabled
+    return dataclasses.replace(
+        caps,
+        landlock_abi=0 if "landlock" in disabled else caps.landlock_abi,
+        seccomp=caps.seccomp and "seccomp" not in disabled,
+        user_namespaces=caps.user_namespaces and not no_ns,
+        namespaces="none" if no_ns else caps.namespaces,
+        disabled=disabled,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# prepare
+
+
+class _Placeholders:
+    """Empty directories created for missing protected names, shared by the sandboxes of this process.
+
+    A placeholder must outlive every command confined with it: removing it on the host would detach the
+    read-only bind in the command's mount namespace and let the command create the name.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users: dict[Path, int] = {}
+
+    def acquire(self, path: Path) -> bool:
+        """Create (or share) a placeholder at `path`; False when the path exists or cannot be created."""
+        with self._lock:
+            if path in self._users:
+                self._users[path] += 1
+                return True
+            try:
+                os.mkdir(path, 0o555)
+            except OSError:
+                return False
+            self._users[path] = 1
+            return True
+
+    def release(self, paths: Iterable[Path]) -> None:
+        with self._lock:
+            for path in paths:
+                left = self._users.pop(path, 1) - 1
+                if left > 0:
+                    self._users[path] = left
+                    continue
+                try:
+                    os.rmdir(path)
+                except OSError:
+                    pass  # no longer empty: someone made it a real directory meanwhile
+
+
+# The one mutable module global: placeholders are shared state of the process, like its file descriptors.
+_PLACEHOLDERS = _Placeholders()
+
+
+@dataclass(frozen=True)
+class PreparedSandbox:
+    """A policy made ready to confine commands: pass `preexec` to `subprocess.Popen(preexec_fn=...)`, prefix
+    the argv with `argv_prefix`, add `env_updates` to its environment, show `warnings` once, and call
+    `close()` (or use `with`) when no more commands will run. Reusable for many commands."""
+
+    preexec: Callable[[], None] | None
+    env_updates: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    warnings: tuple[str, ...] = ()
+    argv_prefix: tuple[str, ...] = ()
+    writable_roots: tuple[Path, ...] = ()
+    placeholders: tuple[Path, ...] = ()
+    _cleanup: Callable[[], object] = field(default=lambda: None, repr=False, compare=False)
+
+    def command(self, argv: Sequence[str]) -> list[str]:
+        """The argv to spawn for `argv`."""
+        return [*self.argv_prefix, *argv]
+
+    def close(self) -> None:
+        """Remove the placeholders; call once the commands confined with this sandbox have exited."""
+        self._cleanup()
+
+    def __enter__(self) -> PreparedSandbox:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def prepare(policy: SandboxPolicy, env: Mapping[str, str]) -> PreparedSandbox:
+    """Make `policy` ready for commands whose environment is based on `env`.
+
+    Raises SandboxError when the policy restricts files but this machine offers no way to confine writes.
+    """
+    if policy.mode == "danger-full-access":
+        return PreparedSandbox(preexec=None)
+    env_updates = {} if policy.network_access else {"CODEX_SANDBOX_NETWORK_DISABLED": "1"}
+    if sys.platform == "darwin":
+        env_updates["CODEX_SANDBOX"] = "seatbelt"
+        return PreparedSandbox(preexec=None, env_updates=MappingProxyType(env_updates),
+                               argv_prefix=tuple(seatbelt_argv(policy, env)),
+                               writable_roots=tuple(policy.effective_writable_roots(env)))
+    if sys.platform != "linux":
+        raise SandboxError(
+            f"commands cannot be sandboxed on {sys.platform}: this implementation has no {policy.mode} "
+            "sandbox here, so nothing was run",
+            "Use -s danger-full-access only inside a VM or container you trust.",
+        )
+    return _prepare_linux(policy, env, probe_capabilities(), env_updates)
+
+
+def _prepare_linux(policy: SandboxPolicy, env: Mapping[str, str], caps: Capabilities,
+                   env_updates: dict[str, str]) -> PreparedSandbox:
+    readonly_root = caps.namespaces != "none" and caps.mount_setattr
+    if caps.landlock_abi == 0 and not readonly_root:
+        raise SandboxError(
+            f"cannot confine file writes for the {policy.mode} sandbox: Landlock is unavailable "
+            f"(kernel {caps.kernel}) and {_no_namespace_reason(caps)}",
+            "Enable Landlock (Linux 5.13+, `lsm=...,landlock` on the kernel command line) or unprivileged user "
+            "namespaces; or run codex inside a disposable VM or container with -s danger-full-access.",
+        )
+    if policy.mode == "workspace-write" and policy.codex_home is not None:
+        try:
+            (policy.codex_home / "memories").mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # not creatable: it is then simply not a writable root
+    roots = [r for r in policy.effective_writable_roots(env) if _is_writable_dir(r)]
+    protected: list[str] = []
+    creatable: list[str] = []
+    created: list[Path] = []
+    if caps.namespaces != "none":
+        names = {r / n for r in roots for n in PROTECTED_NAMES}
+        for path in policy.protected_paths(env):
+            if path.exists():
+                protected.append(str(path))
+            elif path in names and not path.is_symlink() and _PLACEHOLDERS.acquire(path):
+                created.append(path)
+                protected.append(str(path))
+            if path in names:
+                creatable.append(str(path))
+    plan = sandbox_linux.LinuxPlan(
+        namespaces=caps.namespaces,
+        unshare_net=not policy.network_access,
+        readonly_root=readonly_root,
+        writable_roots=tuple(map(str, roots)),
+        rw_submounts=_rw_submounts(roots) if readonly_root else (),
+        protected=tuple(protected),
+        creatable=tuple(creatable),
+        private_shm=caps.namespaces != "none" and os.path.isdir("/dev/shm"),
+        landlock_abi=caps.landlock_abi,
+        landlock_net=not policy.network_access,
+        seccomp=("vsock" if policy.network_access else "restricted") if caps.seccomp else "none",
+        drop_root_caps=caps.is_root,
+        mount_setattr=caps.mount_setattr,
+    )
+    try:
+        preexec = sandbox_linux.ChildConfinement(plan)
+    except BaseException:
+        _PLACEHOLDERS.release(created)
+        raise
+    prepared = PreparedSandbox(
+        preexec=preexec,
+        env_updates=MappingProxyType(env_updates),
+        warnings=tuple(_linux_warnings(policy, caps)),
+        writable_roots=tuple(roots),
+        placeholders=tuple(created),
+    )
+    # Released by close(), or when the sandbox is garbage-collected, or at interpreter exit.
+    finalizer = weakref.finalize(prepared, _PLACEHOLDERS.release, tuple(created))
+    object.__setattr__(prepared, "_cleanup", finalizer)
+    return prepared
+
+
+def _is_writable_dir(path: Path) -> bool:
+    if sys.platform == "win32":
+        return path.is_dir()
+    try:
+        return path.is_dir() and not os.statvfs(path).f_flag & os.ST_RDONLY
+    except OSError:
+        return False
+
+
+def _rw_submounts(roots: Sequence[Path]) -> tuple[str, ...]:
+    """Read-write mount points strictly below a writable root: they must be made writable again after `/`."""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return ()
+    found: list[str] = []
+    prefixes = [str(r).rstrip("/") + "/" for r in roots]
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 6 or "rw" not in fields[5].split(","):
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), fields[4])
+        if any(point.startswith(p) for p in prefixes):
+            found.append(point)
+    return tuple(dict.fromkeys(found))
+
+
+def _no_namespace_reason(caps: Capabilities) -> str:
+    if "userns" in caps.disabled or "namespaces" in caps.disabled:
+        return f"namespaces are disabled by {_TEST_DISABLE_VAR}"
+    if caps.namespaces == "none":
+        return "user namespaces cannot be created"
+    return "mount_setattr(2) is missing (Linux 5.12+)"
+
+
+def _linux_warnings(policy: SandboxPolicy, caps: Capabilities) -> list[str]:
+    warnings: list[str] = []
+    if caps.landlock_abi == 0:
+        undo = ", which a command running as root can undo" if caps.is_root else ""
+        warnings.append(f"Landlock is unavailable (kernel {caps.kernel}): file writes are confined only by "
+                        f"read-only mounts{undo}")
+    if caps.namespaces == "none":
+        reason = _no_namespace_reason(caps)
+        if policy.mode == "workspace-write":
+            warnings.append(f"{reason[0].upper()}{reason[1:]}: {', '.join(PROTECTED_NAMES)} at the top of the "
+                            "writable roots are not write-protected")
+        if not policy.network_access and not caps.seccomp:
+            tcp = caps.landlock_abi >= 4
+            warnings.append("seccomp and network namespaces are unavailable: " + (
+                "only TCP is blocked (by Landlock); UDP and other sockets are not" if tcp
+                else "network access is NOT blocked"))
+    if not caps.seccomp and caps.namespaces != "none":
+        if policy.network_access:
+            warnings.append("seccomp is unavailable: io_uring and AF_VSOCK sockets are not blocked")
+        else:
+            warnings.append("seccomp is unavailable: network is blocked only by an empty network namespace; "
+                            "unix sockets, ptrace and io_uring are not blocked")
+    return warnings
+
+
+# ----------------------------------------------------------------------------------------------------------
+# running a command: `codex sandbox linux|macos|windows [...] -- CMD`
+
+
+def run_sandboxed_command(policy: SandboxPolicy, argv: list[str], cwd: Path, env: Mapping[str, str]) -> int:
+    """Run `argv` under `policy` with inherited stdio; its exit status (128+N when killed by signal N),
+    or 101 (1 unsandboxed) when it cannot be executed. Warnings and errors go to stderr."""
+    if not argv:
+        _say("Error: sandbox command must not be empty")
+        return 1
+    with prepare(policy, env) as prepared:
+        for warning in prepared.warnings:
+            _say(f"codex sandbox: warning: {warning}")
+        child_env = {**env, **prepared.env_updates}
+        try:
+            proc = subprocess.Popen(prepared.command(argv), cwd=cwd, env=child_env, preexec_fn=prepared.preexec)
+        except OSError as exc:
+            _say(f"codex sandbox: failed to execute {argv[0]}: {exc.strerror or exc}")
+            return 1 if policy.mode == "danger-full-access" else sandbox_linux.SETUP_FAILED_EXIT
+        return _wait(proc)
+
+
+def _wait(proc: subprocess.Popen[bytes]) -> int:
+    # Like a shell: Ctrl-C and Ctrl-\ are for the command, which decides what they mean.
+    signals = [signal.SIGINT]
+    if sys.platform != "win32":
+        signals.append(signal.SIGQUIT)
+    main = threading.current_thread() is threading.main_thread()
+    saved = [(s, signal.signal(s, signal.SIG_IGN)) for s in signals] if main else []
+    try:
+        code = proc.wait()
+    finally:
+        for sig, handler in saved:
+            signal.signal(sig, handler)
+    return 128 - code if code < 0 else code
+
+
+def _say(line: str) -> None:
+    # `codex sandbox` is a front end: its diagnostics go straight to the terminal.
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+_ENTRY_PLATFORMS = {"sandbox": ("linux", "macos", "windows"), "debug": ("landlock", "seatbelt")}
+
+
+def sandbox_cli_main(entry: str, args: list[str]) -> int:
+    """`codex sandbox PLATFORM ...` (entry `sandbox`) or `codex debug landlock|seatbelt ...` (entry `debug`)."""
+    choices = _ENTRY_PLATFORMS.get(entry, _ENTRY_PLATFORMS["sandbox"])
+    if not args or args[0] not in choices:
+        got = f" '{args[0]}'" if args else ""
+        raise UsageError(f"codex {entry} needs a platform{got}: one of {', '.join(choices)}",
+                         f"Example: codex {entry} {choices[0]} -- ls")
+    parser = argparse.ArgumentParser(prog=f"codex {entry} {args[0]}",
+                                     description="Run COMMAND under the sandbox policy from config.")
+    parser.add_argument("--full-auto", action="store_true", help="workspace-write instead of read-only")
+    parser.add_argument("-c", "--config", action="append", default=[], metavar="key=value",
+                        help="override a config.toml value (repeatable)")
+    parser.add_argument("--log-denials", action="store_true", help="macOS: log sandbox denials (not supported)")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="the command and its arguments")
+    ns = parser.parse_args(args[1:])
+    return sandbox_command_main(args[0], list(ns.command), config_overrides=list(ns.config),
+                                full_auto=ns.full_auto, log_denials=ns.log_denials)
+
+
+def sandbox_command_main(platform: str, argv: list[str], *, config_overrides: list[str], full_auto: bool,
+                         log_denials: bool) -> int:
+    """Run `argv` under the sandbox that config (or `--full-auto`: workspace-write) selects; the exit status."""
+    target = {"landlock": "linux", "seatbelt": "macos"}.get(platform, platform)
+    if target == "windows":
+        _say("codex sandbox windows: Windows has no OS-level sandbox in this implementation, so nothing was run; "
+             "use WSL 2 and `codex sandbox linux`, or run the command yourself.")
+        return 1
+    host = {"linux": "linux", "darwin": "macos"}.get(sys.platform, sys.platform)
+    if target != host:
+        _say(f"codex sandbox {platform}: this sandbox needs {target}, but this machine runs {host}")
+        return 1
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    if not argv:
+        _say("Error: sandbox command must not be empty")
+        return 1
+    from codex_cli.config import CliOverrides, load_config
+
+    config = load_config(CliOverrides(config_overrides=tuple(config_overrides),
+                                      sandbox_mode="workspace-write" if full_auto else None))
+    swr = config.sandbox_workspace_write
+    policy = SandboxPolicy.from_config(
+        config.sandbox_mode, config.cwd, writable_roots=swr.writable_roots, network_access=swr.network_access,
+        exclude_tmpdir_env_var=swr.exclude_tmpdir_env_var, exclude_slash_tmp=swr.exclude_slash_tmp,
+        add_dirs=config.add_dirs, codex_home=config.codex_home,
+    )
+    if log_denials:
+        _say("codex sandbox: warning: --log-denials is not supported; denials show as the command's own errors")
+    status = run_sandboxed_command(policy, argv, config.cwd, os.environ)
+    if status != 0 and policy.mode == "read-only":
+        _say(_READ_ONLY_HINT)
+    return status

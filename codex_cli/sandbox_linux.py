@@ -1,0 +1,471 @@
+"""Linux confinement internals: probes, and the steps a forked child runs before `execve`.
+
+Everything byte-shaped (the seccomp BPF program, Landlock attributes, id maps, mount arguments) is built in
+the parent by `ChildConfinement.__init__`; the child only calls libc through ctypes in the order that
+/work/shared/reference/linux-sandbox-primitives.md §4 verified: no_new_privs → unshare → id maps → private
+mounts → read-only root and writable roots → protected sub-paths → capability bounding set (root) →
+Landlock → seccomp. A failing step writes one line to fd 2 and `_exit(101)`s; the command never runs
+unconfined.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import functools
+import os
+import platform
+import struct
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "SETUP_FAILED_EXIT",
+    "ChildConfinement",
+    "LinuxPlan",
+    "NamespaceMethod",
+    "SeccompMode",
+    "landlock_fs_mask",
+    "probe_landlock_abi",
+    "probe_mount_setattr",
+    "probe_namespace_methods",
+    "probe_seccomp",
+    "seccomp_program",
+]
+
+SETUP_FAILED_EXIT = 101  # what codex-rs's helper exits with when sandbox setup or execvp fails
+
+NamespaceMethod = Literal["direct", "user", "none"]
+SeccompMode = Literal["restricted", "vsock", "none"]
+
+# --- namespaces and mounts -----------------------------------------------------------------------------------
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_NOATIME, _MS_NODIRATIME, _MS_BIND, _MS_REC = 32, 1024, 2048, 4096, 16384
+_MS_PRIVATE, _MS_RELATIME = 1 << 18, 1 << 21
+_MOUNT_ATTR_RDONLY = 1
+_O_PATH, _O_CLOEXEC = 0o10000000, 0o2000000  # x86_64 and aarch64
+_AT_FDCWD, _AT_RECURSIVE = -100, 0x8000
+_SYS_MOUNT_SETATTR = 442
+
+# --- prctl -------------------------------------------------------------------------------------------------
+_PR_GET_SECCOMP, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 21, 22, 2
+_PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 24, 38
+_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+# Root keeps the capabilities that make it root for files (so it can still edit files of other users inside
+# writable roots) and loses the ones that could undo the sandbox: SYS_ADMIN, SYS_MODULE, SYS_RAWIO, ...
+_ROOT_KEPT_CAPS = frozenset({0, 1, 2, 3, 4, 6, 7, 10, 29})  # CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER
+# FSETID SETGID SETUID NET_BIND_SERVICE AUDIT_WRITE
+
+# --- Landlock ----------------------------------------------------------------------------------------------
+_SYS_LANDLOCK_CREATE_RULESET, _SYS_LANDLOCK_ADD_RULE, _SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+_LANDLOCK_CREATE_RULESET_VERSION = 1
+_LANDLOCK_RULE_PATH_BENEATH = 1
+_FS_EXECUTE, _FS_WRITE_FILE, _FS_READ_FILE, _FS_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+_FS_REFER, _FS_TRUNCATE, _FS_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
+_FS_READ = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
+_FS_DEVICE_RW = _FS_READ_FILE | _FS_WRITE_FILE | _FS_IOCTL_DEV
+_NET_BIND_TCP, _NET_CONNECT_TCP = 1 << 0, 1 << 1
+_SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0
+# Device nodes a confined command may open for writing; everything else under /dev stays read-only.
+_WRITABLE_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+                     "/dev/ptmx", "/dev/pts")
+
+# --- seccomp -----------------------------------------------------------------------------------------------
+_BPF_LD_W_ABS, _BPF_JEQ, _BPF_JGE, _BPF_RET = 0x20, 0x15, 0x35, 0x06
+_RET_ALLOW, _RET_ERRNO = 0x7FFF0000, 0x00050000
+_AF_UNIX, _AF_VSOCK = 1, 40
+
+
+@dataclass(frozen=True)
+class _Arch:
+    audit: int
+    check_x32: bool
+    socket: int
+    socketpair: int
+    io_uring: tuple[int, ...]
+    network: tuple[int, ...]  # connect accept accept4 bind listen getpeername getsockname shutdown sendto
+    # sendmmsg recvmmsg getsockopt setsockopt ptrace process_vm_readv process_vm_writev (sandbox.md §4.5)
+
+
+_ARCHES = {
+    "x86_64": _Arch(0xC000003E, True, 41, 53, (425, 426, 427),
+                    (42, 43, 288, 49, 50, 52, 51, 48, 44, 307, 299, 55, 54, 101, 310, 311)),
+    "aarch64": _Arch(0xC00000B7, False, 198, 199, (425, 426, 427),
+                     (203, 202, 242, 200, 201, 205, 204, 210, 206, 269, 243, 209, 208, 117, 270, 271)),
+}
+
+
+def _arch() -> _Arch | None:
+    machine = platform.machine().lower()
+    return _ARCHES.get({"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine))
+
+
+def _insn(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
+    return struct.pack("<HBBI", code, jt, jf, k)
+
+
+@functools.cache
+def seccomp_program(mode: SeccompMode) -> bytes:
+    """The classic-BPF filter for `mode` on this machine's architecture (empty when none applies).
+
+    `restricted` (network off) denies every socket family but AF_UNIX and the §4.5 syscall list;
+    `vsock` (network on) denies only AF_VSOCK sockets and io_uring. Other ABIs (i386 `int 0x80`, x32) get EPERM.
+    """
+    arch = _arch()
+    if arch is None or mode == "none":
+        return b""
+    deny = _RET_ERRNO | errno.EPERM
+    denied = arch.io_uring + (arch.network if mode == "restricted" else ())
+    head = [(_BPF_LD_W_ABS, 4, 0, 0), (_BPF_JEQ, arch.audit, 1, 0), (_BPF_RET, deny, 0, 0), (_BPF_LD_W_ABS, 0, 0, 0)]
+    if arch.check_x32:
+        head += [(_BPF_JGE, 0x40000000, 0, 1), (_BPF_RET, deny, 0, 0)]
+    checks = [*denied, arch.socket, arch.socketpair]
+    # Layout after the checks: [allow] [ld args[0]] [jeq family] [allow] [deny]
+    first = len(head)
+    allow_at = first + len(checks)
+    sock_at, deny_at = allow_at + 1, allow_at + 4
+    body: list[tuple[int, int, int, int]] = []
+    for i, nr in enumerate(checks):
+        target = deny_at if i < len(denied) else sock_at
+        body.append((_BPF_JEQ, nr, target - (first + i + 1), 0))
+    family = _AF_UNIX if mode == "restricted" else _AF_VSOCK
+    # restricted: AF_UNIX → allow, else deny.  vsock: AF_VSOCK → deny, else allow.
+    jt, jf = (0, 1) if mode == "restricted" else (1, 0)
+    tail = [(_BPF_RET, _RET_ALLOW, 0, 0), (_BPF_LD_W_ABS, 16, 0, 0), (_BPF_JEQ, family, jt, jf),
+            (_BPF_RET, _RET_ALLOW, 0, 0), (_BPF_RET, deny, 0, 0)]
+    return b"".join(_insn(code, k, jt, jf) for code, k, jt, jf in head + body + tail)
+
+
+def landlock_fs_mask(abi: int) -> int:
+    """Every filesystem right the kernel's Landlock ABI `abi` knows (0 when Landlock is unavailable)."""
+    if abi <= 0:
+        return 0
+    return 0x1FFF if abi == 1 else 0x3FFF if abi == 2 else 0x7FFF if abi <= 4 else 0xFFFF
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    libc.prctl.restype = ctypes.c_int
+    libc.unshare.argtypes = [ctypes.c_int]
+    libc.unshare.restype = ctypes.c_int
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    libc.mount.restype = ctypes.c_int
+    return libc
+
+
+def _syscall(*args: object) -> int:
+    converted = [ctypes.c_long(a) if isinstance(a, int) else a for a in args]
+    return int(_libc().syscall(*converted))
+
+
+def probe_landlock_abi() -> int:
+    """The kernel's Landlock ABI version, or 0 when the syscall is missing or Landlock is disabled at boot."""
+    if sys.platform != "linux":
+        return 0
+    abi = _syscall(_SYS_LANDLOCK_CREATE_RULESET, None, 0, _LANDLOCK_CREATE_RULESET_VERSION)
+    return max(abi, 0)
+
+
+def probe_seccomp() -> bool:
+    """True when the kernel has seccomp and a filter exists for this architecture."""
+    if sys.platform != "linux" or _arch() is None:
+        return False
+    return int(_libc().prctl(_PR_GET_SECCOMP, 0, 0, 0, 0)) >= 0
+
+
+def probe_mount_setattr() -> bool:
+    """True when `mount_setattr(2)` exists (Linux 5.12+): needed for the recursive read-only root."""
+    if sys.platform != "linux":
+        return False
+    if _syscall(_SYS_MOUNT_SETATTR, -1, None, 0, None, 0) >= 0:
+        return True
+    return ctypes.get_errno() != errno.ENOSYS
+
+
+def _namespace_probe(flags: int, maps: tuple[tuple[bytes, bytes], ...]) -> Callable[[], None]:
+    libc = _libc()
+
+    def probe() -> None:  # runs in the forked child; never execs
+        ok = libc.unshare(flags) == 0
+        for path, data in maps if ok else ():
+            try:
+                fd = os.open(path, os.O_WRONLY)
+                try:
+                    os.write(fd, data)
+                finally:
+                    os.close(fd)
+            except OSError:
+                ok = False
+                break
+        ok = ok and libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) == 0
+        os._exit(0 if ok else 1)
+
+    return probe
+
+
+def _id_maps(uid: int, gid: int) -> tuple[tuple[bytes, bytes], ...]:
+    return ((b"/proc/self/setgroups", b"deny"), (b"/proc/self/uid_map", b"%d %d 1" % (uid, uid)),
+            (b"/proc/self/gid_map", b"%d %d 1" % (gid, gid)))
+
+
+def probe_namespace_methods(euid: int) -> tuple[NamespaceMethod, ...]:
+    """The ways a child can get private mount and network namespaces here, best first: `direct` (root)
+    and `user` (through a user namespace). Each is tried in a real forked child."""
+    if sys.platform != "linux":
+        return ()
+    egid = os.getegid()
+    candidates: list[tuple[NamespaceMethod, int, tuple[tuple[bytes, bytes], ...]]] = []
+    if euid == 0:
+        candidates.append(("direct", _CLONE_NEWNS | _CLONE_NEWNET, ()))
+    candidates.append(("user", _CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWNET, _id_maps(euid, egid)))
+    working: list[NamespaceMethod] = []
+    for method, flags, maps in candidates:
+        try:
+            # The executable is never run: the probe `_exit`s inside preexec_fn.
+            proc = subprocess.run([sys.executable], preexec_fn=_namespace_probe(flags, maps), check=False,
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if proc.returncode == 0:
+            working.append(method)
+    return tuple(working)
+
+
+@dataclass(frozen=True)
+class LinuxPlan:
+    """What the child must do, decided in the parent from the policy and the machine's capabilities.
+
+    Paths are absolute. Writable roots are existing, host-writable directories; `rw_submounts` are host
+    read-write mount points below a writable root (read-write again after the read-only root); `protected`
+    get read-only binds, and those also in `creatable` (the protected names, whose placeholder the parent
+    normally made) are created as empty directories by the child if they vanished meanwhile.
+    """
+
+    namespaces: NamespaceMethod
+    unshare_net: bool
+    readonly_root: bool
+    writable_roots: tuple[str, ...]
+    rw_submounts: tuple[str, ...]
+    protected: tuple[str, ...]
+    creatable: tuple[str, ...]
+    private_shm: bool
+    landlock_abi: int
+    landlock_net: bool
+    seccomp: SeccompMode
+    drop_root_caps: bool
+    mount_setattr: bool
+
+
+_Step = tuple[str, Callable[[], int], frozenset[int]]  # stage, call, errnos that mean "nothing to do"
+_STRICT: frozenset[int] = frozenset()
+_GONE = frozenset({errno.ENOENT})
+
+
+class ChildConfinement:
+    """The `preexec_fn` for `subprocess.Popen`: applies a `LinuxPlan` in the forked child, or exits 101.
+
+    Reusable: every call confines one freshly forked child; the parent's copy is never changed.
+    """
+
+    def __init__(self, plan: LinuxPlan) -> None:
+        self._libc = _libc()
+        self._uid, self._gid = _ids()  # read before unshare (primitives §0.4)
+        self._unshare = 0
+        if plan.namespaces != "none":
+            self._unshare = _CLONE_NEWNS | (_CLONE_NEWNET if plan.unshare_net else 0)
+            if plan.namespaces == "user":
+                self._unshare |= _CLONE_NEWUSER
+        self._maps = _id_maps(self._uid, self._gid) if plan.namespaces == "user" else ()
+        self._steps = self._mount_steps(plan) if plan.namespaces != "none" else []
+        if plan.drop_root_caps:
+            self._steps += self._cap_steps()
+        self._landlock = _LandlockRules(plan) if plan.landlock_abi > 0 else None
+        program = seccomp_program(plan.seccomp)
+        self._filter = ctypes.create_string_buffer(program, max(len(program), 1))
+        self._fprog = ctypes.create_string_buffer(struct.pack("<HxxxxxxQ", len(program) // 8,
+                                                              ctypes.addressof(self._filter)), 16)
+        self._has_filter = bool(program)
+
+    def _mount(self, source: bytes | None, target: bytes, fstype: bytes | None, flags: int,
+               data: bytes | None = None) -> Callable[[], int]:
+        return functools.partial(self._libc.mount, source, target, fstype, flags, data)
+
+    def _setattr(self, path: bytes, attr: ctypes.Array[ctypes.c_char], flags: int) -> Callable[[], int]:
+        args = (ctypes.c_long(_SYS_MOUNT_SETATTR), ctypes.c_long(_AT_FDCWD), ctypes.c_char_p(path),
+                ctypes.c_long(flags), attr, ctypes.c_long(32))
+        return functools.partial(self._libc.syscall, *args)
+
+    def _bind_or_create(self, path: bytes) -> Callable[[], int]:
+        bind = self._mount(path, path, None, _MS_BIND | _MS_REC)
+
+        def step() -> int:
+            rc = int(bind())
+            if rc != 0 and ctypes.get_errno() == errno.ENOENT:
+                # The placeholder vanished (another process removed its own): make one, still before Landlock.
+                try:
+                    os.mkdir(path, 0o555)
+                except FileExistsError:
+                    pass
+                rc = int(bind())
+            return rc
+
+        return step
+
+    def _mount_steps(self, plan: LinuxPlan) -> list[_Step]:
+        set_ro = ctypes.create_string_buffer(struct.pack("<4Q", _MOUNT_ATTR_RDONLY, 0, 0, 0), 32)
+        clear_ro = ctypes.create_string_buffer(struct.pack("<4Q", 0, _MOUNT_ATTR_RDONLY, 0, 0), 32)
+        self._attrs = (set_ro, clear_ro)  # kept alive for the child
+        private = self._mount(None, b"/", None, _MS_REC | _MS_PRIVATE)
+        steps: list[_Step] = [("make mounts private", private, _STRICT)]
+        roots = sorted((os.fsencode(r) for r in plan.writable_roots), key=len)
+        if plan.readonly_root:
+            for root in roots:  # a root deleted since prepare() is simply not writable
+                steps.append((f"bind {root!r}", self._mount(root, root, None, _MS_BIND | _MS_REC), _GONE))
+            steps.append(("make / read-only", self._setattr(b"/", set_ro, _AT_RECURSIVE), _STRICT))
+            for root in roots:
+                steps.append((f"make {root!r} writable", self._setattr(root, clear_ro, 0), _GONE))
+            for point in map(os.fsencode, plan.rw_submounts):  # EINVAL: no longer a mount point
+                steps.append((f"make {point!r} writable", self._setattr(point, clear_ro, 0),
+                              frozenset({errno.ENOENT, errno.EINVAL})))
+        creatable = set(plan.creatable)
+        for name in plan.protected:
+            path = os.fsencode(name)
+            bind = self._bind_or_create(path) if name in creatable else self._mount(path, path, None,
+                                                                                    _MS_BIND | _MS_REC)
+            steps.append((f"bind {path!r}", bind, _GONE))
+            if plan.mount_setattr:
+                steps.append((f"make {path!r} read-only", self._setattr(path, set_ro, _AT_RECURSIVE), _GONE))
+            else:
+                flags = _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _locked_flags(path)
+                steps.append((f"make {path!r} read-only", self._mount(None, path, None, flags), _GONE))
+        if plan.private_shm:
+            shm = self._mount(b"tmpfs", b"/dev/shm", b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=1777")
+            steps.append(("mount a private /dev/shm", shm, _STRICT))
+        return steps
+
+    def _cap_steps(self) -> list[_Step]:
+        try:
+            with open("/proc/sys/kernel/cap_last_cap", encoding="ascii") as f:
+                last = int(f.read())
+        except (OSError, ValueError):
+            last = 40
+        prctl = self._libc.prctl
+        return [(f"drop capability {cap}", functools.partial(prctl, _PR_CAPBSET_DROP, cap, 0, 0, 0), _STRICT)
+                for cap in range(last + 1) if cap not in _ROOT_KEPT_CAPS]
+
+    def __call__(self) -> None:
+        stage = "no_new_privs"
+        try:
+            if self._libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+                raise _StepFailed(stage)
+            if self._unshare:
+                stage = "unshare"
+                if self._libc.unshare(self._unshare) != 0:
+                    raise _StepFailed(stage)
+                for path, data in self._maps:
+                    stage = f"write {path.decode()}"
+                    fd = os.open(path, os.O_WRONLY)
+                    os.write(fd, data)
+                    os.close(fd)
+            for stage, step, tolerated in self._steps:
+                if step() != 0 and ctypes.get_errno() not in tolerated:
+                    raise _StepFailed(stage)
+            if self._unshare:
+                _reenter_cwd()
+            self._libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)  # EINVAL before 4.3: fine
+            if self._landlock is not None:
+                stage = "landlock"
+                self._landlock.apply(self._libc)
+            if self._has_filter:
+                stage = "seccomp"
+                if self._libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.addressof(self._fprog), 0, 0):
+                    raise _StepFailed(stage)
+        except BaseException as exc:  # anything here must stop the command from running unconfined
+            code = exc.errno if isinstance(exc, OSError) and exc.errno else ctypes.get_errno()
+            reason = os.strerror(code) if code else type(exc).__name__
+            stage = exc.stage if isinstance(exc, _StepFailed) else stage
+            os.write(2, f"codex sandbox: could not confine the command ({stage}: {reason})\n".encode())
+            os._exit(SETUP_FAILED_EXIT)
+
+
+def _ids() -> tuple[int, int]:
+    if sys.platform == "win32":
+        return 0, 0
+    return os.geteuid(), os.getegid()
+
+
+class _StepFailed(Exception):
+    def __init__(self, stage: str) -> None:
+        super().__init__(stage)
+        self.stage = stage
+
+
+def _reenter_cwd() -> None:
+    # Popen chdir'ed before the binds: re-resolve the cwd so it refers to the new (writable) mount.
+    try:
+        os.chdir(os.getcwdb())
+    except OSError:
+        pass  # the old cwd stays read-only, which is the safe side
+
+
+def _locked_flags(path: bytes) -> int:
+    """Flags a read-only remount must keep in a user namespace, or the kernel refuses it (primitives §3.4)."""
+    if sys.platform != "linux":
+        return 0
+    try:
+        flag = os.statvfs(path).f_flag
+    except OSError:
+        return 0
+    # statvfs ST_* bits equal the MS_* bits on Linux (ST_NOSUID = MS_NOSUID = 2, ..., ST_RELATIME = 1 << 12).
+    st_relatime = 4096
+    pairs = ((_MS_NOSUID, _MS_NOSUID), (_MS_NODEV, _MS_NODEV), (_MS_NOEXEC, _MS_NOEXEC),
+             (_MS_NOATIME, _MS_NOATIME), (_MS_NODIRATIME, _MS_NODIRATIME), (st_relatime, _MS_RELATIME))
+    return sum(ms for st, ms in pairs if flag & st)
+
+
+class _LandlockRules:
+    """A Landlock ruleset precomputed for the child: read and execute everywhere, write only where granted."""
+
+    def __init__(self, plan: LinuxPlan) -> None:
+        abi = plan.landlock_abi
+        handled = landlock_fs_mask(abi)
+        net = (_NET_BIND_TCP | _NET_CONNECT_TCP) if plan.landlock_net and abi >= 4 else 0
+        scoped = _SCOPE_ABSTRACT_UNIX_SOCKET if plan.landlock_net and abi >= 6 else 0
+        size = 8 if abi < 4 else 16 if abi < 6 else 24
+        self._attr = ctypes.create_string_buffer(struct.pack("<QQQ", handled, net, scoped)[:size], size)
+        self._size = size
+        rules = [("/", _FS_READ), ("/dev", _FS_READ | _FS_IOCTL_DEV)]
+        rules += [(dev, _FS_DEVICE_RW) for dev in _WRITABLE_DEVICES if os.path.exists(dev)]
+        rules += [(root, handled) for root in plan.writable_roots]
+        if plan.private_shm:
+            rules.append(("/dev/shm", handled))
+        self._rules = [(os.fsencode(path), access & handled, ctypes.create_string_buffer(12)) for path, access in rules]
+
+    def apply(self, libc: ctypes.CDLL) -> None:
+        syscall, c_long = libc.syscall, ctypes.c_long
+        ruleset = int(syscall(c_long(_SYS_LANDLOCK_CREATE_RULESET), self._attr, c_long(self._size), c_long(0)))
+        if ruleset < 0:
+            raise _StepFailed("landlock_create_ruleset")
+        for path, access, buf in self._rules:
+            try:
+                fd = os.open(path, _O_PATH | _O_CLOEXEC)
+            except FileNotFoundError:
+                continue  # a rule that cannot apply grants nothing: the safe side
+            struct.pack_into("<Qi", buf, 0, access, fd)
+            rc = syscall(c_long(_SYS_LANDLOCK_ADD_RULE), c_long(ruleset), c_long(_LANDLOCK_RULE_PATH_BENEATH), buf,
+                         c_long(0))
+            os.close(fd)
+            if rc != 0:
+                raise _StepFailed(f"landlock rule for {path.decode(errors='replace')}")
+        if syscall(c_long(_SYS_LANDLOCK_RESTRICT_SELF), c_long(ruleset), c_long(0)) != 0:
+            raise _StepFailed("landlock_restrict_self")
+        os.close(ruleset)

@@ -1,0 +1,461 @@
+"""The tools offered to the model, and running one tool call into its output item and events."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from codex_cli import patch, shell
+from codex_cli.protocol import (
+    CommandStatus,
+    CommandExecutionItem,
+    CommandOutputDelta,
+    Event,
+    FileChange,
+    FileChangeItem,
+    ItemCompleted,
+    ItemStarted,
+    ItemUpdated,
+    TodoEntry,
+    TodoListItem,
+)
+
+if TYPE_CHECKING:
+    from codex_cli.sandbox import PreparedSandbox
+
+__all__ = ["ToolCall", "ToolContext", "ToolRunner", "ToolSettings", "tool_call_from_item"]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One call the model made: a function call (JSON arguments) or a custom (freeform) call."""
+
+    kind: str  # "function" | "custom"
+    name: str
+    call_id: str
+    payload: str  # JSON arguments for functions, raw input for custom tools
+    namespace: str | None = None
+
+    def output_item(self, output: str | list[dict[str, object]]) -> dict[str, object]:
+        """The history item that answers this call."""
+        kind = "custom_tool_call_output" if self.kind == "custom" else "function_call_output"
+        return {"type": kind, "call_id": self.call_id, "output": output}
+
+
+def tool_call_from_item(item: Mapping[str, object]) -> ToolCall | None:
+    """The tool call an output item asks for, or None for messages and reasoning."""
+    kind = item.get("type")
+    call_id = str(item.get("call_id") or item.get("id") or "")
+    if kind == "function_call":
+        namespace = item.get("namespace")
+        return ToolCall(
+            "function",
+            str(item.get("name", "")),
+            call_id,
+            str(item.get("arguments", "")),
+            namespace if isinstance(namespace, str) else None,
+        )
+    if kind == "custom_tool_call":
+        return ToolCall("custom", str(item.get("name", "")), call_id, str(item.get("input", "")))
+    return None
+
+
+@dataclass(frozen=True)
+class ToolSettings:
+    """What the tools need to know about the session: policy, environment and switches."""
+
+    sandbox_mode: str
+    writable_roots: tuple[Path, ...]  # cwd first; where patches may write under workspace-write
+    env_policy: shell.EnvPolicy
+    base_env: Mapping[str, str]
+    network_access: bool = False
+    update_plan_enabled: bool = True
+    sandbox: PreparedSandbox | None = None
+
+
+@dataclass
+class ToolContext:
+    """Per-turn state the tools share with the session."""
+
+    cwd: Path
+    thread_id: str
+    emit: Callable[[Event], None]
+    new_item_id: Callable[[], str]
+    cancel: threading.Event
+    plan_item: TodoListItem | None = None
+    open_items: list[str] = field(default_factory=list)
+
+
+_EXEC_COMMAND_SPEC: dict[str, object] = {
+    "type": "function",
+    "name": "exec_command",
+    "description": "Runs a shell command and returns its output, or a session id if it is still running.",
+    "strict": False,
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "cmd": {"type": "string", "description": "Shell command to execute."},
+            "workdir": {"type": "string", "description": "Working directory; defaults to the turn's cwd."},
+            "shell": {"type": "string", "description": "Shell binary to launch; defaults to the user's shell."},
+            "login": {"type": "boolean", "description": "Run the shell as a login shell (-l). Default true."},
+            "tty": {"type": "boolean", "description": "Allocate a terminal so the process can read stdin."},
+            "yield_time_ms": {"type": "number", "description": "How long to wait for output before returning."},
+            "max_output_tokens": {"type": "number", "description": "Token budget for the returned output."},
+            "sandbox_permissions": {
+                "type": "string",
+                "enum": ["use_default", "require_escalated"],
+                "description": "Ask to run outside the sandbox (needs approval).",
+            },
+            "justification": {"type": "string", "description": "Why escalation is needed, in one sentence."},
+            "prefix_rule": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["cmd"],
+        "additionalProperties": False,
+    },
+}
+
+_WRITE_STDIN_SPEC: dict[str, object] = {
+    "type": "function",
+    "name": "write_stdin",
+    "description": "Writes characters to a running exec_command session and returns new output.",
+    "strict": False,
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "session_id": {"type": "number", "description": "Session id returned by exec_command."},
+            "chars": {"type": "string", "description": "Characters to write; empty to just poll."},
+            "yield_time_ms": {"type": "number"},
+            "max_output_tokens": {"type": "number"},
+        },
+        "required": ["session_id"],
+        "additionalProperties": False,
+    },
+}
+
+_UPDATE_PLAN_SPEC: dict[str, object] = {
+    "type": "function",
+    "name": "update_plan",
+    "description": (
+        "Records the task plan shown to the user. Give every step with its status; "
+        "keep at most one step in_progress."
+    ),
+    "strict": False,
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "explanation": {"type": "string"},
+            "plan": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "step": {"type": "string"},
+                        "status": {"type": "string", "enum": ["pending", "in_progress", "completed"]},
+                    },
+                    "required": ["step", "status"],
+                    "additionalProperties": False,
+                },
+            },
+        },
+        "required": ["plan"],
+        "additionalProperties": False,
+    },
+}
+
+
+def _apply_patch_spec() -> dict[str, object]:
+    return {
+        "type": "custom",
+        "name": "apply_patch",
+        "description": patch.APPLY_PATCH_TOOL_DESCRIPTION,
+        "format": {"type": "grammar", "syntax": "lark", "definition": patch.APPLY_PATCH_LARK_GRAMMAR},
+    }
+
+
+class _ToolError(Exception):
+    """A failure reported to the model as the tool's output; the turn goes on."""
+
+
+def _parse_arguments(payload: str) -> dict[str, object]:
+    try:
+        value = json.loads(payload or "{}")
+    except json.JSONDecodeError as exc:
+        raise _ToolError(f"failed to parse function arguments: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    if not isinstance(value, dict):
+        raise _ToolError("failed to parse function arguments: expected a JSON object")
+    return value
+
+
+def _optional_int(args: Mapping[str, object], key: str) -> int | None:
+    value = args.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _ToolError(f"failed to parse function arguments: `{key}` must be a number")
+    return int(value)
+
+
+class ToolRunner:
+    """Runs the model's tool calls for one conversation; owns its live command sessions."""
+
+    def __init__(self, settings: ToolSettings) -> None:
+        self.settings = settings
+        preexec = settings.sandbox.preexec if settings.sandbox is not None else None
+        prefix = list(settings.sandbox.argv_prefix) if settings.sandbox is not None else []
+        launcher = (lambda argv: [*prefix, *argv]) if prefix else None
+        self.processes = shell.ProcessManager(launcher=launcher, preexec=preexec)
+
+    def specs(self) -> list[dict[str, object]]:
+        """The `tools` array of a request."""
+        specs = [_EXEC_COMMAND_SPEC, _WRITE_STDIN_SPEC]
+        if self.settings.update_plan_enabled:
+            specs.append(_UPDATE_PLAN_SPEC)
+        specs.append(_apply_patch_spec())
+        return specs
+
+    def close(self) -> None:
+        self.processes.close()
+
+    def run(self, call: ToolCall, ctx: ToolContext) -> dict[str, object]:
+        """Run one call and return the output item to append to the history."""
+        try:
+            if call.kind == "custom" and call.name == "apply_patch":
+                return call.output_item(self._apply_patch(call.payload, ctx.cwd, ctx))
+            if call.kind == "function" and call.namespace is None:
+                handler = self._function_handlers().get(call.name)
+                if handler is not None:
+                    return call.output_item(handler(call, _parse_arguments(call.payload), ctx))
+            if call.kind == "function" and call.name == "apply_patch":
+                return call.output_item("aborted")
+            label = f"{call.namespace}.{call.name}" if call.namespace else call.name
+            return call.output_item(f"unsupported call: {label}")
+        except _ToolError as exc:
+            return call.output_item(str(exc))
+        except shell.ExecFailure as exc:
+            return call.output_item(str(exc))
+
+    def _function_handlers(
+        self,
+    ) -> dict[str, Callable[[ToolCall, dict[str, object], ToolContext], str]]:
+        handlers: dict[str, Callable[[ToolCall, dict[str, object], ToolContext], str]] = {
+            "exec_command": self._exec_command,
+            "write_stdin": self._write_stdin,
+            "shell": self._legacy_shell,
+        }
+        if self.settings.update_plan_enabled:
+            handlers["update_plan"] = self._update_plan
+        return handlers
+
+    # ------------------------------------------------------------------ shell
+
+    def _check_can_run(self) -> None:
+        if self.settings.sandbox_mode != "danger-full-access" and self.settings.sandbox is None:
+            raise _ToolError(
+                f"exec_command failed: commands cannot be confined to the `{self.settings.sandbox_mode}` sandbox "
+                "on this machine, so they are not run; the user can rerun codex with `-s danger-full-access` "
+                "to allow unsandboxed commands."
+            )
+
+    def _command_env(self, ctx: ToolContext, call_id: str) -> dict[str, str]:
+        env = shell.build_command_env(
+            self.settings.env_policy,
+            self.settings.base_env,
+            thread_id=ctx.thread_id,
+            call_id=call_id,
+            network_disabled=self._network_disabled(),
+        )
+        if self.settings.sandbox is not None:
+            env.update(self.settings.sandbox.env_updates)
+        return env
+
+    def _network_disabled(self) -> bool:
+        return self.settings.sandbox_mode != "danger-full-access" and not self.settings.network_access
+
+    def _resolve_workdir(self, args: Mapping[str, object], ctx: ToolContext) -> Path:
+        workdir = args.get("workdir")
+        if isinstance(workdir, str) and workdir:
+            return (ctx.cwd / workdir).resolve()
+        return ctx.cwd
+
+    def _exec_command(self, call: ToolCall, args: dict[str, object], ctx: ToolContext) -> str:
+        cmd = args.get("cmd")
+        if not isinstance(cmd, str):
+            raise _ToolError("failed to parse function arguments: missing field `cmd`")
+        cwd = self._resolve_workdir(args, ctx)
+        intercepted = patch.extract_apply_patch_from_shell(cmd)
+        if intercepted is not None:
+            patch_cwd = (cwd / intercepted.workdir).resolve() if intercepted.workdir else cwd
+            return self._apply_patch(intercepted.patch, patch_cwd, ctx)
+        if args.get("sandbox_permissions") == "require_escalated":
+            raise _ToolError(
+                "approval policy is Never; reject command — you cannot ask for escalated permissions "
+                "if the approval policy is Never"
+            )
+        self._check_can_run()
+        login = args.get("login", True) is not False
+        shell_name = args.get("shell") if isinstance(args.get("shell"), str) else None
+        argv = shell.shell_argv(cmd, login=login, shell=shell_name)  # type: ignore[arg-type]
+        request = shell.ExecRequest(
+            argv=argv,
+            cwd=cwd,
+            env=self._command_env(ctx, call.call_id),
+            yield_time_ms=_optional_int(args, "yield_time_ms"),
+            max_output_tokens=_optional_int(args, "max_output_tokens"),
+            tty=args.get("tty") is True,
+        )
+        return self._run_command_item(request, ctx)
+
+    def _run_command_item(self, request: shell.ExecRequest, ctx: ToolContext) -> str:
+        item = CommandExecutionItem(ctx.new_item_id(), shell.format_command_for_display(request.argv), cwd=str(request.cwd))
+        ctx.emit(ItemStarted(item))
+        chunks: list[str] = []
+
+        def on_output(chunk: str) -> None:
+            chunks.append(chunk)
+            ctx.emit(CommandOutputDelta(item.id, chunk))
+
+        try:
+            result = self.processes.exec_command(request, on_output=on_output, cancel=ctx.cancel)
+        except shell.ExecFailure:
+            ctx.emit(ItemCompleted(_finish_command(item, "".join(chunks), None)))
+            raise
+        if result.exit_code is None:
+            ctx.open_items.append(item.id)
+        else:
+            ctx.emit(ItemCompleted(_finish_command(item, result.output, result.exit_code)))
+        if ctx.cancel.is_set():
+            return f"Wall time: {result.wall_time:.1f} seconds\naborted by user"
+        return result.to_model_text()
+
+    def _write_stdin(self, call: ToolCall, args: dict[str, object], ctx: ToolContext) -> str:
+        session_id = _optional_int(args, "session_id")
+        if session_id is None:
+            raise _ToolError("failed to parse function arguments: missing field `session_id`")
+        chars = args.get("chars", "")
+        result = self.processes.write_stdin(
+            session_id,
+            chars if isinstance(chars, str) else "",
+            yield_time_ms=_optional_int(args, "yield_time_ms"),
+            max_output_tokens=_optional_int(args, "max_output_tokens"),
+            cancel=ctx.cancel,
+        )
+        return result.to_model_text()
+
+    def _legacy_shell(self, call: ToolCall, args: dict[str, object], ctx: ToolContext) -> str:
+        command = args.get("command")
+        if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
+            raise _ToolError("failed to parse function arguments: `command` must be a non-empty array of strings")
+        argv = [str(a) for a in command]
+        cwd = self._resolve_workdir(args, ctx)
+        intercepted = patch.extract_apply_patch_from_shell(argv)
+        if intercepted is not None:
+            patch_cwd = (cwd / intercepted.workdir).resolve() if intercepted.workdir else cwd
+            return self._apply_patch(intercepted.patch, patch_cwd, ctx)
+        self._check_can_run()
+        item = CommandExecutionItem(ctx.new_item_id(), shell.format_command_for_display(argv), cwd=str(cwd))
+        ctx.emit(ItemStarted(item))
+        output, exit_code = shell.run_legacy_shell(
+            argv,
+            cwd,
+            self._command_env(ctx, call.call_id),
+            _optional_int(args, "timeout_ms"),
+            cancel=ctx.cancel,
+        )
+        aggregated = _legacy_output_text(output)
+        ctx.emit(ItemCompleted(_finish_command(item, aggregated, exit_code)))
+        return output
+
+    # ------------------------------------------------------------------ patch
+
+    def _patch_rejection(self, outcome_paths: list[Path]) -> str | None:
+        mode = self.settings.sandbox_mode
+        if mode == "danger-full-access":
+            return None
+        if mode == "read-only":
+            return "patch rejected: writing is blocked by read-only sandbox; rejected by user approval settings"
+        for path in outcome_paths:
+            if not any(_is_within(path, root) for root in self.settings.writable_roots):
+                return (
+                    f"patch rejected: writing outside of the project ({path}) is blocked by the workspace-write "
+                    "sandbox; rejected by user approval settings"
+                )
+        return None
+
+    def _apply_patch(self, patch_text: str, cwd: Path, ctx: ToolContext) -> str:
+        started = time.monotonic()
+        try:
+            planned = patch.plan_patch(patch_text, cwd)
+        except patch.PatchError as exc:
+            return str(exc)
+        rejection = self._patch_rejection([p for change in planned.changes for p in change.touched_paths()])
+        if rejection is not None:
+            return rejection
+        item = FileChangeItem(ctx.new_item_id(), tuple(_file_changes(planned)), diff=planned.diff)
+        ctx.emit(ItemStarted(item))
+        try:
+            outcome = patch.commit_patch(planned)
+        except patch.PatchError as exc:
+            ctx.emit(ItemCompleted(FileChangeItem(item.id, item.changes, "failed", diff=item.diff)))
+            return str(exc)
+        ctx.emit(ItemCompleted(FileChangeItem(item.id, item.changes, "completed", diff=item.diff)))
+        elapsed = int(time.monotonic() - started)
+        return f"Exit code: 0\nWall time: {elapsed} seconds\nOutput:\n{outcome.summary}"
+
+    # ------------------------------------------------------------------ plan
+
+    def _update_plan(self, call: ToolCall, args: dict[str, object], ctx: ToolContext) -> str:
+        plan = args.get("plan")
+        if not isinstance(plan, list):
+            raise _ToolError("failed to parse function arguments: missing field `plan`")
+        entries: list[TodoEntry] = []
+        for step in plan:
+            if not isinstance(step, dict) or not isinstance(step.get("step"), str):
+                raise _ToolError("failed to parse function arguments: each plan entry needs `step` and `status`")
+            status = step.get("status")
+            entries.append(TodoEntry(str(step["step"]), status == "completed", status == "in_progress"))
+        explanation = args.get("explanation")
+        if ctx.plan_item is None:
+            ctx.plan_item = TodoListItem(ctx.new_item_id(), tuple(entries))
+            item = TodoListItem(
+                ctx.plan_item.id, tuple(entries), explanation=explanation if isinstance(explanation, str) else None
+            )
+            ctx.plan_item = item
+            ctx.emit(ItemStarted(item))
+        else:
+            item = TodoListItem(
+                ctx.plan_item.id, tuple(entries), explanation=explanation if isinstance(explanation, str) else None
+            )
+            ctx.plan_item = item
+            ctx.emit(ItemUpdated(item))
+        return "Plan updated"
+
+
+def _finish_command(item: CommandExecutionItem, output: str, exit_code: int | None) -> CommandExecutionItem:
+    status: CommandStatus = "completed" if exit_code == 0 else "failed"
+    return CommandExecutionItem(item.id, item.command, output, exit_code, status, cwd=item.cwd)
+
+
+def _legacy_output_text(model_output: str) -> str:
+    try:
+        value = json.loads(model_output)
+    except json.JSONDecodeError:
+        return model_output
+    return str(value.get("output", "")) if isinstance(value, dict) else model_output
+
+
+def _file_changes(planned: patch.PlannedPatch) -> list[FileChange]:
+    changes = [FileChange(str(change.path), change.kind) for change in planned.changes]
+    return sorted(changes, key=lambda change: change.path)
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True

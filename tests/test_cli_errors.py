@@ -1,0 +1,153 @@
+"""Bad inputs tried as a new user would: each gives one clear message and the right exit code, quickly."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+from cli_harness import CodexEnv, make_codex_env  # noqa: E402
+from fake_responses import FakeResponsesServer, message  # noqa: E402
+
+
+@pytest.fixture
+def codex_env(tmp_path: Path) -> CodexEnv:
+    return make_codex_env(tmp_path)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_malformed_config_names_file_line_and_column(codex_env: CodexEnv) -> None:
+    config = codex_env.home / "config.toml"
+    config.write_text('model = "gpt-5.5"\nsandbox_mode = \n', encoding="utf-8")
+    run = codex_env.run("exec", "hi", stdin=subprocess.DEVNULL)
+    assert run.returncode == 1
+    assert f"{config}:2:" in run.stderr
+
+
+def test_unknown_sandbox_mode_flag_is_a_usage_error(codex_env: CodexEnv) -> None:
+    run = codex_env.run("exec", "-s", "sometimes", "hi", stdin=subprocess.DEVNULL)
+    assert run.returncode == 2
+    assert "sometimes" in run.stderr
+
+
+def test_unknown_sandbox_mode_in_config_names_key_and_choices(codex_env: CodexEnv) -> None:
+    config = codex_env.home / "config.toml"
+    config.write_text('sandbox_mode = "sometimes"\n', encoding="utf-8")
+    run = codex_env.run("exec", "hi", stdin=subprocess.DEVNULL)
+    assert run.returncode == 1
+    assert "sandbox_mode" in run.stderr and "workspace-write" in run.stderr and str(config) in run.stderr
+
+
+def test_missing_api_key_says_how_to_set_it(codex_env: CodexEnv) -> None:
+    codex_env.write_config("http://127.0.0.1:9/v1")
+    del codex_env.env["MOCK_API_KEY"]
+    run = codex_env.run("exec", "hi", stdin=subprocess.DEVNULL)
+    assert run.returncode == 1
+    assert "Missing environment variable: `MOCK_API_KEY`." in run.stderr
+
+
+def test_no_credentials_for_openai_says_how_to_log_in(codex_env: CodexEnv) -> None:
+    run = codex_env.run("exec", "hi", stdin=subprocess.DEVNULL)
+    assert run.returncode == 1
+    assert "codex login" in run.stderr and "OPENAI_API_KEY" in run.stderr
+
+
+def test_unreachable_base_url_fails_fast_naming_the_url(codex_env: CodexEnv) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    codex_env.write_config(url)
+    started = time.monotonic()
+    run = codex_env.run("exec", "hi", stdin=subprocess.DEVNULL, timeout=30)
+    assert time.monotonic() - started < 10
+    assert run.returncode == 1
+    assert f"127.0.0.1" in run.stderr and "/v1/responses" in run.stderr
+
+
+def test_stream_dropped_midway_is_retried_then_fails_clearly(codex_env: CodexEnv) -> None:
+    drop = {"events": [{"type": "response.created", "response": {"id": "r"}},
+                       {"type": "response.output_text.delta", "delta": "par"}], "drop_after": 2}
+    with FakeResponsesServer([drop]) as server:
+        codex_env.write_config(server.base_url)
+        started = time.monotonic()
+        run = codex_env.run("exec", "--json", "hi", stdin=subprocess.DEVNULL)
+        attempts = len(server.requests)
+    assert time.monotonic() - started < 15
+    assert run.returncode == 1
+    events = run.events()
+    assert any(e["type"] == "error" and str(e["message"]).startswith("Reconnecting... 1/1") for e in events)
+    assert events[-1]["type"] == "turn.failed"
+    assert "stream disconnected before completion" in events[-1]["error"]["message"]
+    assert attempts == 2
+
+
+def test_dropped_stream_recovers_on_retry(codex_env: CodexEnv) -> None:
+    drop = {"events": [{"type": "response.created", "response": {"id": "r"}}], "drop_after": 1}
+    with FakeResponsesServer([drop, {"output": [message("recovered")]}]) as server:
+        codex_env.write_config(server.base_url)
+        run = codex_env.run("exec", "hi", stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "recovered\n"
+    assert "Reconnecting... 1/1" in run.stderr
+
+
+def test_429_with_retry_after_is_retried_once(codex_env: CodexEnv) -> None:
+    script = [{"status": 429, "body": "slow down", "headers": {"Retry-After": "1"}}, {"output": [message("ok")]}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        started = time.monotonic()
+        run = codex_env.run("exec", "hi", stdin=subprocess.DEVNULL)
+        elapsed = time.monotonic() - started
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "ok\n"
+    assert 1.0 <= elapsed < 10
+
+
+def test_429_forever_fails_with_clear_message_not_endless(codex_env: CodexEnv) -> None:
+    script = [{"status": 429, "body": "slow down", "headers": {"Retry-After": "1"}}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        started = time.monotonic()
+        run = codex_env.run("exec", "hi", stdin=subprocess.DEVNULL)
+    assert time.monotonic() - started < 10
+    assert run.returncode == 1
+    assert "429" in run.stderr
+
+
+def test_bad_output_schema_file_fails_before_any_request(codex_env: CodexEnv) -> None:
+    bad = codex_env.workdir.parent / "bad.json"
+    bad.write_text("{nope", encoding="utf-8")
+    with FakeResponsesServer([{"output": [message("ok")]}]) as server:
+        codex_env.write_config(server.base_url)
+        run = codex_env.run("exec", "--output-schema", str(bad), "hi", stdin=subprocess.DEVNULL)
+        assert server.requests == []
+    assert run.returncode == 1
+    assert f"Output schema file {bad} is not valid JSON" in run.stderr
+
+
+def test_bad_last_message_path_fails_before_any_request(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([{"output": [message("ok")]}]) as server:
+        codex_env.write_config(server.base_url)
+        run = codex_env.run("exec", "-o", "/nonexistent/dir/out.txt", "hi", stdin=subprocess.DEVNULL)
+        assert server.requests == []
+    assert run.returncode == 1
+    assert "Failed to open last message file" in run.stderr
+
+
+def test_secret_key_never_appears_in_error_text(codex_env: CodexEnv) -> None:
+    codex_env.env["MOCK_API_KEY"] = "sk-supersecret-value-1234567890"
+    with FakeResponsesServer([{"status": 401, "body": '{"error":{"message":"bad key"}}'}]) as server:
+        codex_env.write_config(server.base_url)
+        run = codex_env.run("exec", "--json", "hi", stdin=subprocess.DEVNULL)
+    assert run.returncode == 1
+    assert "sk-supersecret" not in run.stderr + run.stdout
+    assert "401" in run.stdout

@@ -1,0 +1,237 @@
+"""`codex exec` end to end: the real CLI in a subprocess against the scripted fake model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+from cli_harness import CODEX, CodexEnv, make_codex_env  # noqa: E402
+from fake_responses import FakeResponsesServer, apply_patch_call, exec_call, message  # noqa: E402
+
+PATCH = """*** Begin Patch
+*** Update File: README.md
+@@
+-hello
++hello edited
+*** Add File: notes/new.txt
++brand new
+*** End Patch
+"""
+
+
+@pytest.fixture
+def codex_env(tmp_path: Path) -> CodexEnv:
+    return make_codex_env(tmp_path)
+
+
+def _user_texts(request_body: dict) -> list[str]:
+    texts = []
+    for item in request_body["input"]:
+        if item.get("type") == "message" and item.get("role") == "user":
+            texts.extend(part["text"] for part in item["content"] if part.get("type") == "input_text")
+    return texts
+
+
+def _outputs(request_body: dict) -> dict[str, object]:
+    return {
+        item["call_id"]: item["output"]
+        for item in request_body["input"]
+        if item.get("type") in ("function_call_output", "custom_tool_call_output")
+    }
+
+
+def test_exec_json_full_turn_retries_runs_shell_and_patch(codex_env: CodexEnv) -> None:
+    script = [
+        {"status": 500, "body": "overloaded"},
+        {"output": [exec_call("echo hi-from-shell; echo to-stderr >&2; pwd; exit 3", "call_sh")]},
+        {"output": [apply_patch_call(PATCH, "call_patch")]},
+        {"output": [message("All done: edited README.md.")]},
+    ]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        out_file = codex_env.workdir.parent / "last.txt"
+        run = codex_env.run("exec", "--json", "-s", "danger-full-access", "-o", str(out_file), "do it")
+        requests = [r for r in server.requests if r.path.endswith("/responses")]
+
+    assert run.returncode == 0, run.stderr
+    assert len(requests) == 4  # the 500 was retried silently
+    shell_output = _outputs(requests[2].body)["call_sh"]
+    assert isinstance(shell_output, str)
+    assert "Process exited with code 3" in shell_output
+    assert "hi-from-shell" in shell_output and "to-stderr" in shell_output
+    assert str(codex_env.workdir) in shell_output  # ran in cwd
+    patch_output = _outputs(requests[3].body)["call_patch"]
+    assert patch_output == (
+        "Exit code: 0\nWall time: 0 seconds\nOutput:\nSuccess. Updated the following files:\n"
+        "A notes/new.txt\nM README.md\n"
+    )
+    assert (codex_env.workdir / "README.md").read_text() == "hello edited\n"
+    assert (codex_env.workdir / "notes/new.txt").read_text() == "brand new\n"
+    assert out_file.read_text() == "All done: edited README.md."
+
+    events = run.events()
+    types = [e["type"] for e in events]
+    assert types[0] == "thread.started" and types[1] == "turn.started"
+    assert types[-1] == "turn.completed"
+    items = [(e["type"], e["item"]["type"], e["item"].get("status")) for e in events if "item" in e]
+    assert items == [
+        ("item.started", "command_execution", "in_progress"),
+        ("item.completed", "command_execution", "failed"),
+        ("item.started", "file_change", "in_progress"),
+        ("item.completed", "file_change", "completed"),
+        ("item.completed", "agent_message", None),
+    ]
+    command_done = events[3]["item"]
+    assert command_done["exit_code"] == 3
+    assert command_done["command"].endswith("-lc 'echo hi-from-shell; echo to-stderr >&2; pwd; exit 3'")
+    assert "hi-from-shell" in command_done["aggregated_output"]
+    changes = [c for e in events if e["type"] == "item.completed" and e["item"]["type"] == "file_change"
+               for c in e["item"]["changes"]]
+    assert changes == [
+        {"path": str(codex_env.workdir / "README.md"), "kind": "update"},
+        {"path": str(codex_env.workdir / "notes/new.txt"), "kind": "add"},
+    ]
+    assert [e["item"]["id"] for e in events if "item" in e] == [
+        "item_0", "item_0", "item_1", "item_1", "item_2"
+    ]
+    assert events[-1]["usage"]["input_tokens"] == 300
+
+
+def test_exec_human_mode_prints_only_the_final_message_on_stdout(codex_env: CodexEnv) -> None:
+    script = [{"output": [exec_call("echo hello", "c1")]}, {"output": [message("Finished.")]}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        run = codex_env.run("exec", "-s", "danger-full-access", "--color", "never", "say hi")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "Finished.\n"
+    assert "exec\n" in run.stderr and " succeeded in " in run.stderr
+    assert "tokens used\n220\n" in run.stderr
+    assert "\x1b[" not in run.stderr
+
+
+def test_exec_piped_stdin_with_prompt_builds_stdin_block(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([{"output": [message("ok")]}]) as server:
+        codex_env.write_config(server.base_url)
+        run = codex_env.run("exec", "arg prompt", input="line1\nline2\n")
+        body = server.requests[-1].body
+    assert run.returncode == 0, run.stderr
+    assert _user_texts(body)[-1] == "arg prompt\n\n<stdin>\nline1\nline2\n</stdin>"
+    assert "Reading additional input from stdin..." in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("stdin", "expected"),
+    [("x", "arg\n\n<stdin>\nx\n</stdin>"), ("  x\n\n\n", "arg\n\n<stdin>\n  x\n\n\n</stdin>"), ("   \n", "arg")],
+)
+def test_exec_stdin_block_rules(codex_env: CodexEnv, stdin: str, expected: str) -> None:
+    with FakeResponsesServer([{"output": [message("ok")]}]) as server:
+        codex_env.write_config(server.base_url)
+        run = codex_env.run("exec", "arg", input=stdin)
+        body = server.requests[-1].body
+    assert run.returncode == 0, run.stderr
+    assert _user_texts(body)[-1] == expected
+
+
+def test_exec_dash_reads_prompt_verbatim_from_stdin(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([{"output": [message("ok")]}]) as server:
+        codex_env.write_config(server.base_url)
+        run = codex_env.run("exec", "-", input="  the task\n")
+        body = server.requests[-1].body
+    assert run.returncode == 0, run.stderr
+    assert _user_texts(body)[-1] == "  the task\n"
+
+
+def test_exec_silent_open_stdin_does_not_hang(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([{"output": [message("ok")]}]) as server:
+        codex_env.write_config(server.base_url)
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [*CODEX, "exec", "prompt"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=codex_env.workdir, env=codex_env.env,
+        )
+        try:
+            server.wait_for_requests(1, timeout=10)
+            first_request = time.monotonic() - started
+            out, err = proc.communicate(timeout=20)
+        finally:
+            assert proc.stdin is not None
+            proc.stdin.close()
+            proc.kill()
+            proc.wait()
+    assert first_request < 2.0
+    assert proc.returncode == 0, err
+    assert b"going on without it" in err
+
+
+def test_exec_no_prompt_with_terminal_like_stdin_fails(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([{"output": [message("ok")]}]) as server:
+        codex_env.write_config(server.base_url)
+        run = codex_env.run("exec", input="")
+    assert run.returncode == 1
+    assert "No prompt provided via stdin." in run.stderr
+
+
+def test_exec_outside_git_repo_needs_skip_flag(codex_env: CodexEnv, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    with FakeResponsesServer([{"output": [message("ok")]}]) as server:
+        codex_env.write_config(server.base_url)
+        refused = codex_env.run("exec", "hi", cwd=outside, stdin=subprocess.DEVNULL)
+        allowed = codex_env.run("exec", "--skip-git-repo-check", "hi", cwd=outside, stdin=subprocess.DEVNULL)
+        assert len(server.requests) == 1
+    assert refused.returncode == 1
+    assert "Not inside a trusted directory and --skip-git-repo-check was not specified." in refused.stderr
+    assert allowed.returncode == 0 and allowed.stdout == "ok\n"
+
+
+def test_exec_read_only_sandbox_refuses_writes_and_reports_to_model(codex_env: CodexEnv) -> None:
+    script = [{"output": [apply_patch_call(PATCH, "p1")]}, {"output": [message("could not")]}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        run = codex_env.run("exec", "edit", stdin=subprocess.DEVNULL)
+        output = _outputs(server.requests[-1].body)["p1"]
+    assert run.returncode == 0, run.stderr
+    assert output == "patch rejected: writing is blocked by read-only sandbox; rejected by user approval settings"
+    assert (codex_env.workdir / "README.md").read_text() == "hello\n"
+
+
+def test_exec_first_request_carries_context_and_headers(codex_env: CodexEnv) -> None:
+    (codex_env.workdir / "AGENTS.md").write_text("Use tabs.\n", encoding="utf-8")
+    with FakeResponsesServer([{"output": [message("ok")]}]) as server:
+        codex_env.write_config(server.base_url)
+        run = codex_env.run("exec", "hi", stdin=subprocess.DEVNULL)
+        request = server.requests[-1]
+    assert run.returncode == 0, run.stderr
+    body = request.body
+    assert request.headers["authorization"] == "Bearer test-key"
+    assert request.headers["originator"] == "codex_exec"
+    assert request.headers["session-id"] == body["prompt_cache_key"]
+    assert body["input"][0]["role"] == "developer"
+    assert "<permissions instructions>" in body["input"][1]["content"][-1]["text"]
+    texts = _user_texts(body)
+    assert texts[0] == f"# AGENTS.md instructions for {codex_env.workdir}\n\n<INSTRUCTIONS>\nUse tabs.\n\n</INSTRUCTIONS>"
+    assert texts[1].startswith("<environment_context>\n  <cwd>")
+    assert texts[-1] == "hi"
+    assert [t.get("name") for t in body["tools"]] == ["exec_command", "write_stdin", "update_plan", "apply_patch"]
+    assert body["store"] is False and body["stream"] is True
+
+
+def test_exec_output_schema_is_sent_as_text_format(codex_env: CodexEnv) -> None:
+    schema_path = codex_env.workdir.parent / "schema.json"
+    schema_path.write_text(json.dumps({"type": "object"}), encoding="utf-8")
+    with FakeResponsesServer([{"output": [message('{"a":1}')]}]) as server:
+        codex_env.write_config(server.base_url)
+        run = codex_env.run("exec", "--output-schema", str(schema_path), "hi", stdin=subprocess.DEVNULL)
+        body = server.requests[-1].body
+    assert run.returncode == 0, run.stderr
+    assert body["text"]["format"] == {
+        "type": "json_schema", "strict": True, "schema": {"type": "object"}, "name": "codex_output_schema"
+    }
+    assert run.stdout == '{"a":1}\n'
