@@ -77,7 +77,10 @@ def _add_apply_patch(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "apply_patch",
         aliases=["apply-patch"],
         help="apply a patch in the apply_patch format",
-        description="Apply a patch given as an argument or on stdin.\n\nexample: codex apply_patch \"$(cat fix.patch)\"",
+        description=(
+            "Apply a patch given as an argument or on stdin.\n\n"
+            "example: codex apply_patch \"$(cat fix.patch)\""
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("patch_args", nargs=argparse.REMAINDER, metavar="PATCH")

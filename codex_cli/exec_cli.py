@@ -9,10 +9,15 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from codex_cli.errors import CodexError, UsageError
 from codex_cli.version import VERSION
+
+if TYPE_CHECKING:
+    from codex_cli.config import CliOverrides, Config
+    from codex_cli.exec_output import HumanOutput, JsonOutput
+    from codex_cli.session import Session
 
 __all__ = ["main", "resolve_prompt"]
 
@@ -126,22 +131,22 @@ def _open_last_message_file(path: str | None) -> Path | None:
     return target
 
 
-def _sandbox_label(config: object) -> str:
-    mode = str(getattr(config, "sandbox_mode", "read-only"))
+def _sandbox_label(config: Config) -> str:
+    mode = str(config.sandbox_mode)
     if mode != "workspace-write":
         return mode
-    swr = getattr(config, "sandbox_workspace_write")
+    swr = config.sandbox_workspace_write
     roots = ["workdir"]
     if not swr.exclude_slash_tmp:
         roots.append("/tmp")
     if not swr.exclude_tmpdir_env_var:
         roots.append("$TMPDIR")
-    roots += [str(p) for p in (*getattr(config, "add_dirs"), *swr.writable_roots)]
+    roots += [str(p) for p in (*config.add_dirs, *swr.writable_roots)]
     label = f"workspace-write [{', '.join(roots)}]"
     return label + (" (network access enabled)" if swr.network_access else "")
 
 
-def _overrides(args: argparse.Namespace) -> object:
+def _overrides(args: argparse.Namespace) -> CliOverrides:
     from codex_cli.config import CliOverrides
 
     sandbox = args.sandbox
@@ -183,17 +188,14 @@ def main(args: argparse.Namespace) -> int:
         return exc.exit_code
 
 
-def _run(args: argparse.Namespace, human: object, jsonl: object) -> int:
+def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None) -> int:
     from codex_cli.bootstrap import build_session
     from codex_cli.config import load_config
-    from codex_cli.exec_output import HumanOutput, JsonOutput
 
-    assert isinstance(human, HumanOutput)
-    assert jsonl is None or isinstance(jsonl, JsonOutput)
     if getattr(args, "full_auto", False):
         human.warning("--full-auto is deprecated; use --sandbox workspace-write.")
     prompt = resolve_prompt(args.prompt, sys.stdin, sys.stderr)
-    config = load_config(_overrides(args))  # type: ignore[arg-type]
+    config = load_config(_overrides(args))
     if not (args.skip_git_repo_check or args.dangerously_bypass_approvals_and_sandbox) and not _inside_git_repo(
         config.cwd
     ):
@@ -215,27 +217,24 @@ def _run(args: argparse.Namespace, human: object, jsonl: object) -> int:
     else:
         for index, warning in enumerate(bundle.warnings):
             jsonl.warning(warning, f"warning_{index}")
-    return _run_turn(session, prompt, args, last_message_path, human)
+    return _run_turn(session, prompt, args, last_message_path)
 
 
-def _header_fields(config: object, thread_id: str) -> list[tuple[str, str]]:
+def _header_fields(config: Config, thread_id: str) -> list[tuple[str, str]]:
     return [
-        ("workdir", str(getattr(config, "cwd"))),
-        ("model", str(getattr(config, "model"))),
-        ("provider", str(getattr(config, "model_provider_id"))),
+        ("workdir", str(config.cwd)),
+        ("model", str(config.model)),
+        ("provider", str(config.model_provider_id)),
         ("approval", "never"),
         ("sandbox", _sandbox_label(config)),
-        ("reasoning effort", getattr(config, "model_reasoning_effort") or "none"),
-        ("reasoning summaries", getattr(config, "model_reasoning_summary") or "none"),
+        ("reasoning effort", config.model_reasoning_effort or "none"),
+        ("reasoning summaries", config.model_reasoning_summary or "none"),
         ("session id", thread_id),
     ]
 
 
-def _run_turn(session: object, prompt: str, args: argparse.Namespace, last_path: Path | None, human: object) -> int:
-    from codex_cli.exec_output import HumanOutput
-    from codex_cli.session import Session, text_message
-
-    assert isinstance(session, Session) and isinstance(human, HumanOutput)
+def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path: Path | None) -> int:
+    from codex_cli.session import text_message
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
         session.interrupt()

@@ -7,7 +7,7 @@ recorder) consumes these types; `codex exec --json` is simply `event_to_json(eve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 __all__ = [
     "AgentMessageDelta",
@@ -145,7 +145,7 @@ class ErrorItem:
     type: Literal["error"] = "error"
 
 
-Item = Union[AgentMessageItem, ReasoningItem, CommandExecutionItem, FileChangeItem, TodoListItem, ErrorItem]
+Item = AgentMessageItem | ReasoningItem | CommandExecutionItem | FileChangeItem | TodoListItem | ErrorItem
 
 
 def item_to_dict(item: Item) -> dict[str, object]:
@@ -246,20 +246,20 @@ class TurnAborted:
     reason: str = "interrupted"
 
 
-Event = Union[
-    ThreadStarted,
-    TurnStarted,
-    ItemStarted,
-    ItemUpdated,
-    ItemCompleted,
-    AgentMessageDelta,
-    ReasoningDelta,
-    CommandOutputDelta,
-    ErrorNotice,
-    TurnCompleted,
-    TurnFailed,
-    TurnAborted,
-]
+Event = (
+    ThreadStarted
+    | TurnStarted
+    | ItemStarted
+    | ItemUpdated
+    | ItemCompleted
+    | AgentMessageDelta
+    | ReasoningDelta
+    | CommandOutputDelta
+    | ErrorNotice
+    | TurnCompleted
+    | TurnFailed
+    | TurnAborted
+)
 
 
 def event_to_json(event: Event) -> dict[str, object] | None:

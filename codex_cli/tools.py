@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from codex_cli import patch, shell
 from codex_cli.protocol import (
-    CommandStatus,
     CommandExecutionItem,
     CommandOutputDelta,
+    CommandStatus,
     Event,
     FileChange,
     FileChangeItem,
@@ -185,7 +185,9 @@ def _parse_arguments(payload: str) -> dict[str, object]:
     try:
         value = json.loads(payload or "{}")
     except json.JSONDecodeError as exc:
-        raise _ToolError(f"failed to parse function arguments: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        raise _ToolError(
+            f"failed to parse function arguments: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     if not isinstance(value, dict):
         raise _ToolError("failed to parse function arguments: expected a JSON object")
     return value
@@ -311,7 +313,8 @@ class ToolRunner:
         return self._run_command_item(request, ctx)
 
     def _run_command_item(self, request: shell.ExecRequest, ctx: ToolContext) -> str:
-        item = CommandExecutionItem(ctx.new_item_id(), shell.format_command_for_display(request.argv), cwd=str(request.cwd))
+        command = shell.format_command_for_display(request.argv)
+        item = CommandExecutionItem(ctx.new_item_id(), command, cwd=str(request.cwd))
         ctx.emit(ItemStarted(item))
         chunks: list[str] = []
 

@@ -70,7 +70,7 @@ def test_unreachable_base_url_fails_fast_naming_the_url(codex_env: CodexEnv) -> 
     run = codex_env.run("exec", "hi", stdin=subprocess.DEVNULL, timeout=30)
     assert time.monotonic() - started < 10
     assert run.returncode == 1
-    assert f"127.0.0.1" in run.stderr and "/v1/responses" in run.stderr
+    assert "127.0.0.1" in run.stderr and "/v1/responses" in run.stderr
 
 
 def test_stream_dropped_midway_is_retried_then_fails_clearly(codex_env: CodexEnv) -> None:

@@ -216,7 +216,8 @@ def test_exec_first_request_carries_context_and_headers(codex_env: CodexEnv) -> 
     assert body["input"][0]["role"] == "developer"
     assert "<permissions instructions>" in body["input"][1]["content"][-1]["text"]
     texts = _user_texts(body)
-    assert texts[0] == f"# AGENTS.md instructions for {codex_env.workdir}\n\n<INSTRUCTIONS>\nUse tabs.\n\n</INSTRUCTIONS>"
+    expected = f"# AGENTS.md instructions for {codex_env.workdir}\n\n<INSTRUCTIONS>\nUse tabs.\n\n</INSTRUCTIONS>"
+    assert texts[0] == expected
     assert texts[1].startswith("<environment_context>\n  <cwd>")
     assert texts[-1] == "hi"
     assert [t.get("name") for t in body["tools"]] == ["exec_command", "write_stdin", "update_plan", "apply_patch"]
