@@ -380,8 +380,9 @@ class ModelClient:
                 return UsageLimitReached(_usage_limit_message(error), status=status)
             delay = _retry_after(response.headers)
             message = "exceeded retry limit, last status: 429 Too Many Requests"
+            retryable = delay is not None  # only an integer Retry-After makes a 429 retryable
             return _AttemptFailed(
-                ApiError(message, status=status, retryable=True), retryable=delay is not None, delay=delay
+                ApiError(message, status=status, retryable=retryable), retryable=retryable, delay=delay
             )
         if status == 400:
             if code == "context_length_exceeded":

@@ -100,17 +100,25 @@ class Session:
         cwd: Path,
         emit: Callable[[Event], None],
         history: Iterable[dict[str, object]] = (),
+        on_history: Callable[[list[dict[str, object]]], None] | None = None,
     ) -> None:
         self.thread_id = thread_id
         self.model = model
         self.tools = tools
         self.request = request
         self.history: list[dict[str, object]] = list(history)
+        # Told about every item added to the history (the rollout recorder listens here).
+        self._on_history = on_history
         self.usage = Usage()
         self._emit = emit
         self.cwd = cwd
         self._cancel = threading.Event()
         self._item_ids = itertools.count()
+
+    def _append(self, *items: dict[str, object]) -> None:
+        self.history.extend(items)
+        if self._on_history is not None and items:
+            self._on_history(list(items))
 
     def _new_item_id(self) -> str:
         return f"item_{next(self._item_ids)}"
@@ -130,14 +138,14 @@ class Session:
         """Add the user's input and loop: sample, run tool calls, until the model stops calling tools."""
         self._cancel.clear()
         ctx = ToolContext(self.cwd, self.thread_id, self._emit, self._new_item_id, self._cancel)
-        self.history.extend(user_items)
+        self._append(*user_items)
         self._emit(TurnStarted(str(uuid.uuid4())))
         turn_state = TurnState()
         last_message: str | None = None
         try:
             while True:
                 items = self._sample(turn_state, ctx)
-                self.history.extend(items)
+                self._append(*items)
                 last_message = _last_agent_text(items) or last_message
                 calls = [call for call in map(tool_call_from_item, items) if call is not None]
                 if not calls:
@@ -212,17 +220,17 @@ class Session:
                 output = self.tools.run(call, ctx)
             except KeyboardInterrupt:
                 self._cancel.set()
-                self.history.append(call.output_item("aborted by user"))
+                self._append(call.output_item("aborted by user"))
                 raise
-            self.history.append(output)
+            self._append(output)
             if self._cancel.is_set():
                 raise _Interrupted
 
     def _abort(self, ctx: ToolContext) -> TurnResult:
         self._cancel.set()
         self.tools.close()
-        _answer_dangling_calls(self.history)
-        self.history.append(
+        self._append(*_dangling_call_outputs(self.history))
+        self._append(
             text_message("user", "<turn_aborted>\nThe user interrupted the previous turn.\n</turn_aborted>")
         )
         self._emit(TurnAborted())
@@ -267,14 +275,12 @@ def _last_agent_text(items: list[dict[str, object]]) -> str | None:
     return texts[-1] if texts else None
 
 
-def _answer_dangling_calls(history: list[dict[str, object]]) -> None:
-    """Give every call without an output an "aborted" one, so the history stays valid for the next turn."""
+def _dangling_call_outputs(history: list[dict[str, object]]) -> list[dict[str, object]]:
+    """An "aborted" output for every call that has none, so the history stays valid for the next turn."""
     answered = {
         item.get("call_id")
         for item in history
         if item.get("type") in ("function_call_output", "custom_tool_call_output")
     }
-    for item in list(history):
-        call = tool_call_from_item(item)
-        if call is not None and call.call_id not in answered:
-            history.append(call.output_item("aborted by user"))
+    calls = [call for call in map(tool_call_from_item, history) if call is not None]
+    return [call.output_item("aborted by user") for call in calls if call.call_id not in answered]

@@ -6,6 +6,8 @@ import json
 import re
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +25,7 @@ from hypothesis import strategies as st
 
 from codex_cli import tls
 from codex_cli.errors import ApiError, ContextWindowExceeded, NetworkError, TLSError, UsageLimitReached
-from codex_cli.http import create_client, map_transport_error, proxy_config
+from codex_cli.http import create_client, map_transport_error, proxy_config, proxy_for
 from codex_cli.jsoncodec import _encode_stdlib, decode_json, encode_json
 from codex_cli.model import (
     Completed,
@@ -584,6 +586,20 @@ def test_jsoncodec_known_values_identical(value: object) -> None:
     assert _encode_stdlib(value) == msgspec.json.encode(value) == encode_json(value)
 
 
+def test_jsoncodec_without_msgspec_uses_stdlib() -> None:
+    code = (
+        "import sys; sys.modules['msgspec'] = None\n"
+        "from codex_cli.jsoncodec import decode_json, encode_json, json_backend\n"
+        "assert json_backend() == 'json'\n"
+        "sys.stdout.buffer.write(encode_json({'a': [1e16, 'é', None]}))\n"
+        "assert decode_json(b'{\"x\": 1}') == {'x': 1}\n"
+        "try:\n    decode_json('NaN')\nexcept ValueError:\n    pass\nelse:\n    raise SystemExit('NaN accepted')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=root, check=True)
+    assert result.stdout == msgspec.json.encode({"a": [1e16, "é", None]})
+
+
 def test_jsoncodec_invalid_json_is_value_error() -> None:
     with pytest.raises(ValueError):
         decode_json(b"{not json")
@@ -703,11 +719,13 @@ def test_tls_bad_ca_file_is_an_immediate_error(
     assert info.value.hint is not None and "PEM file containing one or more CERTIFICATE blocks" in info.value.hint
 
 
+@pytest.mark.parametrize("fallback", ["missing", "garbage"])
 def test_tls_codex_variable_wins_over_ssl_cert_file(
-    ca_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fallback: str, ca_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    (tmp_path / "garbage.pem").write_text("junk")
     monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(ca_file))
-    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / f"{fallback}.pem"))
     assert isinstance(tls.ssl_context(), ssl.SSLContext)
     assert tls.selected_ca_bundle() == tls.CaBundle("CODEX_CA_CERTIFICATE", str(ca_file))
 
@@ -740,6 +758,26 @@ def test_http_proxy_config_rules(env: dict[str, str], expected: tuple[str | None
     assert (config.https, config.http) == expected
 
 
+@pytest.mark.parametrize(
+    ("url", "no_proxy", "expected"),
+    [
+        ("https://api.example.com/v1", "", "http://s:1"),
+        ("https://api.example.com/v1", "example.com", None),
+        ("https://example.com/v1", ".example.com", None),
+        ("https://notexample.com/v1", "example.com", "http://s:1"),
+        ("https://localhost:8443/v1", "localhost", None),
+        ("https://localhost:8443/v1", "127.0.0.1", "http://s:1"),
+        ("https://10.1.2.3/v1", "10.1.2.3", None),
+        ("https://host:8443/v1", "host:9999", "http://s:1"),
+        ("https://anything/v1", "*", None),
+        ("http://plain/v1", "", "http://h:1"),
+    ],
+)
+def test_http_proxy_for_url(url: str, no_proxy: str, expected: str | None) -> None:
+    config = proxy_config({"HTTPS_PROXY": "http://s:1", "HTTP_PROXY": "http://h:1", "NO_PROXY": no_proxy})
+    assert proxy_for(url, config) == expected
+
+
 def test_http_no_proxy_entries_are_split() -> None:
     assert proxy_config({"NO_PROXY": "localhost, .example.com,,10.0.0.1"}).no_proxy == (
         "localhost",
@@ -763,9 +801,12 @@ def run_url(base_url: str, **settings: Any) -> list[ResponseEvent]:
 
 def test_http_dead_proxy_fails_and_no_proxy_bypasses(fake_server: StartServer, monkeypatch: pytest.MonkeyPatch) -> None:
     server = fake_server([{"output": [message("direct")]}])
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
-    with pytest.raises(NetworkError):
+    dead = f"http://user:secret@127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("HTTP_PROXY", dead)
+    with pytest.raises(NetworkError) as info:
         run_url(server.base_url, request_max_retries=0)
+    assert "through the proxy http://***@127.0.0.1:" in info.value.message and "secret" not in info.value.message
+    assert server.requests == []
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert final_text(run_url(server.base_url)) == ["direct"]
     monkeypatch.setenv("NO_PROXY", "*")
