@@ -317,19 +317,7 @@ def _prepare_linux(policy: SandboxPolicy, env: Mapping[str, str], caps: Capabili
         except OSError:
             pass  # not creatable: it is then simply not a writable root
     roots = [r for r in policy.effective_writable_roots(env) if _is_writable_dir(r)]
-    protected: list[str] = []
-    creatable: list[str] = []
-    created: list[Path] = []
-    if caps.namespaces != "none":
-        names = {r / n for r in roots for n in PROTECTED_NAMES}
-        for path in policy.protected_paths(env):
-            if path.exists():
-                protected.append(str(path))
-            elif path in names and not path.is_symlink() and _PLACEHOLDERS.acquire(path):
-                created.append(path)
-                protected.append(str(path))
-            if path in names:
-                creatable.append(str(path))
+    protected, creatable, created = _protections(policy, env, roots) if caps.namespaces != "none" else ([], [], [])
     plan = sandbox_linux.LinuxPlan(
         namespaces=caps.namespaces,
         unshare_net=not policy.network_access,
@@ -361,6 +349,23 @@ def _prepare_linux(policy: SandboxPolicy, env: Mapping[str, str], caps: Capabili
     finalizer = weakref.finalize(prepared, _PLACEHOLDERS.release, tuple(created))
     object.__setattr__(prepared, "_cleanup", finalizer)
     return prepared
+
+
+def _protections(policy: SandboxPolicy, env: Mapping[str, str],
+                 roots: Sequence[Path]) -> tuple[list[str], list[str], list[Path]]:
+    """(paths to bind read-only, those the child may recreate as placeholders, placeholders made here)."""
+    names = {r / n for r in roots for n in PROTECTED_NAMES}
+    protected: list[str] = []
+    creatable: list[str] = []
+    created: list[Path] = []
+    for path in policy.protected_paths(env):
+        if path in names and not path.exists() and not path.is_symlink() and _PLACEHOLDERS.acquire(path):
+            created.append(path)
+        if path.exists():  # a dangling symlink is skipped: there is nothing to bind
+            protected.append(str(path))
+            if path in names:
+                creatable.append(str(path))
+    return protected, creatable, created
 
 
 def _is_writable_dir(path: Path) -> bool:
@@ -402,9 +407,9 @@ def _no_namespace_reason(caps: Capabilities) -> str:
 def _linux_warnings(policy: SandboxPolicy, caps: Capabilities) -> list[str]:
     warnings: list[str] = []
     if caps.landlock_abi == 0:
-        undo = ", which a command running as root can undo" if caps.is_root else ""
+        devices = "; as root, device files under /dev stay writable" if caps.is_root else ""
         warnings.append(f"Landlock is unavailable (kernel {caps.kernel}): file writes are confined only by "
-                        f"read-only mounts{undo}")
+                        f"read-only mounts{devices}")
     if caps.namespaces == "none":
         reason = _no_namespace_reason(caps)
         if policy.mode == "workspace-write":

@@ -207,10 +207,9 @@ class ToolRunner:
 
     def __init__(self, settings: ToolSettings) -> None:
         self.settings = settings
-        preexec = settings.sandbox.preexec if settings.sandbox is not None else None
-        prefix = list(settings.sandbox.argv_prefix) if settings.sandbox is not None else []
-        launcher = (lambda argv: [*prefix, *argv]) if prefix else None
-        self.processes = shell.ProcessManager(launcher=launcher, preexec=preexec)
+        self._preexec = settings.sandbox.preexec if settings.sandbox is not None else None
+        self._launcher = settings.sandbox.command if settings.sandbox is not None else None
+        self.processes = shell.ProcessManager(launcher=self._launcher, preexec=self._preexec)
 
     def specs(self) -> list[dict[str, object]]:
         """The `tools` array of a request."""
@@ -222,6 +221,8 @@ class ToolRunner:
 
     def close(self) -> None:
         self.processes.close()
+        if self.settings.sandbox is not None:
+            self.settings.sandbox.close()
 
     def run(self, call: ToolCall, ctx: ToolContext) -> dict[str, object]:
         """Run one call and return the output item to append to the history."""
@@ -368,6 +369,8 @@ class ToolRunner:
             self._command_env(ctx, call.call_id),
             _optional_int(args, "timeout_ms"),
             cancel=ctx.cancel,
+            launcher=self._launcher,
+            preexec=self._preexec,
         )
         aggregated = _legacy_output_text(output)
         ctx.emit(ItemCompleted(_finish_command(item, aggregated, exit_code)))

@@ -81,6 +81,9 @@ def make_codex_env(tmp_path: Path) -> CodexEnv:
     workdir.mkdir()
     subprocess.run(["git", "init", "-q", str(workdir)], check=True)
     (workdir / "README.md").write_text("hello\n", encoding="utf-8")
+    # A HOME of its own keeps the developer's login profile (pyenv rehash locks, prompts) out of model commands.
+    user_home = tmp_path / "home"
+    user_home.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
-    env.update({"CODEX_HOME": str(home), "MOCK_API_KEY": "test-key", "PYTHONPATH": str(ROOT)})
+    env.update({"CODEX_HOME": str(home), "MOCK_API_KEY": "test-key", "PYTHONPATH": str(ROOT), "HOME": str(user_home)})
     return CodexEnv(home, workdir, env)
