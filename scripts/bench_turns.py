@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""Benchmark one `codex exec` turn of N shell calls against the instant fake model, ours vs codex-rs.
+
+Usage: python scripts/bench_turns.py [--codex-rs PATH] [--runs N] [--calls N] [--wire responses]
+
+Each run starts a fresh fake server (scripts/fake_responses.py) whose script answers with one
+`exec_command` call per request (`echo step <i>`) and then a final message, a temp CODEX_HOME whose
+config.toml points a custom provider at it, a temp HOME (so a slow login-shell profile, e.g. a pyenv
+rehash in ~/.bashrc, does not time every `bash -lc` call; `--keep-home` turns this off), and a real subprocess:
+`exec --skip-git-repo-check -s danger-full-access --json "<prompt>"`.
+
+Measured per run: wall time (spawn to exit), CPU time (user + system of the child and the children it
+waited for, from os.wait4), peak RSS (ru_maxrss of that rusage) and start-to-first-request (the fake
+server's arrival time of the first `POST …/responses` minus the spawn time). The table shows medians;
+the last lines are ratios ours / codex-rs next to the issue's targets. A report for people: nothing is
+asserted, but a run that does not finish the script is flagged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from fake_responses import FakeResponsesServer, exec_call, message  # noqa: E402
+
+# Variables of the developer's machine that would change what either CLI does.
+_SCRUBBED = (
+    "OPENAI_API_KEY", "CODEX_API_KEY", "CODEX_HOME", "OPENAI_BASE_URL", "CODEX_CA_CERTIFICATE", "RUST_LOG",
+    "PYTHONDONTWRITEBYTECODE",  # an installed copy has its .pyc files; the warm-up run writes ours
+    "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy",
+)
+# (metric key, column title, target ratio ours / codex-rs from the issue)
+_METRICS = (
+    ("wall_ms", "wall ms", 1.0),
+    ("cpu_ms", "CPU ms", None),
+    ("rss_mb", "peak RSS MB", 0.4),
+    ("first_ms", "first request ms", 0.8),
+)
+
+
+@dataclass
+class Sample:
+    """One measured run."""
+
+    wall_ms: float
+    cpu_ms: float
+    rss_mb: float
+    first_ms: float
+    returncode: int
+    requests: int
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Wire:
+    """What differs per wire API: the model script and the provider's config lines."""
+
+    script: Callable[[int], list[dict[str, Any]]]
+    provider_lines: str
+
+
+def _responses_script(calls: int) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = [{"output": [exec_call(f"echo step {i}", f"call_{i}")]} for i in range(calls)]
+    steps.append({"output": [message(f"Ran {calls} commands.")]})
+    return steps
+
+
+# A later issue adds "chat" (Chat Completions) here: its own script builder and `wire_api = "chat"`.
+WIRES: dict[str, Wire] = {"responses": Wire(_responses_script, "")}
+
+
+def _write_config(home: Path, base_url: str, wire: Wire) -> None:
+    (home / "config.toml").write_text(
+        'model = "gpt-5.5"\n'
+        'model_provider = "mock"\n'
+        "\n"
+        "[model_providers.mock]\n"
+        'name = "mock"\n'
+        f'base_url = "{base_url}"\n'
+        'env_key = "MOCK_API_KEY"\n'
+        "request_max_retries = 0\n"
+        "stream_max_retries = 0\n"
+        f"{wire.provider_lines}",
+        encoding="utf-8",
+    )
+
+
+def _rss_mb(maxrss: int) -> float:
+    # Linux reports KiB, macOS bytes.
+    return maxrss / (1024 * 1024) if sys.platform == "darwin" else maxrss / 1024
+
+
+def _spawn_and_wait(
+    command: list[str], cwd: Path, env: dict[str, str], out_dir: Path, timeout: float
+) -> tuple[float, int, Any]:
+    """Run `command` with stdout/stderr to files; return (spawn time, exit code, rusage) via os.wait4."""
+    with open(out_dir / "stdout", "wb") as stdout, open(out_dir / "stderr", "wb") as stderr:
+        start = time.monotonic()
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+        watchdog = threading.Timer(timeout, proc.kill)  # a hung CLI must not hang the benchmark
+        watchdog.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            watchdog.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return start, proc.returncode, usage
+
+
+def run_once(
+    command: list[str], calls: int, wire: Wire, *, keep_home: bool = False, timeout: float = 300
+) -> Sample:
+    """One benchmark run of `command` (an exec-capable codex) in a fresh temp home and work dir."""
+    with tempfile.TemporaryDirectory(prefix="codex-bench-") as tmp:
+        home, work = Path(tmp, "home"), Path(tmp, "work")
+        home.mkdir()
+        work.mkdir()
+        (work / "README.md").write_text("hello\n", encoding="utf-8")
+        env = {key: value for key, value in os.environ.items() if key not in _SCRUBBED}
+        env.update({"CODEX_HOME": str(home), "MOCK_API_KEY": "dummy-key"})
+        if not keep_home:
+            env["HOME"] = str(home)
+        prompt = f"Run {calls} shell commands, one at a time."
+        argv = [*command, "exec", "--skip-git-repo-check", "-s", "danger-full-access", "--json", prompt]
+        with FakeResponsesServer(wire.script(calls), repeat_last=False) as server:
+            _write_config(home, server.base_url, wire)
+            start, code, usage = _spawn_and_wait(argv, work, env, Path(tmp), timeout)
+            end = time.monotonic()
+            posts = server.response_requests
+        stdout = Path(tmp, "stdout").read_text(encoding="utf-8", errors="replace")
+        ok = code == 0 and len(posts) == calls + 1 and '"turn.completed"' in stdout
+        if not ok:
+            stderr = Path(tmp, "stderr").read_text(encoding="utf-8", errors="replace")
+            print(f"  ! {shlex.join(command)}: exit {code}, {len(posts)} requests\n{stderr[-2000:]}", file=sys.stderr)
+    return Sample(
+        wall_ms=(end - start) * 1000,
+        cpu_ms=(usage.ru_utime + usage.ru_stime) * 1000,
+        rss_mb=_rss_mb(usage.ru_maxrss),
+        first_ms=(posts[0].time - start) * 1000 if posts else float("nan"),
+        returncode=code,
+        requests=len(posts),
+        ok=ok,
+    )
+
+
+def _medians(samples: Sequence[Sample]) -> dict[str, float]:
+    return {key: statistics.median(getattr(s, key) for s in samples) for key, _, _ in _METRICS}
+
+
+def _bench(name: str, command: list[str], args: argparse.Namespace) -> dict[str, float]:
+    wire = WIRES[args.wire]
+    for _ in range(args.warmup):
+        run_once(command, args.calls, wire, keep_home=args.keep_home, timeout=args.timeout)  # page cache, .pyc files
+    samples = []
+    for number in range(args.runs):
+        sample = run_once(command, args.calls, wire, keep_home=args.keep_home, timeout=args.timeout)
+        samples.append(sample)
+        if args.verbose:
+            print(f"  {name} run {number + 1}: {sample}")
+    failed = sum(not s.ok for s in samples)
+    if failed:
+        print(f"  ! {name}: {failed}/{len(samples)} runs did not finish the script", file=sys.stderr)
+    return _medians(samples)
+
+
+def _print_table(rows: dict[str, dict[str, float]]) -> None:
+    width = max(len(name) for name in rows) + 2
+    print("".join([f"{'':<{width}}", *(f"{title:>18}" for _, title, _ in _METRICS)]))
+    for name, values in rows.items():
+        print("".join([f"{name:<{width}}", *(f"{values[key]:>18.1f}" for key, _, _ in _METRICS)]))
+
+
+def _print_ratios(ours: dict[str, float], theirs: dict[str, float]) -> None:
+    print("\nratios ours / codex-rs (target):")
+    for key, title, target in _METRICS:
+        ratio = ours[key] / theirs[key] if theirs[key] else float("nan")
+        goal = f"≤ {target:.1f}x " + ("met" if ratio <= target else "MISSED") if target is not None else "(no target)"
+        print(f"  {title:<18} {ratio:6.2f}x   {goal}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="bench_turns.py",
+        description="Time `codex exec` with N shell calls against the instant fake model; compare with codex-rs. "
+        "Example: python scripts/bench_turns.py --codex-rs ~/bin/codex --runs 5",
+    )
+    parser.add_argument("--codex-rs", metavar="PATH", help="the codex-rs binary to compare with")
+    parser.add_argument(
+        "--codex", metavar="CMD", default=shlex.join([sys.executable, str(ROOT / "codex.py")]),
+        help="our CLI as a shell-quoted command (default: this Python running codex.py)",
+    )
+    parser.add_argument("--runs", type=int, default=5, metavar="N", help="measured runs per CLI (default: 5)")
+    parser.add_argument("--warmup", type=int, default=1, metavar="N", help="unmeasured runs first (default: 1)")
+    parser.add_argument("--calls", type=int, default=20, metavar="N", help="shell calls per turn (default: 20)")
+    parser.add_argument("--wire", choices=sorted(WIRES), default="responses", help="wire API (default: responses)")
+    parser.add_argument("--timeout", type=float, default=300, metavar="S", help="kill a run after S seconds")
+    parser.add_argument("--keep-home", action="store_true", help="keep $HOME (default: a temp HOME per run)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every run")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    if not hasattr(os, "wait4"):
+        parser.error("needs os.wait4 (Linux or macOS) to read the child's CPU time and peak RSS")
+    print(f"{args.calls} shell calls, {args.wire} wire, median of {args.runs} runs")
+    rows = {"ours": _bench("ours", shlex.split(args.codex), args)}
+    if args.codex_rs:
+        rows["codex-rs"] = _bench("codex-rs", [args.codex_rs], args)
+    _print_table(rows)
+    if args.codex_rs:
+        _print_ratios(rows["ours"], rows["codex-rs"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
