@@ -142,10 +142,18 @@ def _resolve(target: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
+def _skip_unused_async_backends() -> None:
+    """Keep httpcore from importing anyio and trio: the CLI only uses httpx's sync client (saves ~70 ms)."""
+    for name in ("anyio", "trio"):
+        if name not in sys.modules:
+            sys.modules[name] = None  # type: ignore[assignment]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `codex` command."""
     from codex_cli.errors import CodexError
 
+    _skip_unused_async_backends()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler_path = getattr(args, "handler", None)
