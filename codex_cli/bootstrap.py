@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from codex_cli import shell
+from codex_cli import safety, shell
 from codex_cli.auth import resolve_credentials
+from codex_cli.compaction import COMPACT_PROMPT, DEFAULT_CONTEXT_WINDOW, auto_compact_limit
 from codex_cli.config import CHATGPT_CODEX_BASE_URL, OPENAI_API_BASE_URL, Config
 from codex_cli.model import ModelClient, ProviderSettings
-from codex_cli.project_doc import PermissionsContext, environment_context, load_agents_doc, permissions_instructions
+from codex_cli.project_doc import (
+    AgentsDoc,
+    PermissionsContext,
+    agents_doc_update,
+    environment_context,
+    environment_context_update,
+    load_agents_doc,
+    permissions_instructions,
+    sandbox_policy,
+)
 from codex_cli.protocol import Event
-from codex_cli.session import RequestSettings, Session, new_thread_id, text_message
+from codex_cli.session import ContextSettings, RequestSettings, Session, new_thread_id, text_message
 from codex_cli.tools import ToolRunner, ToolSettings
+from codex_cli.version import VERSION
 
-__all__ = ["SessionBundle", "base_instructions", "build_session", "writable_roots"]
+if TYPE_CHECKING:
+    from codex_cli.rollout import ResumedThread, RolloutRecorder
+
+__all__ = ["SessionBundle", "ThreadStart", "base_instructions", "build_session", "writable_roots"]
+
+Item = dict[str, object]
 
 _REASONING_FAMILIES = ("gpt-5", "o1", "o3", "o4", "codex-")
 
@@ -28,6 +46,17 @@ class SessionBundle:
 
     session: Session
     warnings: tuple[str, ...]
+    rollout_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class ThreadStart:
+    """How the thread begins: new, resumed from a rollout (same id, same file) or forked from one (new id)."""
+
+    resumed: ResumedThread | None = None
+    fork: bool = False
+    ephemeral: bool = False  # no rollout file at all
+    source: str = "exec"
 
 
 def base_instructions(config: Config) -> str:
@@ -98,22 +127,91 @@ def _request_settings(config: Config, output_schema: object | None) -> RequestSe
     return RequestSettings(model=model, reasoning=reasoning, text=text or None)
 
 
-def _initial_context(config: Config, permissions: PermissionsContext) -> tuple[list[dict[str, object]], list[str]]:
-    developer_parts = [p for p in (config.developer_instructions, permissions_instructions(permissions)) if p]
-    agents = load_agents_doc(
-        config.codex_home,
-        config.cwd,
-        max_bytes=config.project_doc_max_bytes,
-        fallback_filenames=config.project_doc_fallback_filenames,
+class _ThreadContext:
+    """The thread's context messages, and what changed since they were last sent (sessions.md §6.3, exec.md §9.3)."""
+
+    def __init__(self, config: Config, permissions: PermissionsContext, resumed: ResumedThread | None) -> None:
+        self.config, self.permissions = config, permissions
+        self.recorder: RolloutRecorder | None = None
+        self.warnings: list[str] = []
+        self.cwd: str | None = None
+        self.sandbox: Mapping[str, object] | None = None
+        self.agents: str | None = None  # AGENTS.md body last sent; None when unknown
+        if resumed is not None:
+            self.cwd = resumed.last_cwd or resumed.meta.cwd or None
+            self.sandbox = resumed.last_sandbox_policy
+            agents_state = resumed.world_state.get("agents_md")
+            if isinstance(agents_state, dict):
+                text = agents_state.get("text")
+                self.agents = text if isinstance(text, str) else ""
+
+    def _agents_doc(self) -> AgentsDoc:
+        config = self.config
+        doc = load_agents_doc(
+            config.codex_home,
+            config.cwd,
+            max_bytes=config.project_doc_max_bytes,
+            fallback_filenames=config.project_doc_fallback_filenames,
+            root_markers=config.project_root_markers,
+        )
+        self.warnings.extend(w for w in doc.warnings if w not in self.warnings)
+        return doc
+
+    def _remember(self, doc: AgentsDoc) -> None:
+        self.cwd, self.sandbox, self.agents = str(self.config.cwd), sandbox_policy(self.permissions), doc.body
+
+    def world_state(self, doc: AgentsDoc) -> Item:
+        agents: Item = {"directory": str(self.config.cwd), "text": doc.body} if doc.body else {}
+        return {"agents_md": agents, "environments": {"current_date": datetime.date.today().isoformat()}}
+
+    def fresh(self) -> list[Item]:
+        """The developer and user context messages of a new window."""
+        doc = self._agents_doc()
+        permissions = permissions_instructions(self.permissions)
+        developer_parts = [p for p in (self.config.developer_instructions, permissions) if p]
+        user_parts = [doc.text] if doc.text else []
+        user_parts.append(environment_context(self.permissions, shell.default_shell_name()))
+        self._remember(doc)
+        if self.recorder is not None:
+            self.recorder.record_world_state(self.world_state(doc), full=True)
+        return [text_message("developer", *developer_parts), text_message("user", *user_parts)]
+
+    def updates(self) -> list[Item]:
+        """Messages for what changed since the context was last sent: sandbox, cwd, AGENTS.md."""
+        doc = self._agents_doc()
+        current = sandbox_policy(self.permissions)
+        items: list[Item] = []
+        sandbox_changed = self.sandbox is not None and (
+            self.sandbox.get("type"), bool(self.sandbox.get("network_access"))
+        ) != (current.get("type"), bool(current.get("network_access")))
+        if sandbox_changed:
+            items.append(text_message("developer", permissions_instructions(self.permissions)))
+        if self.cwd is not None and self.cwd != str(self.config.cwd):
+            items.append(text_message("user", environment_context(self.permissions, shell.default_shell_name())))
+        elif sandbox_changed:
+            items.append(text_message("user", environment_context_update(self.permissions)))
+        if self.agents is not None and self.agents != doc.body:
+            items.append(text_message("user", agents_doc_update(doc, self.config.cwd)))
+            if self.recorder is not None:
+                self.recorder.record_world_state({"agents_md": self.world_state(doc)["agents_md"]}, full=False)
+        self._remember(doc)
+        return items
+
+
+def _context_settings(config: Config, context: _ThreadContext) -> ContextSettings:
+    prompt = config.raw.get("compact_prompt")
+    prompt_file = config.raw.get("experimental_compact_prompt_file")
+    if not isinstance(prompt, str) and isinstance(prompt_file, str):
+        try:
+            prompt = Path(prompt_file).expanduser().read_text(encoding="utf-8")
+        except OSError:
+            prompt = None
+    return ContextSettings(
+        auto_compact_limit=auto_compact_limit(config.model_context_window, config.model_auto_compact_token_limit),
+        compact_prompt=prompt if isinstance(prompt, str) and prompt.strip() else COMPACT_PROMPT,
+        fresh_context=context.fresh,
+        turn_updates=context.updates,
     )
-    user_parts = [agents.text] if agents.text else []
-    user_parts.append(environment_context(permissions, shell.default_shell_name()))
-    items = [
-        text_message("developer", base_instructions(config)),
-        text_message("developer", *developer_parts),
-        text_message("user", *user_parts),
-    ]
-    return items, list(agents.warnings)
 
 
 def _prepare_sandbox(config: Config, env: Mapping[str, str]) -> tuple[object | None, list[str]]:
@@ -135,6 +233,44 @@ def _prepare_sandbox(config: Config, env: Mapping[str, str]) -> tuple[object | N
     return prepared, list(prepared.warnings)
 
 
+def _turn_context(config: Config, permissions: PermissionsContext) -> Item:
+    ctx: Item = {
+        "cwd": str(config.cwd),
+        "approval_policy": config.approval_policy,
+        "sandbox_policy": sandbox_policy(permissions),
+        "model": config.model,
+        "summary": config.model_reasoning_summary or "none",
+    }
+    if config.model_reasoning_effort:
+        ctx["effort"] = config.model_reasoning_effort
+    return ctx
+
+
+def _open_rollout(
+    config: Config, start: ThreadStart, thread_id: str, base: str, permissions: PermissionsContext, originator: str
+) -> RolloutRecorder | None:
+    """The recorder: appending to the resumed file, or a new file that starts with `session_meta`."""
+    if start.ephemeral:
+        return None
+    from codex_cli.rollout import RolloutRecorder, SessionMeta
+
+    turn_context = _turn_context(config, permissions)
+    window = config.model_context_window or DEFAULT_CONTEXT_WINDOW
+    resumed = start.resumed
+    if resumed is not None and not start.fork:
+        return RolloutRecorder(
+            resumed.path, thread_id=thread_id, next_ordinal=resumed.next_ordinal,
+            turn_context=turn_context, context_window=window,
+        )
+    meta = SessionMeta(
+        id=thread_id, cwd=str(config.cwd), originator=originator, cli_version=VERSION,
+        source=start.source, model_provider=config.model_provider_id, base_instructions=base,
+        forked_from_id=resumed.meta.id if resumed is not None else None,
+    )
+    return RolloutRecorder.create(config.codex_home, meta, model=config.model, turn_context=turn_context,
+                                  context_window=window)
+
+
 def build_session(
     config: Config,
     *,
@@ -142,11 +278,15 @@ def build_session(
     emit: Callable[[Event], None],
     output_schema: object | None = None,
     env: Mapping[str, str] | None = None,
+    start: ThreadStart | None = None,
+    approver: safety.Approver | None = None,
 ) -> SessionBundle:
     """Everything a turn needs, checked up front so that bad credentials fail before any request."""
     env = dict(os.environ) if env is None else env
+    start = start or ThreadStart()
     provider = _provider_settings(config, env)
-    thread_id = new_thread_id()
+    resumed = start.resumed
+    thread_id = resumed.meta.id if resumed is not None and not start.fork else new_thread_id()
     roots = writable_roots(config)
     swr = config.sandbox_workspace_write
     permissions = PermissionsContext(
@@ -158,8 +298,63 @@ def build_session(
         include_tmp=not swr.exclude_slash_tmp,
     )
     prepared, sandbox_warnings = _prepare_sandbox(config, env)
+    tools = _tool_runner(config, env, roots, prepared, approver)
+    base = (resumed.meta.base_instructions if resumed is not None else None) or base_instructions(config)
+    model = ModelClient(provider, thread_id=thread_id, originator=originator)
+    model.window_number = resumed.window_number if resumed is not None else 0
+    recorder = _open_rollout(config, start, thread_id, base, permissions, model.originator)
+    context = _ThreadContext(config, permissions, resumed)
+    context.recorder = recorder
+    if resumed is None:
+        history = [text_message("developer", base), *context.fresh()]
+        if recorder is not None:
+            recorder.record_items(history[1:])
+    else:
+        history = [text_message("developer", base), *resumed.history]
+        if recorder is not None and start.fork:
+            recorder.record_items(resumed.history)
+            recorder.record_world_state(resumed.world_state, full=True)
+    session = Session(
+        thread_id=thread_id,
+        model=model,
+        tools=tools,
+        request=_request_settings(config, output_schema),
+        cwd=config.cwd,
+        emit=_recording(emit, recorder),
+        history=history,
+        context=_context_settings(config, context),
+        recorder=recorder,
+        usage=resumed.usage if resumed is not None and not start.fork else None,
+        context_tokens=resumed.context_tokens if resumed is not None else None,
+    )
+    warnings = [*config.warnings, *sandbox_warnings, *context.warnings]
+    if resumed is not None and resumed.skipped_lines:
+        warnings.append(f"Skipped {resumed.skipped_lines} unreadable line(s) of {resumed.path}.")
+    return SessionBundle(session, tuple(warnings), recorder.path if recorder is not None else None)
+
+
+def _recording(emit: Callable[[Event], None], recorder: RolloutRecorder | None) -> Callable[[Event], None]:
+    if recorder is None:
+        return emit
+    record = recorder.on_event
+
+    def emit_and_record(event: Event) -> None:
+        record(event)
+        emit(event)
+
+    return emit_and_record
+
+
+def _tool_runner(
+    config: Config,
+    env: Mapping[str, str],
+    roots: tuple[Path, ...],
+    prepared: object | None,
+    approver: safety.Approver | None = None,
+) -> ToolRunner:
     policy = config.shell_environment_policy
-    tools = ToolRunner(
+    swr = config.sandbox_workspace_write
+    return ToolRunner(
         ToolSettings(
             sandbox_mode=config.sandbox_mode,
             writable_roots=roots,
@@ -173,17 +368,9 @@ def build_session(
             base_env=env,
             network_access=swr.network_access,
             update_plan_enabled=config.update_plan_enabled,
+            approval_policy=config.approval_policy,
+            approver=approver or safety.PolicyOnlyApprover(),
+            rules=safety.load_prefix_rules(config.codex_home),
             sandbox=prepared,  # type: ignore[arg-type]
         )
     )
-    history, warnings = _initial_context(config, permissions)
-    session = Session(
-        thread_id=thread_id,
-        model=ModelClient(provider, thread_id=thread_id, originator=originator),
-        tools=tools,
-        request=_request_settings(config, output_schema),
-        cwd=config.cwd,
-        emit=emit,
-        history=history,
-    )
-    return SessionBundle(session, (*config.warnings, *sandbox_warnings, *warnings))

@@ -564,8 +564,8 @@ class ProcessManager:
     def __init__(
         self, *, launcher: Callable[[list[str]], list[str]] | None = None, preexec: Preexec | None = None
     ) -> None:
-        self._launcher = launcher
-        self._preexec = preexec
+        self.launcher = launcher
+        self.preexec = preexec
         self._lock = threading.Lock()
         self._sessions: dict[int, _LiveProcess] = {}
         self._running: set[_LiveProcess] = set()
@@ -575,9 +575,9 @@ class ProcessManager:
     ) -> ExecResult:
         """Start `req.argv` and wait for it up to the yield time (default 10 s, clamped to 0.25–30 s)."""
         start = time.monotonic()
-        argv = self._launcher(list(req.argv)) if self._launcher else list(req.argv)
+        argv = self.launcher(list(req.argv)) if self.launcher else list(req.argv)
         try:
-            proc = _LiveProcess(argv, req.cwd, req.env, req.tty, self._preexec)
+            proc = _LiveProcess(argv, req.cwd, req.env, req.tty, self.preexec)
         except OSError as exc:
             raise _launch_failure("exec_command", exc) from exc
         with self._lock:
@@ -585,6 +585,11 @@ class ProcessManager:
         yield_ms = _clamp(req.yield_time_ms, DEFAULT_YIELD_MS, EXEC_YIELD_RANGE_MS)
         proc.wait(start + yield_ms / 1000, cancel, on_output)
         return self._result(proc, start, req.max_output_tokens)
+
+    def has_session(self, session_id: int) -> bool:
+        """Whether `session_id` names a live session of this manager."""
+        with self._lock:
+            return session_id in self._sessions
 
     def write_stdin(
         self,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codex_cli import patch, shell
+from codex_cli import patch, safety, shell
 from codex_cli.protocol import (
     CommandExecutionItem,
     CommandOutputDelta,
@@ -76,6 +76,10 @@ class ToolSettings:
     network_access: bool = False
     update_plan_enabled: bool = True
     sandbox: PreparedSandbox | None = None
+    approval_policy: str = "never"
+    bypass: bool = False  # --dangerously-bypass-approvals-and-sandbox
+    approver: safety.Approver = field(default_factory=safety.PolicyOnlyApprover)
+    rules: safety.PrefixRules | None = None
 
 
 @dataclass
@@ -207,9 +211,15 @@ class ToolRunner:
 
     def __init__(self, settings: ToolSettings) -> None:
         self.settings = settings
-        self._preexec = settings.sandbox.preexec if settings.sandbox is not None else None
-        self._launcher = settings.sandbox.command if settings.sandbox is not None else None
-        self.processes = shell.ProcessManager(launcher=self._launcher, preexec=self._preexec)
+        sandbox = settings.sandbox
+        self.processes = shell.ProcessManager(
+            launcher=sandbox.command if sandbox is not None else None,
+            preexec=sandbox.preexec if sandbox is not None else None,
+        )
+        # Approved escalations and the danger-full-access mode run here, outside any sandbox.
+        self.plain_processes = shell.ProcessManager()
+        self._approved_commands: set[tuple[str, ...]] = set()
+        self._patches_approved = False
 
     def specs(self) -> list[dict[str, object]]:
         """The `tools` array of a request."""
@@ -221,6 +231,7 @@ class ToolRunner:
 
     def close(self) -> None:
         self.processes.close()
+        self.plain_processes.close()
         if self.settings.sandbox is not None:
             self.settings.sandbox.close()
 
@@ -228,7 +239,7 @@ class ToolRunner:
         """Run one call and return the output item to append to the history."""
         try:
             if call.kind == "custom" and call.name == "apply_patch":
-                return call.output_item(self._apply_patch(call.payload, ctx.cwd, ctx))
+                return call.output_item(self._apply_patch(call.payload, ctx.cwd, call, ctx))
             if call.kind == "function" and call.namespace is None:
                 handler = self._function_handlers().get(call.name)
                 if handler is not None:
@@ -254,30 +265,71 @@ class ToolRunner:
             handlers["update_plan"] = self._update_plan
         return handlers
 
+    # ------------------------------------------------------------------ approvals
+
+    def _approve(self, request: safety.ApprovalRequest, *, sandboxed: bool, ctx: ToolContext) -> bool:
+        """Ask the front end; True runs the call sandboxed as given, False unsandboxed; a refusal raises."""
+        decision = self.settings.approver.request(request)
+        result = safety.decision_result(decision, kind=request.kind, sandboxed=sandboxed)
+        if result.action == "abort":
+            ctx.cancel.set()
+            raise _ToolError("aborted by user")
+        if result.action == "reject":
+            raise _ToolError(result.output or "rejected by user")
+        if result.remember_for_session:
+            if request.kind == "exec":
+                self._approved_commands.add(request.command)
+            else:
+                self._patches_approved = True
+        return result.sandboxed
+
+    def _decide_command(self, argv: list[str], args: Mapping[str, object], call: ToolCall, cwd: Path,
+                        ctx: ToolContext) -> safety.CommandAssessment:
+        """Apply the approval policy; returns the assessment with `sandboxed` as finally decided."""
+        justification = args.get("justification")
+        assessment = safety.assess_command(
+            argv,
+            policy=self.settings.approval_policy,  # type: ignore[arg-type]
+            sandbox_mode=self.settings.sandbox_mode,
+            escalation_requested=args.get("sandbox_permissions") == "require_escalated",
+            justification=justification if isinstance(justification, str) else None,
+            session_approved=frozenset(self._approved_commands),
+            bypass=self.settings.bypass,
+            rules=self.settings.rules,
+        )
+        if assessment.action == "reject":
+            raise _ToolError(assessment.reason or "rejected")
+        if assessment.action == "ask":
+            request = safety.ApprovalRequest("exec", call.call_id, cwd, tuple(argv), assessment.reason)
+            sandboxed = self._approve(request, sandboxed=assessment.sandboxed, ctx=ctx)
+            return safety.CommandAssessment("run", sandboxed, None, assessment.retry_unsandboxed_on_failure)
+        return assessment
+
     # ------------------------------------------------------------------ shell
 
-    def _check_can_run(self) -> None:
-        if self.settings.sandbox_mode != "danger-full-access" and self.settings.sandbox is None:
-            raise _ToolError(
-                f"exec_command failed: commands cannot be confined to the `{self.settings.sandbox_mode}` sandbox "
-                "on this machine, so they are not run; the user can rerun codex with `-s danger-full-access` "
-                "to allow unsandboxed commands."
-            )
+    def _processes_for(self, sandboxed: bool) -> shell.ProcessManager:
+        if not sandboxed or self.settings.sandbox is None:
+            if sandboxed and self.settings.sandbox_mode != "danger-full-access":
+                raise _ToolError(
+                    f"exec_command failed: commands cannot be confined to the `{self.settings.sandbox_mode}` "
+                    "sandbox on this machine, so they are not run; the user can rerun codex with "
+                    "`-s danger-full-access` to allow unsandboxed commands."
+                )
+            return self.plain_processes
+        return self.processes
 
-    def _command_env(self, ctx: ToolContext, call_id: str) -> dict[str, str]:
+    def _command_env(self, ctx: ToolContext, call_id: str, sandboxed: bool) -> dict[str, str]:
+        confined = sandboxed and self.settings.sandbox_mode != "danger-full-access"
         env = shell.build_command_env(
             self.settings.env_policy,
             self.settings.base_env,
             thread_id=ctx.thread_id,
             call_id=call_id,
-            network_disabled=self._network_disabled(),
+            network_disabled=confined and not self.settings.network_access,
         )
-        if self.settings.sandbox is not None:
+        if confined and self.settings.sandbox is not None:
             env.update(self.settings.sandbox.env_updates)
         return env
-
-    def _network_disabled(self) -> bool:
-        return self.settings.sandbox_mode != "danger-full-access" and not self.settings.network_access
 
     def _resolve_workdir(self, args: Mapping[str, object], ctx: ToolContext) -> Path:
         workdir = args.get("workdir")
@@ -293,27 +345,38 @@ class ToolRunner:
         intercepted = patch.extract_apply_patch_from_shell(cmd)
         if intercepted is not None:
             patch_cwd = (cwd / intercepted.workdir).resolve() if intercepted.workdir else cwd
-            return self._apply_patch(intercepted.patch, patch_cwd, ctx)
-        if args.get("sandbox_permissions") == "require_escalated":
-            raise _ToolError(
-                "approval policy is Never; reject command — you cannot ask for escalated permissions "
-                "if the approval policy is Never"
-            )
-        self._check_can_run()
-        login = args.get("login", True) is not False
-        shell_name = args.get("shell") if isinstance(args.get("shell"), str) else None
-        argv = shell.shell_argv(cmd, login=login, shell=shell_name)  # type: ignore[arg-type]
-        request = shell.ExecRequest(
-            argv=argv,
-            cwd=cwd,
-            env=self._command_env(ctx, call.call_id),
-            yield_time_ms=_optional_int(args, "yield_time_ms"),
-            max_output_tokens=_optional_int(args, "max_output_tokens"),
-            tty=args.get("tty") is True,
+            return self._apply_patch(intercepted.patch, patch_cwd, call, ctx)
+        shell_name = args.get("shell")
+        argv = shell.shell_argv(
+            cmd, login=args.get("login", True) is not False, shell=shell_name if isinstance(shell_name, str) else None
         )
-        return self._run_command_item(request, ctx)
+        decision = self._decide_command(argv, args, call, cwd, ctx)
 
-    def _run_command_item(self, request: shell.ExecRequest, ctx: ToolContext) -> str:
+        def run(sandboxed: bool) -> tuple[str, int | None]:
+            request = shell.ExecRequest(
+                argv=argv,
+                cwd=cwd,
+                env=self._command_env(ctx, call.call_id, sandboxed),
+                yield_time_ms=_optional_int(args, "yield_time_ms"),
+                max_output_tokens=_optional_int(args, "max_output_tokens"),
+                tty=args.get("tty") is True,
+            )
+            return self._run_command_item(request, ctx, self._processes_for(sandboxed))
+
+        text, exit_code = run(decision.sandboxed)
+        if decision.retry_unsandboxed_on_failure and exit_code not in (0, None) and not ctx.cancel.is_set():
+            retry = safety.ApprovalRequest(
+                "exec", call.call_id, cwd, tuple(argv),
+                f"The command failed in the sandbox (exit code {exit_code}); run it again without the sandbox?",
+                offer_session=False,
+            )
+            self._approve(retry, sandboxed=False, ctx=ctx)
+            text, exit_code = run(False)
+        return text
+
+    def _run_command_item(
+        self, request: shell.ExecRequest, ctx: ToolContext, processes: shell.ProcessManager
+    ) -> tuple[str, int | None]:
         command = shell.format_command_for_display(request.argv)
         item = CommandExecutionItem(ctx.new_item_id(), command, cwd=str(request.cwd))
         ctx.emit(ItemStarted(item))
@@ -324,7 +387,7 @@ class ToolRunner:
             ctx.emit(CommandOutputDelta(item.id, chunk))
 
         try:
-            result = self.processes.exec_command(request, on_output=on_output, cancel=ctx.cancel)
+            result = processes.exec_command(request, on_output=on_output, cancel=ctx.cancel)
         except shell.ExecFailure:
             ctx.emit(ItemCompleted(_finish_command(item, "".join(chunks), None)))
             raise
@@ -333,15 +396,16 @@ class ToolRunner:
         else:
             ctx.emit(ItemCompleted(_finish_command(item, result.output, result.exit_code)))
         if ctx.cancel.is_set():
-            return f"Wall time: {result.wall_time:.1f} seconds\naborted by user"
-        return result.to_model_text()
+            return f"Wall time: {result.wall_time:.1f} seconds\naborted by user", result.exit_code
+        return result.to_model_text(), result.exit_code
 
     def _write_stdin(self, call: ToolCall, args: dict[str, object], ctx: ToolContext) -> str:
         session_id = _optional_int(args, "session_id")
         if session_id is None:
             raise _ToolError("failed to parse function arguments: missing field `session_id`")
         chars = args.get("chars", "")
-        result = self.processes.write_stdin(
+        processes = self.plain_processes if self.plain_processes.has_session(session_id) else self.processes
+        result = processes.write_stdin(
             session_id,
             chars if isinstance(chars, str) else "",
             yield_time_ms=_optional_int(args, "yield_time_ms"),
@@ -359,48 +423,48 @@ class ToolRunner:
         intercepted = patch.extract_apply_patch_from_shell(argv)
         if intercepted is not None:
             patch_cwd = (cwd / intercepted.workdir).resolve() if intercepted.workdir else cwd
-            return self._apply_patch(intercepted.patch, patch_cwd, ctx)
-        self._check_can_run()
+            return self._apply_patch(intercepted.patch, patch_cwd, call, ctx)
+        sandboxed = self._decide_command(argv, args, call, cwd, ctx).sandboxed
+        processes = self._processes_for(sandboxed)
         item = CommandExecutionItem(ctx.new_item_id(), shell.format_command_for_display(argv), cwd=str(cwd))
         ctx.emit(ItemStarted(item))
         output, exit_code = shell.run_legacy_shell(
             argv,
             cwd,
-            self._command_env(ctx, call.call_id),
+            self._command_env(ctx, call.call_id, sandboxed),
             _optional_int(args, "timeout_ms"),
             cancel=ctx.cancel,
-            launcher=self._launcher,
-            preexec=self._preexec,
+            launcher=processes.launcher,
+            preexec=processes.preexec,
         )
-        aggregated = _legacy_output_text(output)
-        ctx.emit(ItemCompleted(_finish_command(item, aggregated, exit_code)))
+        ctx.emit(ItemCompleted(_finish_command(item, _legacy_output_text(output), exit_code)))
         return output
 
     # ------------------------------------------------------------------ patch
 
-    def _patch_rejection(self, outcome_paths: list[Path]) -> str | None:
-        mode = self.settings.sandbox_mode
-        if mode == "danger-full-access":
-            return None
-        if mode == "read-only":
-            return "patch rejected: writing is blocked by read-only sandbox; rejected by user approval settings"
-        for path in outcome_paths:
-            if not any(_is_within(path, root) for root in self.settings.writable_roots):
-                return (
-                    f"patch rejected: writing outside of the project ({path}) is blocked by the workspace-write "
-                    "sandbox; rejected by user approval settings"
-                )
-        return None
-
-    def _apply_patch(self, patch_text: str, cwd: Path, ctx: ToolContext) -> str:
+    def _apply_patch(self, patch_text: str, cwd: Path, call: ToolCall, ctx: ToolContext) -> str:
         started = time.monotonic()
         try:
             planned = patch.plan_patch(patch_text, cwd)
         except patch.PatchError as exc:
             return str(exc)
-        rejection = self._patch_rejection([p for change in planned.changes for p in change.touched_paths()])
-        if rejection is not None:
-            return rejection
+        paths = [p for change in planned.changes for p in change.touched_paths()]
+        assessment = safety.assess_patch(
+            paths,
+            policy=self.settings.approval_policy,  # type: ignore[arg-type]
+            sandbox_mode="danger-full-access" if self.settings.bypass else self.settings.sandbox_mode,
+            writable_roots=self.settings.writable_roots,
+            session_approved_patches=self._patches_approved,
+            cwd=cwd,
+        )
+        if assessment.action == "reject":
+            return assessment.reason or "patch rejected"
+        if assessment.action == "ask":
+            request = safety.ApprovalRequest("patch", call.call_id, cwd, paths=tuple(assessment.blocked_paths))
+            try:
+                self._approve(request, sandboxed=False, ctx=ctx)
+            except _ToolError as exc:
+                return str(exc)
         item = FileChangeItem(ctx.new_item_id(), tuple(_file_changes(planned)), diff=planned.diff)
         ctx.emit(ItemStarted(item))
         try:
@@ -457,11 +521,3 @@ def _legacy_output_text(model_output: str) -> str:
 def _file_changes(planned: patch.PlannedPatch) -> list[FileChange]:
     changes = [FileChange(str(change.path), change.kind) for change in planned.changes]
     return sorted(changes, key=lambda change: change.path)
-
-
-def _is_within(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True

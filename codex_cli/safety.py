@@ -1,0 +1,803 @@
+"""Approval decisions: whether one `exec_command` call or one patch runs, is asked about, or is rejected.
+
+This module owns the whole decision; front ends only answer the questions it raises (through an `Approver`).
+It holds the known-safe command list, the "rm -f style" danger check, a small shell-script splitter, the
+execpolicy `prefix_rule` files of `$CODEX_HOME/rules/`, and the model-facing texts of every rejection.
+
+Per command, in order: an escalation request under `never` is rejected; a `forbidden` rule rejects; a command
+whose every segment an `allow` rule matches runs unsandboxed; a dangerous command is rejected under `never`;
+a command approved for the session runs; a dangerous one is asked about; a `prompt` rule asks (rejects under
+`never`); then the policy decides: `untrusted` runs only known-safe commands unasked, `never` runs everything
+in the sandbox, `on-request`/`on-failure` ask only for escalation outside `danger-full-access`, and
+`on-failure` offers an unsandboxed retry when a sandboxed run fails.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol, TypeAlias
+
+from codex_cli.errors import ConfigError
+
+__all__ = [
+    "DANGEROUS_REJECTION",
+    "NEVER_ESCALATION_REJECTION",
+    "NEVER_PROMPT_REJECTION",
+    "PATCH_OUTSIDE_REJECTION",
+    "PATCH_READ_ONLY_REJECTION",
+    "ApprovalPolicy",
+    "ApprovalRequest",
+    "Approver",
+    "CommandAssessment",
+    "DecisionResult",
+    "PatchAssessment",
+    "PolicyOnlyApprover",
+    "PrefixRule",
+    "PrefixRules",
+    "ReviewDecision",
+    "RuleMatch",
+    "append_allow_rule",
+    "assess_command",
+    "assess_patch",
+    "decision_result",
+    "exec_rejection_output",
+    "is_dangerous_command",
+    "is_known_safe_command",
+    "load_prefix_rules",
+    "parse_shell_script",
+]
+
+# The same values as `config.ApprovalPolicy`; declared here too so this module imports no config machinery.
+ApprovalPolicy: TypeAlias = Literal["untrusted", "on-failure", "on-request", "never"]
+ReviewDecision: TypeAlias = Literal["approved", "approved_for_session", "denied", "abort"]
+RuleDecision: TypeAlias = Literal["allow", "prompt", "forbidden"]
+Action: TypeAlias = Literal["run", "ask", "reject"]
+
+NEVER_ESCALATION_REJECTION = (
+    "approval policy is Never; reject command — "
+    "you cannot ask for escalated permissions if the approval policy is Never"
+)
+NEVER_PROMPT_REJECTION = "approval required by policy, but AskForApproval is set to Never"
+DANGEROUS_REJECTION = "rm -f style commands are not permitted. Use a safer approach"
+PATCH_READ_ONLY_REJECTION = (
+    "patch rejected: writing is blocked by read-only sandbox; rejected by user approval settings"
+)
+PATCH_OUTSIDE_REJECTION = "patch rejected: writing outside of the project; rejected by user approval settings"
+_USER_REJECTION = "rejected by user"
+_PATCH_USER_REJECTION = "patch rejected by user"
+_STRICTNESS: dict[RuleDecision, int] = {"allow": 0, "prompt": 1, "forbidden": 2}
+
+# --------------------------------------------------------------------------------------------- shell scripts
+
+_SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
+_OPERATORS = tuple("<<< <<- && || ;; |& >> << <& >& &> <> >| ; | & ( ) < >".split())  # longest first
+_PLAIN_OPERATORS = frozenset({"&&", "||", ";", "|"})
+_REDIRECTIONS = frozenset({"<<<", ">>", "<<", "<<-", "<&", ">&", "&>", "<>", ">|", "<", ">"})
+_RESERVED = frozenset(
+    "if then else elif fi for while until do done case esac function select time coproc { } ! [[ ]]".split()
+)
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
+
+
+@dataclass
+class _Scanned:
+    items: list[tuple[bool, str]]  # (is_operator, text)
+    plain: bool
+    nested: list[str]  # bodies of $(...) and `...`
+    trailing_separator: bool
+
+
+def _closing_paren(src: str, start: int) -> int:
+    """Index just past the `)` that closes a `$(` whose body begins at `start` (len(src) if unbalanced)."""
+    depth, i = 1, start
+    while i < len(src):
+        c = src[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c in "'\"":
+            end = src.find(c, i + 1)
+            i = len(src) if end < 0 else end + 1
+            continue
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        i += 1
+        if depth == 0:
+            return i
+    return len(src)
+
+
+def _substitution(src: str, i: int, out: _Scanned) -> int:
+    """Record the `$(...)`, `${...}` or backtick body at `i`; return the index after it."""
+    out.plain = False
+    if src.startswith("$(", i):
+        end = _closing_paren(src, i + 2)
+        out.nested.append(src[i + 2 : end - 1] if src[end - 1 : end] == ")" else src[i + 2 : end])
+        return end
+    if src.startswith("${", i):
+        end = src.find("}", i)
+        return len(src) if end < 0 else end + 1
+    if src[i] == "`":
+        end = src.find("`", i + 1)
+        end = len(src) if end < 0 else end
+        out.nested.append(src[i + 1 : end])
+        return end + 1
+    return i + 1  # `$NAME`: the name follows as ordinary word characters
+
+
+def _skip_heredocs(src: str, i: int, delimiters: list[tuple[str, bool]]) -> int:
+    """Skip the here-document bodies that start at `i` (just after a newline); return the next index."""
+    for delimiter, strip_tabs in delimiters:
+        while i < len(src):
+            end = src.find("\n", i)
+            end = len(src) if end < 0 else end
+            line = src[i:end].lstrip("\t") if strip_tabs else src[i:end]
+            i = end + 1
+            if line == delimiter:
+                break
+    return i
+
+
+def _double_quoted(src: str, i: int, word: list[str], out: _Scanned) -> int:
+    """Append the text of a `"…"` body starting at `i` to `word`; the index after the closing quote
+    (len(src) + 1 when it is missing)."""
+    n = len(src)
+    while i < n and src[i] != '"':
+        if src[i] == "\\" and i + 1 < n and src[i + 1] in '$`"\\\n':
+            word.append(src[i + 1])
+            i += 2
+        elif src[i] in "$`":
+            start, i = i, _substitution(src, i, out)
+            word.append(src[start:i])
+        else:
+            word.append(src[i])
+            i += 1
+    return i + 1 if i < n else n + 1
+
+
+def _scan(src: str) -> _Scanned | None:
+    """Words and operators of a shell script; None on an unterminated quote."""
+    out = _Scanned([], True, [], False)
+    word: list[str] | None = None
+    heredocs: list[tuple[str, bool]] = []
+    pending_heredoc: bool | None = None  # set after `<<`/`<<-`: the next word is a delimiter
+    i, n = 0, len(src)
+
+    def end_word() -> None:
+        nonlocal word, pending_heredoc
+        if word is not None:
+            text = "".join(word)
+            if pending_heredoc is not None:
+                heredocs.append((text, pending_heredoc))
+                pending_heredoc = None
+            out.items.append((False, text))
+            out.trailing_separator = False
+        word = None
+
+    while i < n:
+        c = src[i]
+        if c in " \t":
+            end_word()
+            i += 1
+        elif c == "\n":
+            end_word()
+            if out.items and not out.items[-1][0]:  # a newline after `&&`, `|`, `;` or another newline adds nothing
+                out.items.append((True, ";"))
+                out.trailing_separator = True
+            i = _skip_heredocs(src, i + 1, heredocs)
+            heredocs = []
+        elif c == "#" and word is None:
+            end = src.find("\n", i)
+            i = n if end < 0 else end
+        elif c == "\\":
+            if src.startswith("\n", i + 1):
+                i += 2
+                continue
+            word = (word or []) + [src[i + 1 : i + 2]]
+            i += 2
+        elif c == "'":
+            end = src.find("'", i + 1)
+            if end < 0:
+                return None
+            word = (word or []) + [src[i + 1 : end]]
+            i = end + 1
+        elif c == '"':
+            word = word or []
+            i = _double_quoted(src, i + 1, word, out)
+            if i > n:
+                return None
+        elif c in "$`":
+            start, i = i, _substitution(src, i, out)
+            word = (word or []) + [src[start:i]]
+        else:
+            op = next((o for o in _OPERATORS if src.startswith(o, i)), None)
+            if op is None:
+                if c in "*?[]{}!":
+                    out.plain = False
+                word = (word or []) + [c]
+                i += 1
+                continue
+            end_word()
+            out.items.append((True, op))
+            out.trailing_separator = op == ";"
+            if op not in _PLAIN_OPERATORS:
+                out.plain = False
+            if op in ("<<", "<<-"):
+                pending_heredoc = op == "<<-"
+            i += len(op)
+    end_word()
+    return out
+
+
+def _split_items(items: list[tuple[bool, str]]) -> list[list[str]]:
+    """Simple commands separated by operators; redirection targets are dropped."""
+    segments: list[list[str]] = [[]]
+    skip_next = False
+    for is_op, text in items:
+        if not is_op:
+            if not skip_next:
+                segments[-1].append(text)
+            skip_next = False
+        elif text in _REDIRECTIONS:
+            skip_next = True
+        else:
+            segments.append([])
+    return segments
+
+
+def parse_shell_script(cmd: str) -> list[list[str]] | None:
+    """The simple commands of a plain script (words, quotes, `&&`, `||`, `;`, `|`), or None when it uses
+    anything this module cannot judge: redirections, substitutions, expansions, globs, subshells,
+    background jobs, environment assignments or shell keywords."""
+    scanned = _scan(cmd)
+    if scanned is None or not scanned.plain:
+        return None
+    segments = _split_items(scanned.items)
+    if scanned.trailing_separator and len(segments) > 1 and not segments[-1]:
+        segments.pop()
+    for segment in segments:
+        if not segment or segment[0] in _RESERVED or _ASSIGNMENT.match(segment[0]):
+            return None
+    return segments
+
+
+def _loose_segments(cmd: str, depth: int = 0) -> list[list[str]]:
+    """Every simple command a script may run, substitutions included; never fails."""
+    scanned = _scan(cmd)
+    if scanned is None:  # unterminated quote: fall back to a rough split
+        return [part.replace("'", " ").replace('"', " ").split() for part in re.split(r"[;&|()\n`]+", cmd)]
+    segments = _split_items(scanned.items)
+    if depth < 8:
+        for body in scanned.nested:
+            segments.extend(_loose_segments(body, depth + 1))
+    return [seg for seg in segments if seg]
+
+
+def _shell_script(argv: Sequence[str]) -> str | None:
+    """The script of `bash -c SCRIPT`-style argv (any `-c` flag cluster, e.g. `-lc`), else None."""
+    if not argv or os.path.basename(argv[0]) not in _SHELLS:
+        return None
+    saw_c, i = False, 1
+    while i < len(argv):
+        arg = argv[i]
+        if saw_c:
+            return arg
+        if arg in ("-o", "+o", "-O", "+O"):
+            i += 2
+            continue
+        if arg.startswith("--"):
+            i += 1
+            continue
+        if arg[:1] in "-+" and len(arg) > 1:
+            saw_c = "c" in arg[1:]
+            i += 1
+            continue
+        return None
+    return None
+
+
+def _command_segments(argv: Sequence[str], depth: int = 0) -> list[list[str]] | None:
+    """Simple commands of argv, looking through `bash -lc` wrappers; None when a script is not plain."""
+    script = _shell_script(argv)
+    if script is None:
+        return [list(argv)]
+    segments = parse_shell_script(script)
+    if segments is None or depth >= 8:
+        return None
+    flat: list[list[str]] = []
+    for segment in segments:
+        inner = _command_segments(segment, depth + 1)
+        if inner is None:
+            return None
+        flat.extend(inner)
+    return flat
+
+
+# --------------------------------------------------------------------------------------- known-safe commands
+
+_ALWAYS_SAFE = frozenset(
+    "cat cd cut echo expr false grep head id ls nl paste pwd rev seq stat tail tr true uname uniq wc which".split()
+) | {"whoami", *(("numfmt", "tac") if sys.platform.startswith("linux") else ())}
+_FIND_UNSAFE = frozenset("-exec -execdir -ok -okdir -delete -fls -fprint -fprint0 -fprintf".split())
+_GIT_READERS = frozenset({"status", "log", "diff", "show"})
+_GIT_VALUE_OPTIONS = frozenset({"-C", "--git-dir", "--work-tree", "--namespace", "--super-prefix"})
+_GIT_BRANCH_FLAGS = frozenset("--list -l --show-current -a --all -r --remotes -v -vv --verbose".split())
+_SED_PRINT = re.compile(r"\d+(,\d+)?p")
+
+
+def _is_unsafe_git_arg(arg: str) -> bool:
+    return (
+        arg in ("--ext-diff", "--textconv", "--paginate", "-p")
+        or arg.split("=", 1)[0] in ("--output", "--exec", "--config-env")
+        or arg.startswith("-c")
+    )
+
+
+def _is_safe_git(args: Sequence[str]) -> bool:
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        if _is_unsafe_git_arg(args[i]):
+            return False
+        i += 2 if args[i] in _GIT_VALUE_OPTIONS else 1
+    if i >= len(args):
+        return False
+    sub, rest = args[i], args[i + 1 :]
+    if sub in _GIT_READERS:
+        return not any(_is_unsafe_git_arg(a) and a != "-p" for a in rest)  # `-p` after the subcommand = patch
+    if sub == "branch":
+        return all(a in _GIT_BRANCH_FLAGS or a.startswith("--format=") for a in rest)
+    return False
+
+
+def _is_safe_simple(argv: Sequence[str]) -> bool:
+    """The known-safe list for one simple command (no shell wrapper)."""
+    if not argv:
+        return False
+    prog, args = argv[0], argv[1:]
+    if prog in _ALWAYS_SAFE:
+        return True
+    if prog == "base64":
+        return not any(a == "--output" or a.startswith(("-o", "--output=")) for a in args)
+    if prog == "find":
+        return not any(a in _FIND_UNSAFE for a in args)
+    if prog == "rg":
+        return not any(
+            a.split("=", 1)[0] in ("--pre", "--hostname-bin", "--search-zip")
+            or (a.startswith("-") and not a.startswith("--") and "z" in a)
+            for a in args
+        )
+    if prog == "git":
+        return _is_safe_git(args)
+    if prog == "sed":
+        return len(argv) in (3, 4) and args[0] == "-n" and _SED_PRINT.fullmatch(args[1]) is not None
+    return False
+
+
+def is_known_safe_command(argv: Sequence[str]) -> bool:
+    """True when argv only reads (§7.6): the safe list, or `bash -lc SCRIPT` whose segments all are."""
+    segments = _command_segments(argv)
+    return segments is not None and bool(segments) and all(_is_safe_simple(s) for s in segments)
+
+
+# --------------------------------------------------------------------------------------- dangerous commands
+
+_ENV_VALUE_FLAGS = frozenset({"-u", "-C", "--unset", "--chdir"})
+
+
+def _has_force_flag(args: Sequence[str]) -> bool:
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg.startswith("--"):
+            if len(arg) >= 3 and "--force".startswith(arg):
+                return True
+        elif arg.startswith("-") and "f" in arg[1:]:
+            return True
+    return False
+
+
+def _after_env(args: Sequence[str]) -> list[str]:
+    """The command `env ARGS` runs; `-S STRING` is split into words."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in ("-S", "--split-string"):
+            return [*(args[i + 1].split() if i + 1 < len(args) else []), *args[i + 2 :]]
+        if arg.startswith(("-S", "--split-string=")):
+            text = arg[2:] if arg.startswith("-S") else arg.partition("=")[2]
+            return [*text.split(), *args[i + 1 :]]
+        if arg in _ENV_VALUE_FLAGS:
+            i += 2
+        elif arg.startswith("-") or _ASSIGNMENT.match(arg):
+            i += 1
+        else:
+            return list(args[i:])
+    return []
+
+
+def _is_dangerous_simple(argv: Sequence[str], depth: int) -> bool:
+    words = list(argv)
+    while words and (words[0] in _RESERVED or _ASSIGNMENT.match(words[0])):
+        words.pop(0)
+    if not words or depth > 8:
+        return False
+    prog = os.path.basename(words[0])
+    if prog == "rm":
+        return _has_force_flag(words[1:])
+    if prog == "sudo":  # only a bare `sudo CMD`; `sudo -u root rm -f` is not flagged (as observed in 0.169)
+        return len(words) > 1 and not words[1].startswith("-") and _is_dangerous_simple(words[1:], depth + 1)
+    if prog == "env":
+        return _is_dangerous_simple(_after_env(words[1:]), depth + 1)
+    script = _shell_script(words)
+    if script is not None:
+        return any(_is_dangerous_simple(seg, depth + 1) for seg in _loose_segments(script))
+    return False
+
+
+def is_dangerous_command(argv: Sequence[str]) -> bool:
+    """True for "rm -f style" commands (§7.4): `rm` with any force flag, also behind `sudo`, `env` and
+    nested `bash -c` scripts, in any segment of a script, including inside `$(...)`."""
+    return _is_dangerous_simple(argv, 0)
+
+
+# ---------------------------------------------------------------------------------------- execpolicy rules
+
+PatternToken: TypeAlias = tuple[str, ...]  # alternatives for one argv position
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    """The strictest rule that matched one command segment."""
+
+    decision: RuleDecision
+    matched_prefix: tuple[str, ...]
+    justification: str | None = None
+
+
+@dataclass(frozen=True)
+class PrefixRule:
+    """`prefix_rule(pattern=[...], decision=..., justification=...)` from a `.rules` file."""
+
+    pattern: tuple[PatternToken, ...]
+    decision: RuleDecision = "allow"
+    justification: str | None = None
+
+    def match(self, argv: Sequence[str]) -> RuleMatch | None:
+        """The match when argv starts with this pattern, token by token."""
+        if len(argv) < len(self.pattern) or not all(a in p for a, p in zip(argv, self.pattern, strict=False)):
+            return None
+        return RuleMatch(self.decision, tuple(argv[: len(self.pattern)]), self.justification)
+
+
+@dataclass(frozen=True)
+class PrefixRules:
+    """All loaded rules plus the `host_executable` paths that let `/usr/bin/git` use rules for `git`."""
+
+    rules: tuple[PrefixRule, ...] = ()
+    host_executables: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def check(self, argv: Sequence[str]) -> RuleMatch | None:
+        """The strictest matching rule (forbidden > prompt > allow), or None."""
+        found = [m for m in (r.match(argv) for r in self.rules) if m is not None]
+        if not found and argv and "/" in argv[0]:
+            name = os.path.basename(argv[0])
+            allowed = [paths for host, paths in self.host_executables if host == name]
+            if not allowed or any(argv[0] in paths for paths in allowed):
+                found = [m for m in (r.match([name, *argv[1:]]) for r in self.rules) if m is not None]
+        return max(found, key=lambda m: _STRICTNESS[m.decision], default=None)
+
+
+def _rules_error(path: Path, detail: str) -> ConfigError:
+    return ConfigError(f"failed to parse policy at {path}\nerror: {detail}")
+
+
+def _pattern(value: object) -> tuple[PatternToken, ...] | None:
+    if not isinstance(value, list) or not value:
+        return None
+    tokens: list[PatternToken] = []
+    for item in value:
+        alternatives = (item,) if isinstance(item, str) else tuple(item) if isinstance(item, list) else ()
+        if not alternatives or not all(isinstance(a, str) for a in alternatives):
+            return None
+        tokens.append(alternatives)
+    return tuple(tokens)
+
+
+def _examples(path: Path, value: object) -> list[list[str]]:
+    items = value if isinstance(value, list) else []
+    try:
+        return [
+            shlex.split(e) if isinstance(e, str) else [str(w) for w in e] for e in items if isinstance(e, str | list)
+        ]
+    except ValueError as exc:
+        raise _rules_error(path, f"bad example: {exc}") from exc
+
+
+def _rule_from_call(path: Path, kwargs: dict[str, object]) -> PrefixRule:
+    pattern = _pattern(kwargs.get("pattern"))
+    if pattern is None:
+        raise _rules_error(path, "pattern must be a non-empty list of strings or lists of strings")
+    decision = kwargs.get("decision", "allow")
+    if decision not in _STRICTNESS:
+        raise _rules_error(path, f"invalid decision: {decision}")
+    justification = kwargs.get("justification")
+    rule = PrefixRule(pattern, decision, justification if isinstance(justification, str) else None)
+    unmatched = [" ".join(e) for e in _examples(path, kwargs.get("match")) if rule.match(e) is None]
+    if unmatched:
+        raise _rules_error(path, f"expected every example to match at least one rule. unmatched: {unmatched}")
+    matched = [" ".join(e) for e in _examples(path, kwargs.get("not_match")) if rule.match(e) is not None]
+    if matched:
+        raise _rules_error(path, f"expected no not_match example to match the rule. matched: {matched}")
+    return rule
+
+
+def _parse_rules_file(path: Path, rules: list[PrefixRule], hosts: list[tuple[str, tuple[str, ...]]]) -> None:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError) as exc:
+        raise _rules_error(path, str(exc)) from exc
+    for stmt in tree.body:
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name) or call.args:
+            raise _rules_error(path, f"line {stmt.lineno}: expected prefix_rule(...) or host_executable(...)")
+        try:
+            kwargs = {k.arg or "": ast.literal_eval(k.value) for k in call.keywords}
+        except (ValueError, TypeError, SyntaxError, RecursionError) as exc:
+            raise _rules_error(path, f"line {stmt.lineno}: only literal values are allowed ({exc})") from exc
+        if call.func.id == "prefix_rule":
+            rules.append(_rule_from_call(path, kwargs))
+        elif call.func.id == "host_executable":
+            paths = kwargs.get("paths")
+            name = kwargs.get("name")
+            if not isinstance(name, str) or not isinstance(paths, list):
+                raise _rules_error(path, f"line {stmt.lineno}: host_executable needs name= and paths=")
+            hosts.append((name, tuple(os.path.expanduser(str(p)) for p in paths)))
+        else:
+            raise _rules_error(path, f"line {stmt.lineno}: unknown function {call.func.id}")
+
+
+def load_prefix_rules(codex_home: Path) -> PrefixRules:
+    """The rules of every `$CODEX_HOME/rules/*.rules` file, in name order; none when the folder is absent."""
+    rules: list[PrefixRule] = []
+    hosts: list[tuple[str, tuple[str, ...]]] = []
+    folder = codex_home / "rules"
+    for path in sorted(folder.glob("*.rules")) if folder.is_dir() else []:
+        _parse_rules_file(path, rules, hosts)
+    return PrefixRules(tuple(rules), tuple(hosts))
+
+
+def append_allow_rule(codex_home: Path, pattern: Sequence[str]) -> None:
+    """Persist an approved amendment as `prefix_rule(pattern=[...], decision="allow")` in `default.rules`."""
+    folder = codex_home / "rules"
+    folder.mkdir(parents=True, exist_ok=True)
+    line = f'prefix_rule(pattern={json.dumps(list(pattern), ensure_ascii=False)}, decision="allow")\n'
+    with (folder / "default.rules").open("a", encoding="utf-8") as fh:
+        fh.write(line)
+
+
+# -------------------------------------------------------------------------------------------- assessments
+
+
+@dataclass(frozen=True)
+class CommandAssessment:
+    """What the runner must do with one `exec_command` call."""
+
+    action: Action
+    sandboxed: bool  # inside the sandbox; after approval when action is "ask"
+    reason: str | None  # the model-facing output when rejecting, the question's reason when asking
+    retry_unsandboxed_on_failure: bool = False  # on-failure: offer an unsandboxed rerun if this run fails
+
+
+def _rust_debug(text: str) -> str:
+    """`text` as Rust's `{:?}` prints a string."""
+    escapes = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
+    body = "".join(escapes.get(c, c if c.isprintable() else f"\\u{{{ord(c):x}}}") for c in text)
+    return f'"{body}"'
+
+
+def exec_rejection_output(message: str) -> str:
+    """The function output of an exec_command that was not run: `exec_command failed: CreateProcess {…}`."""
+    return f"exec_command failed: CreateProcess {{ message: {_rust_debug(f'Rejected({_rust_debug(message)})')} }}"
+
+
+def _command_rejection(argv: Sequence[str], why: str) -> str:
+    return exec_rejection_output(f"`{shlex.join(argv)}` rejected: {why}")
+
+
+@dataclass(frozen=True)
+class _RuleView:
+    forbidden: RuleMatch | None
+    prompt: RuleMatch | None
+    all_allowed: bool
+    dangerous: bool
+    known_safe: bool  # every segment not matched by a rule is known-safe
+
+
+def _rule_view(argv: Sequence[str], rules: PrefixRules) -> _RuleView:
+    segments = _command_segments(argv)
+    if segments is None:  # not a plain script: rules see its rough segments, and `allow` never lifts the sandbox
+        matches = [rules.check(s) for s in _loose_segments(_shell_script(argv) or "")]
+        strict = [m for m in matches if m is not None and m.decision != "allow"]
+        return _RuleView(
+            next((m for m in strict if m.decision == "forbidden"), None),
+            next((m for m in strict if m.decision == "prompt"), None),
+            False,
+            is_dangerous_command(argv),
+            False,
+        )
+    pairs = [(s, rules.check(s)) for s in segments]
+    unmatched = [s for s, m in pairs if m is None]
+    return _RuleView(
+        next((m for _, m in pairs if m is not None and m.decision == "forbidden"), None),
+        next((m for _, m in pairs if m is not None and m.decision == "prompt"), None),
+        bool(pairs) and all(m is not None and m.decision == "allow" for _, m in pairs),
+        any(_is_dangerous_simple(s, 0) for s in unmatched),
+        all(_is_safe_simple(s) for s in unmatched),
+    )
+
+
+def assess_command(
+    argv: Sequence[str],
+    *,
+    policy: ApprovalPolicy,
+    sandbox_mode: str,
+    escalation_requested: bool,
+    justification: str | None,
+    session_approved: frozenset[tuple[str, ...]] = frozenset(),
+    bypass: bool = False,
+    rules: PrefixRules | None = None,
+) -> CommandAssessment:
+    """Decide one exec_command call (argv as it will be spawned, e.g. `[shell, "-lc", cmd]`).
+
+    `bypass` (`--dangerously-bypass-approvals-and-sandbox`) means policy `never` without any sandbox; the
+    `never` rejections (escalation requests, dangerous commands, forbidden rules) still apply."""
+    if bypass:
+        policy, sandbox_mode = "never", "danger-full-access"
+    confined = sandbox_mode != "danger-full-access"
+    after_approval = confined and not escalation_requested
+    retry = policy == "on-failure"
+
+    def run(sandboxed: bool) -> CommandAssessment:
+        return CommandAssessment("run", sandboxed, None, retry and sandboxed)
+
+    def ask(reason: str | None = justification) -> CommandAssessment:
+        return CommandAssessment("ask", after_approval, reason, retry and after_approval)
+
+    if escalation_requested and policy == "never":
+        return CommandAssessment("reject", False, NEVER_ESCALATION_REJECTION)
+    view = _rule_view(argv, rules or PrefixRules())
+    if view.forbidden is not None:
+        prefix = " ".join(view.forbidden.matched_prefix)
+        why = view.forbidden.justification or f"policy forbids commands starting with `{prefix}`"
+        return CommandAssessment("reject", False, _command_rejection(argv, why))
+    if view.all_allowed:
+        return CommandAssessment("run", False, None)
+    if view.dangerous and policy == "never":
+        return CommandAssessment("reject", False, _command_rejection(argv, DANGEROUS_REJECTION))
+    if tuple(argv) in session_approved:
+        return run(after_approval)
+    if view.dangerous:
+        return ask()
+    if view.prompt is not None:
+        if policy == "never":
+            return CommandAssessment("reject", False, exec_rejection_output(NEVER_PROMPT_REJECTION))
+        return ask(justification or view.prompt.justification)
+    if policy == "untrusted":
+        return run(confined) if view.known_safe and not escalation_requested else ask()
+    if escalation_requested and confined:  # on-request / on-failure
+        return ask()
+    return run(confined)
+
+
+@dataclass(frozen=True)
+class PatchAssessment:
+    """What the runner must do with one apply_patch call."""
+
+    action: Action
+    reason: str | None  # the model-facing output when rejecting
+    blocked_paths: tuple[Path, ...] = ()  # targets the sandbox would not let it write
+
+
+def _is_writable(path: Path, roots: Sequence[Path]) -> bool:
+    from codex_cli.sandbox import PROTECTED_NAMES  # imported here: only patches need the sandbox module
+
+    inside = False
+    for root in roots:
+        if path == root or root in path.parents:
+            first = path.relative_to(root).parts[:1]
+            if first and first[0] in PROTECTED_NAMES:
+                return False
+            inside = True
+    return inside
+
+
+def assess_patch(
+    paths: Sequence[Path],
+    *,
+    policy: ApprovalPolicy,
+    sandbox_mode: str,
+    writable_roots: Sequence[Path],
+    session_approved_patches: bool = False,
+    cwd: Path | None = None,
+) -> PatchAssessment:
+    """Decide one apply_patch call from the paths it writes (relative ones against `cwd`, else the first
+    writable root). Unknown sandbox modes are treated as read-only."""
+    if sandbox_mode == "danger-full-access":
+        return PatchAssessment("run", None)
+    base = cwd or (writable_roots[0] if writable_roots else Path("/"))
+    targets = tuple(Path(os.path.realpath(base / p)) for p in paths)
+    if sandbox_mode == "workspace-write":
+        roots = [Path(os.path.realpath(r)) for r in writable_roots]
+        blocked = tuple(p for p in targets if not _is_writable(p, roots))
+        rejection = PATCH_OUTSIDE_REJECTION
+    else:
+        blocked, rejection = targets, PATCH_READ_ONLY_REJECTION
+    if not blocked or session_approved_patches:
+        return PatchAssessment("run", None)
+    if policy == "never":
+        return PatchAssessment("reject", rejection, blocked)
+    return PatchAssessment("ask", None, blocked)
+
+
+# -------------------------------------------------------------------------------------- asking and answers
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """One question to the user: run this command, or apply this patch?"""
+
+    kind: Literal["exec", "patch"]
+    call_id: str
+    cwd: Path
+    command: tuple[str, ...] = ()
+    reason: str | None = None  # the model's justification, shown as "Reason:"
+    paths: tuple[Path, ...] = ()  # patch destinations
+    offer_session: bool = True  # whether "approve for this session" is offered
+
+    @property
+    def display(self) -> str:
+        """The command as one shell-quoted line."""
+        return shlex.join(self.command)
+
+
+class Approver(Protocol):
+    """A front end's way to put an `ApprovalRequest` to the user."""
+
+    def request(self, req: ApprovalRequest) -> ReviewDecision:
+        """Block until the user answers."""
+        ...
+
+
+class PolicyOnlyApprover:
+    """`codex exec`'s approver: there is nobody to ask, so every question is denied."""
+
+    def request(self, req: ApprovalRequest) -> ReviewDecision:
+        """Deny without asking."""
+        return "denied"
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    """What one answer means for the pending call."""
+
+    action: Literal["run", "reject", "abort"]  # abort: interrupt the turn, send no output for the call
+    sandboxed: bool
+    output: str | None = None  # the model-facing text when rejected
+    remember_for_session: bool = False  # do not ask again for this command / these files
+
+
+def decision_result(decision: ReviewDecision, *, kind: Literal["exec", "patch"], sandboxed: bool) -> DecisionResult:
+    """Turn an answer into what the runner does; `sandboxed` is the asking assessment's `sandboxed`."""
+    if decision in ("approved", "approved_for_session"):
+        return DecisionResult("run", sandboxed and kind == "exec", None, decision == "approved_for_session")
+    if decision == "abort":
+        return DecisionResult("abort", False)
+    output = exec_rejection_output(_USER_REJECTION) if kind == "exec" else _PATCH_USER_REJECTION
+    return DecisionResult("reject", False, output)
