@@ -48,6 +48,85 @@ def _handler(parser: argparse.ArgumentParser, target: str) -> None:
     parser.set_defaults(handler=target)
 
 
+class _AnyName(dict):  # type: ignore[type-arg]
+    """The command table of `_ExecCommands`: once sealed, every word passes argparse's choice check (a word that is
+    not a command is the prompt)."""
+
+    sealed = False
+
+    def __contains__(self, key: object) -> bool:
+        return self.sealed or super().__contains__(key)
+
+
+class _ExecCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """`codex exec [OPTIONS] [PROMPT]` or `codex exec [OPTIONS] resume|fork ...`.
+
+    argparse hands the first positional and everything after it to this action. A command name parses the rest with
+    that command's parser, merging into the options given before it (which apply too, exec.md §1); anything else is
+    the prompt, and the rest is parsed again as exec options."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._name_parser_map = self.choices = _AnyName()
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        args = [str(v) for v in values] if isinstance(values, list) else [str(values)]
+        name, rest = args[0], args[1:]
+        if name == "--":  # everything after it is the prompt, even a command name or a leading dash
+            if len(rest) != 1:
+                parser.error("expected exactly one prompt after --")
+            namespace.prompt = rest[0]
+            return
+        subparser = self._name_parser_map.get(name)
+        if subparser is None:
+            _, extras = parser.parse_known_args(rest, namespace)  # options after the prompt
+            if getattr(namespace, "prompt", None) is not None or getattr(namespace, self.dest, None) is not None:
+                extras = rest  # a second positional
+            if extras:
+                parser.error(f"unrecognized arguments: {' '.join(extras)}")
+            namespace.prompt = name
+            return
+        setattr(namespace, self.dest, name)
+        sub, extras = subparser.parse_known_args(rest, None)
+        if extras:
+            subparser.error(f"unrecognized arguments: {' '.join(extras)}")
+        for key, value in vars(sub).items():
+            before = getattr(namespace, key, None)
+            if isinstance(value, list) and isinstance(before, list):
+                setattr(namespace, key, [*before, *value])
+            elif value not in (None, False, []) or not hasattr(namespace, key):
+                setattr(namespace, key, value)
+
+
+def _add_thread_options(parser: argparse.ArgumentParser, *, last: bool) -> None:
+    """The options `exec resume` and `exec fork` accept (a subset of exec's; -s, -C, --add-dir go before them)."""
+    parser.add_argument(
+        "-c", "--config", action="append", default=[], metavar="key=value", help="override a config.toml value"
+    )
+    parser.add_argument("--enable", action="append", default=[], metavar="FEATURE", help="turn a feature flag on")
+    parser.add_argument("--disable", action="append", default=[], metavar="FEATURE", help="turn a feature flag off")
+    parser.add_argument("--strict-config", action="store_true", help="treat unknown config keys as errors")
+    parser.add_argument("-m", "--model", help="the model to use")
+    if last:
+        parser.add_argument("--last", action="store_true", help="the most recent session in this directory")
+        parser.add_argument("--all", action="store_true", help="with --last or a name: any directory")
+    parser.add_argument(
+        "--dangerously-bypass-approvals-and-sandbox", "--yolo", action="store_true",
+        help="run every command without sandbox or approval",
+    )
+    parser.add_argument("--skip-git-repo-check", action="store_true", help="allow running outside a git repository")
+    parser.add_argument("--ephemeral", action="store_true", help="do not write to the session file")
+    parser.add_argument("--output-schema", metavar="FILE", help="JSON Schema the final answer must follow")
+    parser.add_argument("--json", "--experimental-json", action="store_true", help="print JSONL events on stdout")
+    parser.add_argument("-o", "--output-last-message", metavar="FILE", help="also write the final message to FILE")
+
+
 def _add_exec(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "exec",
@@ -55,12 +134,12 @@ def _add_exec(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="run Codex non-interactively",
         description=(
             "Run one agent turn and print the final message on stdout.\n\n"
-            "example: codex exec --sandbox workspace-write \"fix the failing test\""
+            "example: codex exec --sandbox workspace-write \"fix the failing test\"\n"
+            "         codex exec resume --last \"now add tests\""
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_config_options(parser)
-    parser.add_argument("prompt", nargs="?", metavar="PROMPT", help="the task; '-' or omitted reads stdin")
     parser.add_argument("--skip-git-repo-check", action="store_true", help="allow running outside a git repository")
     parser.add_argument("--ephemeral", action="store_true", help="do not keep a session file")
     parser.add_argument("--output-schema", metavar="FILE", help="JSON Schema the final answer must follow")
@@ -69,7 +148,58 @@ def _add_exec(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument(
         "-o", "--output-last-message", metavar="FILE", help="also write the final message to FILE"
     )
+    # The prompt is the first positional unless it names a command; `_ExecCommands` tells them apart.
+    parser.set_defaults(prompt=None)
+    commands = parser.add_subparsers(
+        dest="exec_command", metavar="PROMPT | COMMAND", action=_ExecCommands,
+        help="the task ('-' or omitted reads stdin), or one of these commands:",
+    )
+    resume = commands.add_parser(
+        "resume",
+        prog="codex exec resume",
+        help="continue a recorded session",
+        description=(
+            "Continue a recorded session with a new prompt: by id, by name (its first prompt) or the latest.\n\n"
+            "example: codex exec resume --last \"now run the tests\""
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_thread_options(resume, last=True)
+    resume.add_argument("session_id", nargs="?", metavar="SESSION_ID", help="session id (UUID) or name")
+    resume.add_argument("prompt", nargs="?", metavar="PROMPT", help="the next prompt; '-' or omitted reads stdin")
+    fork = commands.add_parser(
+        "fork",
+        prog="codex exec fork",
+        help="copy a recorded session into a new one and continue there",
+        description="Fork a recorded session into a new session.\n\nexample: codex exec fork <SESSION_ID> \"try B\"",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_thread_options(fork, last=False)
+    fork.add_argument("session_id", metavar="SESSION_ID", help="session id (UUID) or name")
+    fork.add_argument("prompt", nargs="?", metavar="PROMPT", help="the next prompt; '-' or omitted reads stdin")
+    if isinstance(commands.choices, _AnyName):
+        commands.choices.sealed = True
     _handler(parser, "codex_cli.exec_cli:main")
+
+
+def _add_session_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`codex archive|unarchive|delete <SESSION>`: move or remove one recorded session."""
+    for name, text in (
+        ("archive", "move a recorded session to archived_sessions/"),
+        ("unarchive", "move an archived session back"),
+        ("delete", "permanently delete a recorded session"),
+    ):
+        parser = subparsers.add_parser(
+            name,
+            help=text,
+            description=f"{text[0].upper()}{text[1:]}.\n\nexample: codex {name} 01a212d5-376f-71d2-92e1-2aaa60ca5725",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.add_argument("session", metavar="SESSION", help="session id (UUID) or name (its first prompt)")
+        if name == "delete":
+            parser.add_argument("--force", action="store_true", help="delete without asking")
+        _handler(parser, "codex_cli.cli:_run_session_command")
+        parser.set_defaults(session_command=name)
 
 
 def _add_apply_patch(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -121,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_exec(subparsers)
     _add_apply_patch(subparsers)
     _add_sandbox(subparsers)
+    _add_session_commands(subparsers)
     return parser
 
 
@@ -134,6 +265,31 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     from codex_cli import sandbox
 
     return sandbox.sandbox_cli_main(args.sandbox_entry, list(args.sandbox_args))
+
+
+def _run_session_command(args: argparse.Namespace) -> int:
+    from codex_cli import rollout
+    from codex_cli.config import find_codex_home
+    from codex_cli.errors import CodexError
+
+    home = find_codex_home()
+    if args.session_command == "archive":
+        sys.stdout.write(f"Archived session {rollout.archive_thread(home, args.session)}.\n")
+    elif args.session_command == "unarchive":
+        sys.stdout.write(f"Unarchived session {rollout.unarchive_thread(home, args.session)}.\n")
+    else:
+        if not args.force:
+            if not sys.stdin.isatty():
+                raise CodexError(
+                    "Cannot confirm session deletion without an interactive terminal.",
+                    "Rerun with --force and a session UUID.",
+                )
+            sys.stderr.write(f"Permanently delete session {args.session}? [y/N] ")
+            sys.stderr.flush()
+            if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+                return 1
+        sys.stdout.write(f"Deleted session {rollout.delete_thread(home, args.session)}.\n")
+    return 0
 
 
 def _resolve(target: str) -> Callable[[argparse.Namespace], int]:

@@ -15,6 +15,7 @@ from codex_cli.errors import CodexError, UsageError
 from codex_cli.version import VERSION
 
 if TYPE_CHECKING:
+    from codex_cli.bootstrap import ThreadStart
     from codex_cli.config import CliOverrides, Config
     from codex_cli.exec_output import HumanOutput, JsonOutput
     from codex_cli.session import Session
@@ -194,7 +195,11 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
 
     if getattr(args, "full_auto", False):
         human.warning("--full-auto is deprecated; use --sandbox workspace-write.")
-    prompt = resolve_prompt(args.prompt, sys.stdin, sys.stderr)
+    _settle_thread_positionals(args)
+    if getattr(args, "exec_command", None) is not None and args.prompt not in (None, "-"):
+        prompt = args.prompt  # resume/fork: a prompt argument ignores piped stdin (exec.md §9.2)
+    else:
+        prompt = resolve_prompt(args.prompt, sys.stdin, sys.stderr)
     config = load_config(_overrides(args))
     if not (args.skip_git_repo_check or args.dangerously_bypass_approvals_and_sandbox) and not _inside_git_repo(
         config.cwd
@@ -206,9 +211,15 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
     schema = _load_output_schema(args.output_schema)
     last_message_path = _open_last_message_file(args.output_last_message)
     emit = jsonl.handle if jsonl is not None else human.handle
+    start = _thread_start(args, config)
     bundle = build_session(config, originator=os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") or "codex_exec",
-                           emit=emit, output_schema=schema)
+                           emit=emit, output_schema=schema, start=start)
     session = bundle.session
+    if not start.ephemeral:
+        from codex_cli.history import append_entry
+
+        append_entry(config.codex_home, session.thread_id, prompt, persistence=config.history_persistence,
+                     max_bytes=config.history_max_bytes)
     session.start()
     if jsonl is None:
         human.header(_header_fields(config, session.thread_id), VERSION, prompt)
@@ -218,6 +229,45 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
         for index, warning in enumerate(bundle.warnings):
             jsonl.warning(warning, f"warning_{index}")
     return _run_turn(session, prompt, args, last_message_path)
+
+
+def _settle_thread_positionals(args: argparse.Namespace) -> None:
+    """With `resume --last` the one positional is the prompt, not a session id (exec.md §9.1)."""
+    if getattr(args, "last", False) and getattr(args, "session_id", None) is not None:
+        if args.prompt is not None:
+            raise UsageError(
+                "--last takes no SESSION_ID; pass only the prompt.", "Usage: codex exec resume --last [PROMPT]"
+            )
+        args.prompt, args.session_id = args.session_id, None
+
+
+def _thread_start(args: argparse.Namespace, config: Config) -> ThreadStart:
+    """New thread, or the recorded one that `resume`/`fork` names; `resume` with nothing found starts a new one."""
+    from codex_cli import rollout
+    from codex_cli.bootstrap import ThreadStart
+
+    command = getattr(args, "exec_command", None)
+    ephemeral = bool(args.ephemeral)
+    if command is None:
+        return ThreadStart(ephemeral=ephemeral)
+    home, name = config.codex_home, getattr(args, "session_id", None)
+    cwd_filter = None if getattr(args, "all", False) else config.cwd
+    path: Path | None = None
+    if getattr(args, "last", False):
+        path = rollout.find_last_thread(home, cwd=cwd_filter, model_provider=config.model_provider_id)
+    elif name is not None and rollout.is_uuid(name):
+        path = rollout.find_thread(home, name)
+        if path is None:
+            raise CodexError(
+                f"No rollout found for thread id {name}.",
+                "List recorded sessions under $CODEX_HOME/sessions, or use `codex exec resume --last`.",
+            )
+    elif name is not None:
+        path = rollout.find_thread_by_name(home, name, cwd=cwd_filter)
+        if path is None and command == "fork":
+            raise CodexError(f"No saved session found with name {name}.", "Pass the session id (a UUID).")
+    resumed = rollout.load_rollout(path) if path is not None else None
+    return ThreadStart(resumed=resumed, fork=command == "fork" and resumed is not None, ephemeral=ephemeral)
 
 
 def _header_fields(config: Config, thread_id: str) -> list[tuple[str, str]]:

@@ -12,13 +12,20 @@ from xml.sax.saxutils import escape
 __all__ = [
     "AgentsDoc",
     "PermissionsContext",
+    "agents_doc_update",
     "environment_context",
+    "environment_context_update",
     "find_project_root",
     "load_agents_doc",
     "permissions_instructions",
+    "sandbox_policy",
 ]
 
 _PROTECTED_NAMES = (".git", ".agents", ".codex", ".aws")
+# Our wording of the notice codex-rs puts in front of AGENTS.md text that changed since the thread last saw it.
+AGENTS_UPDATE_NOTICE = (
+    "The AGENTS.md instructions below replace all AGENTS.md instructions given earlier in this conversation."
+)
 _BUDGET_ADVICE = (
     "Trim your project instructions to fit the budget. "
     "If you need to keep them all, increase `project_doc_max_bytes`."
@@ -135,6 +142,13 @@ def load_agents_doc(
     return AgentsDoc(f"{header}\n\n<INSTRUCTIONS>\n{body}\n</INSTRUCTIONS>", body, tuple(warnings))
 
 
+def agents_doc_update(doc: AgentsDoc, cwd: Path) -> str:
+    """The user text sent when AGENTS.md changed between turns: the notice, a blank line, then the new body."""
+    header = doc.text.split("\n", 1)[0] if doc.text else f"# AGENTS.md instructions for {cwd}"
+    body = f"{AGENTS_UPDATE_NOTICE}\n\n{doc.body}" if doc.body else AGENTS_UPDATE_NOTICE
+    return f"{header}\n\n<INSTRUCTIONS>\n{body}\n</INSTRUCTIONS>"
+
+
 def _local_timezone() -> str:
     tz = os.environ.get("TZ", "")
     if tz and not tz.startswith(":") and "/" in tz:
@@ -187,6 +201,30 @@ def environment_context(ctx: PermissionsContext, shell: str, *, today: datetime.
         f"  {_filesystem(ctx)}\n"
         "</environment_context>"
     )
+
+
+def environment_context_update(ctx: PermissionsContext, *, today: datetime.date | None = None) -> str:
+    """The environment context sent after the sandbox changed but not the cwd: date, timezone and filesystem."""
+    date = (today or datetime.date.today()).isoformat()
+    return (
+        "<environment_context>\n"
+        f"  <current_date>{date}</current_date>\n"
+        f"  <timezone>{escape(_local_timezone())}</timezone>\n"
+        f"  {_filesystem(ctx)}\n"
+        "</environment_context>"
+    )
+
+
+def sandbox_policy(ctx: PermissionsContext) -> dict[str, object]:
+    """The `sandbox_policy` of a rollout's `turn_context` line, in codex-rs's shape."""
+    if ctx.sandbox_mode != "workspace-write":
+        return {"type": ctx.sandbox_mode}
+    return {
+        "type": "workspace-write",
+        "network_access": ctx.network_access,
+        "exclude_tmpdir_env_var": not ctx.include_tmp,
+        "exclude_slash_tmp": not ctx.include_tmp,
+    }
 
 
 _SANDBOX_SENTENCES = {

@@ -8,8 +8,16 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
+from codex_cli.compaction import (
+    COMPACT_PROMPT,
+    SUMMARY_PREFIX,
+    compaction_input,
+    estimate_tokens,
+    replacement_history,
+    summary_text,
+)
 from codex_cli.errors import CodexError
 from codex_cli.model import (
     Completed,
@@ -39,9 +47,18 @@ from codex_cli.protocol import (
 )
 from codex_cli.tools import ToolCall, ToolContext, ToolRunner, tool_call_from_item
 
-__all__ = ["RequestSettings", "Session", "TurnResult", "new_thread_id", "text_message"]
+__all__ = [
+    "ContextSettings",
+    "RequestSettings",
+    "Session",
+    "SessionRecorder",
+    "TurnResult",
+    "new_thread_id",
+    "text_message",
+]
 
 TurnStatus = Literal["completed", "failed", "aborted"]
+Item = dict[str, object]
 
 
 def new_thread_id() -> str:
@@ -69,6 +86,32 @@ class RequestSettings:
     reasoning: dict[str, str] | None = None
     text: dict[str, object] | None = None
     parallel_tool_calls: bool = True
+
+
+def _no_items() -> list[Item]:
+    return []
+
+
+@dataclass(frozen=True)
+class ContextSettings:
+    """How the session keeps its context current and within the window (sessions.md §6.3, §8)."""
+
+    auto_compact_limit: int | None = None  # compact when the context reaches this many tokens; None: never
+    compact_prompt: str = COMPACT_PROMPT
+    fresh_context: Callable[[], list[Item]] | None = None  # developer + user context messages for a new window
+    turn_updates: Callable[[], list[Item]] = _no_items  # context that changed, added before each turn's input
+
+
+class SessionRecorder(Protocol):
+    """What the rollout recorder hears from the session besides the event stream."""
+
+    def record_items(self, items: list[Item]) -> None: ...
+
+    def record_usage(self, last: Usage, total: Usage, response_id: str | None) -> None: ...
+
+    def record_compaction(self, summary: str, replacement: list[Item], estimate: int, total: Usage) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -101,6 +144,10 @@ class Session:
         emit: Callable[[Event], None],
         history: Iterable[dict[str, object]] = (),
         on_history: Callable[[list[dict[str, object]]], None] | None = None,
+        context: ContextSettings | None = None,
+        recorder: SessionRecorder | None = None,
+        usage: Usage | None = None,
+        context_tokens: int | None = None,
     ) -> None:
         self.thread_id = thread_id
         self.model = model
@@ -109,16 +156,29 @@ class Session:
         self.history: list[dict[str, object]] = list(history)
         # Told about every item added to the history (the rollout recorder listens here).
         self._on_history = on_history
-        self.usage = Usage()
+        self._recorder = recorder
+        self.usage = usage or Usage()
         self._emit = emit
         self.cwd = cwd
         self._cancel = threading.Event()
         self._item_ids = itertools.count()
+        initial = self.history[1:]
+        self._context = context or ContextSettings(fresh_context=lambda: list(initial))
+        # Context size = tokens the server counted up to history[:_mark], plus an estimate of the rest.
+        self._tokens_at_mark = context_tokens or 0
+        self._mark = len(self.history) if context_tokens is not None else 0
+        self._pending_tokens: int | None = None
 
     def _append(self, *items: dict[str, object]) -> None:
         self.history.extend(items)
-        if self._on_history is not None and items:
+        if items and self._on_history is not None:
             self._on_history(list(items))
+        if items and self._recorder is not None:
+            self._recorder.record_items(list(items))
+
+    def context_tokens(self) -> int:
+        """The size of the current context: the last response's total_tokens plus an estimate of later items."""
+        return self._tokens_at_mark + estimate_tokens(self.history[self._mark :])
 
     def _new_item_id(self) -> str:
         return f"item_{next(self._item_ids)}"
@@ -133,24 +193,29 @@ class Session:
     def close(self) -> None:
         self.tools.close()
         self.model.close()
+        if self._recorder is not None:
+            self._recorder.close()
 
     def run_turn(self, user_items: list[dict[str, object]]) -> TurnResult:
         """Add the user's input and loop: sample, run tool calls, until the model stops calling tools."""
         self._cancel.clear()
         ctx = ToolContext(self.cwd, self.thread_id, self._emit, self._new_item_id, self._cancel)
-        self._append(*user_items)
         self._emit(TurnStarted(str(uuid.uuid4())))
         turn_state = TurnState()
         last_message: str | None = None
         try:
+            self._compact_if_needed(turn_state)  # pre-turn: before the new input joins the history
+            self._append(*self._context.turn_updates(), *user_items)
             while True:
                 items = self._sample(turn_state, ctx)
                 self._append(*items)
+                self._mark_tokens()
                 last_message = _last_agent_text(items) or last_message
                 calls = [call for call in map(tool_call_from_item, items) if call is not None]
                 if not calls:
                     break
                 self._run_tool_calls(calls, ctx)
+                self._compact_if_needed(turn_state)  # mid-turn: the tool outputs may have filled the window
         except (KeyboardInterrupt, _Interrupted):
             return self._abort(ctx)
         except CodexError as exc:
@@ -162,12 +227,77 @@ class Session:
         self._emit(TurnCompleted(self.usage, last_message))
         return TurnResult("completed", last_message)
 
-    def _request_body(self) -> dict[str, object]:
+    def compact(self) -> TurnResult:
+        """Summarise the conversation now and continue in a fresh window (`/compact`)."""
+        self._cancel.clear()
+        self._emit(TurnStarted(str(uuid.uuid4())))
+        try:
+            self._compact(TurnState())
+        except (KeyboardInterrupt, _Interrupted):
+            self._emit(TurnAborted())
+            return TurnResult("aborted")
+        except CodexError as exc:
+            self._emit(ErrorNotice(exc.message))
+            self._emit(TurnFailed(exc.message, self.usage))
+            return TurnResult("failed", error=exc.message)
+        self._emit(TurnCompleted(self.usage, None))
+        return TurnResult("completed")
+
+    def _compact_if_needed(self, turn_state: TurnState) -> None:
+        limit = self._context.auto_compact_limit
+        if limit is not None and self.context_tokens() >= limit:
+            self._compact(turn_state)
+
+    def _compact(self, turn_state: TurnState) -> None:
+        """One summary request with no tools, then the history is replaced (sessions.md §8.3)."""
+        body = self._request_body(compaction_input(self.history, self._context.compact_prompt), tools=[])
+        summary = summary_text(self._quiet_sample(body, turn_state))
+        fresh = self._context.fresh_context or _no_items
+        self.history = replacement_history(self.history, summary, fresh)
+        self.model.window_number += 1
+        self._tokens_at_mark, self._mark = estimate_tokens(self.history), len(self.history)
+        if self._recorder is not None:
+            has_base = bool(self.history) and self.history[0].get("role") == "developer"
+            self._recorder.record_compaction(
+                f"{SUMMARY_PREFIX}\n{summary}", self.history[1 if has_base else 0 :], self._tokens_at_mark, self.usage
+            )
+
+    def _quiet_sample(self, body: dict[str, object], turn_state: TurnState) -> list[Item]:
+        """A model request whose output is not shown as it streams (the compaction summary)."""
+        items: list[Item] = []
+        for event in self.model.stream(body, turn_state=turn_state, cancel=self._cancel):
+            if self._cancel.is_set():
+                raise _Interrupted
+            if isinstance(event, OutputItemDone):
+                items.append(event.item)
+            elif isinstance(event, StreamRetry):
+                items.clear()
+                self._emit(ErrorNotice(f"Reconnecting... {event.attempt}/{event.max_attempts}", event.cause))
+            elif isinstance(event, Completed):
+                self._add_usage(event)
+        if self._cancel.is_set():
+            raise _Interrupted
+        return items
+
+    def _add_usage(self, event: Completed) -> None:
+        if event.usage is None:
+            return
+        last = _to_usage(event.usage)
+        self.usage = self.usage + last
+        self._pending_tokens = last.total_tokens
+        if self._recorder is not None:
+            self._recorder.record_usage(last, self.usage, event.response_id)
+
+    def _mark_tokens(self) -> None:
+        if self._pending_tokens is not None:
+            self._tokens_at_mark, self._mark, self._pending_tokens = self._pending_tokens, len(self.history), None
+
+    def _request_body(self, input: list[Item] | None = None, tools: list[object] | None = None) -> dict[str, object]:
         body: dict[str, object] = {
             "model": self.request.model,
             "stream": True,
-            "input": self.history,
-            "tools": self.tools.specs(),
+            "input": self.history if input is None else input,
+            "tools": self.tools.specs() if tools is None else tools,
             "tool_choice": "auto",
             "parallel_tool_calls": self.request.parallel_tool_calls,
         }
@@ -199,8 +329,7 @@ class Session:
                 sample.items.clear()
                 self._emit(ErrorNotice(f"Reconnecting... {event.attempt}/{event.max_attempts}", event.cause))
             elif isinstance(event, Completed):
-                if event.usage is not None:
-                    self.usage = self.usage + _to_usage(event.usage)
+                self._add_usage(event)
         if self._cancel.is_set():
             raise _Interrupted
         return sample.items
