@@ -1,68 +1,1034 @@
-"""Credentials for the model provider: API keys from the environment and `$CODEX_HOME/auth.json`."""
+"""Credentials: the `auth.json` schema and its stores, which credential a model request uses, keeping
+ChatGPT tokens fresh (refresh, revoke), and the protocol half of every login flow (PKCE, the authorize
+URL, the token endpoint, device codes). The browser callback server and all printing live in `login_cli`.
+
+Choice of credential (reference README §3): a provider's `env_key`, else `CODEX_API_KEY` > the stored
+login > `OPENAI_API_KEY`. Secrets never enter messages, logs or reprs. `httpx` is imported lazily, through
+`http.create_client()`, so this module is cheap to import.
+"""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+import logging
+import os
+import secrets
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from http import HTTPStatus
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, cast
+from urllib.parse import urlencode, urlsplit
 
-from codex_cli.errors import AuthError
+from codex_cli.errors import AuthError, CodexError
 
-__all__ = ["Credentials", "load_auth_file", "resolve_credentials"]
+if TYPE_CHECKING:
+    import httpx
+
+    from codex_cli.config import Config
+
+__all__ = [
+    "CLIENT_ID",
+    "DEFAULT_ISSUER",
+    "AuthDotJson",
+    "AuthManager",
+    "AuthStore",
+    "Credentials",
+    "DeviceCode",
+    "DeviceGrant",
+    "LoginSettings",
+    "OAuthProvenance",
+    "PkceCodes",
+    "TokenData",
+    "TokenResponse",
+    "authorize_url",
+    "build_chatgpt_auth",
+    "check_workspace",
+    "credentials_for_config",
+    "decode_jwt_payload",
+    "discard_existing_login",
+    "entitlement_missing",
+    "exchange_code",
+    "exchange_for_api_key",
+    "generate_pkce",
+    "generate_state",
+    "load_auth_file",
+    "mask_api_key",
+    "open_store",
+    "parse_auth_json",
+    "poll_device_code",
+    "refresh_reason",
+    "refresh_tokens",
+    "request_device_code",
+    "resolve_credentials",
+    "revoke_tokens",
+    "revoke_url",
+]
+
+DEFAULT_ISSUER = "https://auth.openai.com"
+CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
+SCOPES = "openid profile email offline_access api.connectors.read api.connectors.invoke"
+DEFAULT_REVOKE_URL = f"{DEFAULT_ISSUER}/oauth/revoke"
+REFRESH_URL_ENV = "CODEX_REFRESH_TOKEN_URL_OVERRIDE"
+REVOKE_URL_ENV = "CODEX_REVOKE_TOKEN_URL_OVERRIDE"
+AUTH_CLAIMS = "https://api.openai.com/auth"
+PROACTIVE_WINDOW_SECONDS = 300
+SCHEDULED_REFRESH_AGE = timedelta(days=8)
+DEVICE_CODE_MAX_WAIT_SECONDS = 15 * 60
+KEYRING_SERVICE = "Codex Auth"
+
+AuthMode: TypeAlias = Literal["apikey", "chatgpt", "agent_identity"]
+StoreMode: TypeAlias = Literal["file", "keyring", "auto", "ephemeral"]
+
+_log = logging.getLogger("codex_cli.auth")
 
 _LOGIN_HINT = (
     "Run `codex login` to sign in, pipe an API key into `codex login --with-api-key`, "
     "or set CODEX_API_KEY (or OPENAI_API_KEY) in the environment."
 )
+_RELOGIN = "Please log out and sign in again."
+_REFRESH_FAILURES = {
+    "refresh_token_expired": "Your access token could not be refreshed because your refresh token has expired. ",
+    "refresh_token_reused": "Your access token could not be refreshed because your refresh token was already used. ",
+    "refresh_token_invalidated": "Your access token could not be refreshed because your refresh token was revoked. ",
+}
+_ENTITLEMENT = "missing_codex_entitlement"
+
+
+# -- the auth.json schema ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OAuthProvenance:
+    """Which issuer and client id a ChatGPT login came from; refresh goes back to them."""
+
+    issuer: str
+    client_id: str
+
+
+@dataclass(frozen=True)
+class TokenData:
+    """The `tokens` object of a ChatGPT login. Secrets are left out of the repr."""
+
+    id_token: str = field(repr=False)
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    account_id: str | None = None
+    oauth_provenance: OAuthProvenance | None = None
+    login_owner_id: str | None = None
+
+    @property
+    def id_claims(self) -> dict[str, Any]:
+        return decode_jwt_payload(self.id_token) or {}
+
+    @property
+    def access_claims(self) -> dict[str, Any]:
+        return decode_jwt_payload(self.access_token) or {}
+
+
+@dataclass(frozen=True)
+class AuthDotJson:
+    """One stored login. `auth_mode` is resolved (a missing mode is inferred as auth.md §3.2 says)."""
+
+    auth_mode: AuthMode
+    openai_api_key: str | None = field(default=None, repr=False)
+    tokens: TokenData | None = None
+    last_refresh: str | None = None
+    agent_identity: str | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON object, keys in the order codex-rs writes them."""
+        data: dict[str, object] = {"auth_mode": self.auth_mode, "OPENAI_API_KEY": self.openai_api_key}
+        if self.auth_mode == "apikey":
+            return data
+        if self.tokens is not None:
+            t = self.tokens
+            tokens: dict[str, object] = {
+                "id_token": t.id_token, "access_token": t.access_token, "refresh_token": t.refresh_token
+            }
+            if t.oauth_provenance is not None:
+                origin = t.oauth_provenance
+                tokens["oauth_provenance"] = {"issuer": origin.issuer, "client_id": origin.client_id}
+            if t.login_owner_id is not None:
+                tokens["login_owner_id"] = t.login_owner_id
+            tokens["account_id"] = t.account_id
+            data["tokens"] = tokens
+        if self.last_refresh is not None:
+            data["last_refresh"] = self.last_refresh
+        if self.agent_identity is not None:
+            data["agent_identity"] = self.agent_identity
+        return data
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def decode_jwt_payload(token: str, *, strict: bool = False) -> dict[str, Any] | None:
+    """The claims of a JWT (signature unchecked), or None. `strict` also rejects padded payloads."""
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts) or (strict and "=" in parts[1]):
+        return None
+    payload = parts[1].rstrip("=")
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _invalid(detail: str) -> AuthError:
+    return AuthError(f"failed to deserialize CLI auth from file: invalid credential JSON ({detail})")
+
+
+def _parse_tokens(raw: object) -> TokenData | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _invalid("`tokens` must be an object")
+    values: dict[str, str] = {}
+    for key in ("id_token", "access_token", "refresh_token"):
+        value = raw.get(key)
+        if not isinstance(value, str):
+            raise _invalid(f"`tokens.{key}` is missing or not a string")
+        values[key] = value
+    if decode_jwt_payload(values["id_token"], strict=True) is None:
+        raise _invalid("`tokens.id_token` is not a valid JWT")
+    provenance = raw.get("oauth_provenance")
+    origin = None
+    if isinstance(provenance, dict) and isinstance(provenance.get("issuer"), str):
+        origin = OAuthProvenance(provenance["issuer"], _str_or_none(provenance.get("client_id")) or CLIENT_ID)
+    return TokenData(
+        account_id=_str_or_none(raw.get("account_id")),
+        oauth_provenance=origin,
+        login_owner_id=_str_or_none(raw.get("login_owner_id")),
+        **values,
+    )
+
+
+def parse_auth_json(text: str) -> AuthDotJson:
+    """Parse and check auth.json text; raise AuthError with a secret-free reason."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        reason = "expected value" if exc.msg == "Expecting value" else exc.msg[:1].lower() + exc.msg[1:]
+        raise AuthError(
+            f"failed to deserialize CLI auth from file: {reason} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(data, dict):
+        raise _invalid("the file must hold a JSON object")
+    api_key = data.get("OPENAI_API_KEY")
+    if api_key is not None and not isinstance(api_key, str):
+        raise _invalid("`OPENAI_API_KEY` must be a string or null")
+    mode = data.get("auth_mode")
+    if mode is None:
+        mode = "apikey" if api_key is not None else "chatgpt"
+    elif mode in ("apiKey", "ApiKey"):
+        mode = "apikey"
+    if mode != "apikey" and mode != "chatgpt" and mode != "agent_identity":
+        raise _invalid("unknown `auth_mode`; expected `apikey` or `chatgpt`")
+    last_refresh = data.get("last_refresh")
+    return AuthDotJson(
+        auth_mode=cast(AuthMode, mode),
+        openai_api_key=api_key,
+        tokens=_parse_tokens(data.get("tokens")),
+        last_refresh=last_refresh if isinstance(last_refresh, str) else None,
+        agent_identity=_str_or_none(data.get("agent_identity")),
+    )
+
+
+def _dump(auth: AuthDotJson) -> str:
+    return json.dumps(auth.to_json(), indent=2)
+
+
+def load_auth_file(codex_home: Path) -> dict[str, object] | None:
+    """The parsed auth.json as a plain object, or None when there is none (for `codex doctor`)."""
+    auth = FileStore(codex_home).load()
+    return None if auth is None else auth.to_json()
+
+
+def mask_api_key(key: str) -> str:
+    """`sk-proj-1234567890ABCDEFGHIJ` → `sk-proj-***FGHIJ`; keys of 13 characters or fewer → `***`."""
+    return "***" if len(key) <= 13 else f"{key[:8]}***{key[-5:]}"
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:  # fromisoformat takes at most 6 fractional digits (codex-rs writes 9)
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[:min(digits, 6)].ljust(6, '0')}{rest[digits:]}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+# -- stores --------------------------------------------------------------------------------------
+
+
+class AuthStore(Protocol):
+    """Where a login is kept (`cli_auth_credentials_store`)."""
+
+    def load(self) -> AuthDotJson | None: ...
+
+    def save(self, auth: AuthDotJson) -> None: ...
+
+    def delete(self) -> bool: ...
+
+    def locked(self) -> contextlib.AbstractContextManager[None]: ...
+
+
+class KeyringBackend(Protocol):
+    """The three calls of the `keyring` package that the keyring store uses."""
+
+    def get_password(self, service: str, username: str) -> str | None: ...
+
+    def set_password(self, service: str, username: str, password: str) -> None: ...
+
+    def delete_password(self, service: str, username: str) -> None: ...
+
+
+class FileStore:
+    """`$CODEX_HOME/auth.json`: 2-space JSON, no trailing newline, mode 0600, replaced atomically."""
+
+    def __init__(self, codex_home: Path) -> None:
+        self.codex_home = codex_home
+        self.path = codex_home / "auth.json"
+        self._thread_lock = threading.Lock()
+
+    def load(self) -> AuthDotJson | None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise AuthError(f"failed to read CLI auth from {self.path}: {reason}") from None
+        return parse_auth_json(text)
+
+    def save(self, auth: AuthDotJson) -> None:
+        _write_private(self.path, _dump(auth))
+
+    def delete(self) -> bool:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Serialize read-modify-write of auth.json across threads and (on POSIX) processes."""
+        with self._thread_lock:
+            if sys.platform == "win32" or not self.codex_home.is_dir():
+                yield
+                return
+            import fcntl
+
+            fd = os.open(self.codex_home / "auth.json.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write via a 0600 temp file and rename, so the mode is 0600 whatever the umask or old file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".auth.json.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class EphemeralStore:
+    """Kept in this process's memory only; writes nothing, not even lock files."""
+
+    def __init__(self) -> None:
+        self._auth: AuthDotJson | None = None
+
+    def load(self) -> AuthDotJson | None:
+        return self._auth
+
+    def save(self, auth: AuthDotJson) -> None:
+        self._auth = auth
+
+    def delete(self) -> bool:
+        had, self._auth = self._auth is not None, None
+        return had
+
+    def locked(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+
+def _keyring_failure(action: str, exc: BaseException | str) -> AuthError:
+    detail = (str(exc) or type(exc).__name__) if isinstance(exc, BaseException) else exc
+    return AuthError(f"{action}: Platform secure storage failure: {detail}")
+
+
+class KeyringStore:
+    """The OS keyring: service `Codex Auth`, account `cli|<16 hex of sha256(CODEX_HOME)>`, compact JSON."""
+
+    def __init__(self, codex_home: Path, backend: KeyringBackend | None = None) -> None:
+        self.file = FileStore(codex_home)
+        self.account = "cli|" + hashlib.sha256(str(codex_home.resolve()).encode()).hexdigest()[:16]
+        self._backend = backend
+
+    def _keyring(self, action: str) -> KeyringBackend:
+        if self._backend is not None:
+            return self._backend
+        try:
+            import keyring  # type: ignore[import-not-found, unused-ignore]
+        except ImportError:
+            raise _keyring_failure(action, "the `keyring` package is not installed") from None
+        backend: KeyringBackend = keyring
+        return backend
+
+    def load(self) -> AuthDotJson | None:
+        action = "failed to load CLI auth from keyring"
+        try:
+            text = self._keyring(action).get_password(KEYRING_SERVICE, self.account)
+        except AuthError:
+            raise
+        except Exception as exc:  # any backend failure is a platform failure
+            raise _keyring_failure(action, exc) from None
+        return None if text is None else parse_auth_json(text)
+
+    def save(self, auth: AuthDotJson) -> None:
+        action = "failed to write OAuth tokens to keyring"
+        text = json.dumps(auth.to_json(), separators=(",", ":"))
+        try:
+            self._keyring(action).set_password(KEYRING_SERVICE, self.account, text)
+        except AuthError:
+            raise
+        except Exception as exc:
+            raise _keyring_failure(action, exc) from None
+        self.file.delete()
+
+    def delete(self) -> bool:
+        action = "failed to delete auth from keyring"
+        backend = self._keyring(action)
+        try:
+            had = backend.get_password(KEYRING_SERVICE, self.account) is not None
+            if had:
+                backend.delete_password(KEYRING_SERVICE, self.account)
+        except Exception as exc:
+            raise _keyring_failure(action, exc) from None
+        return self.file.delete() or had
+
+    def locked(self) -> contextlib.AbstractContextManager[None]:
+        return self.file.locked()
+
+
+class AutoStore(KeyringStore):
+    """Keyring first; auth.json when the keyring cannot be used (delete still needs the keyring)."""
+
+    def load(self) -> AuthDotJson | None:
+        try:
+            stored = super().load()
+        except AuthError:
+            stored = None
+        return stored if stored is not None else self.file.load()
+
+    def save(self, auth: AuthDotJson) -> None:
+        try:
+            super().save(auth)
+        except AuthError:
+            self.file.save(auth)
+
+
+def open_store(codex_home: Path, mode: str | None = None, *, keyring: KeyringBackend | None = None) -> AuthStore:
+    """The store named by `cli_auth_credentials_store` (default `file`)."""
+    if mode == "ephemeral":
+        return EphemeralStore()
+    if mode == "keyring":
+        return KeyringStore(codex_home, keyring)
+    if mode == "auto":
+        return AutoStore(codex_home, keyring)
+    return FileStore(codex_home)
+
+
+# -- PKCE, authorize URL and the token endpoint ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PkceCodes:
+    """An 86-character verifier (64 random bytes) and its S256 challenge."""
+
+    verifier: str = field(repr=False)
+    challenge: str
+
+
+def generate_pkce() -> PkceCodes:
+    verifier = _b64url(secrets.token_bytes(64))
+    return PkceCodes(verifier, _b64url(hashlib.sha256(verifier.encode("ascii")).digest()))
+
+
+def generate_state() -> str:
+    """43 base64url characters (32 random bytes)."""
+    return _b64url(secrets.token_bytes(32))
+
+
+@dataclass(frozen=True)
+class LoginSettings:
+    """What every login flow needs; `--experimental_issuer` / `--experimental_client-id` set issuer and client."""
+
+    codex_home: Path
+    issuer: str = DEFAULT_ISSUER
+    client_id: str = CLIENT_ID
+    originator: str = "codex_cli_rs"
+    workspace_ids: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def base(self) -> str:
+        return self.issuer.rstrip("/")
+
+
+def authorize_url(settings: LoginSettings, *, redirect_uri: str, pkce: PkceCodes, state: str) -> str:
+    """`{issuer}/oauth/authorize?…` with the parameters in the order of auth.md §1.2."""
+    params = [
+        ("response_type", "code"),
+        ("client_id", settings.client_id),
+        ("redirect_uri", redirect_uri),
+        ("code_challenge", pkce.challenge),
+        ("code_challenge_method", "S256"),
+        ("state", state),
+        ("scope", SCOPES),
+        ("id_token_add_organizations", "true"),
+        ("codex_cli_simplified_flow", "true"),
+        ("originator", settings.originator),
+    ]
+    if settings.workspace_ids:
+        params.append(("allowed_workspace_id", ",".join(settings.workspace_ids)))
+    return f"{settings.base}/oauth/authorize?{urlencode(params)}"
+
+
+@dataclass(frozen=True)
+class TokenResponse:
+    """The three tokens of a code exchange."""
+
+    id_token: str = field(repr=False)
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+
+
+def _reason(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def _error_detail(body: str) -> str:
+    """error_description, error.message, error (string) or error.code, the raw body, `unknown error`."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        error = data.get("error")
+        candidates = [data.get("error_description")]
+        if isinstance(error, dict):
+            candidates += [error.get("message"), error.get("code")]
+        else:
+            candidates.append(error)
+        for candidate in candidates:
+            if isinstance(candidate, str) and candidate.strip():
+                return candidate.strip()
+    return body.strip() or "unknown error"
+
+
+def _error_code(body: str) -> str | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    code = error.get("code") if isinstance(error, dict) else error
+    return code if isinstance(code, str) else None
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    text: str
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def json(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.text)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+
+def _post(
+    client: httpx.Client, url: str, *, form: Mapping[str, str] | None = None, body: object = None,
+    headers: Mapping[str, str] | None = None, timeout: float | None = None,
+) -> _Reply:
+    """POST a form or a JSON body; transport failures become `error sending request for url (…)`."""
+    import httpx
+
+    from codex_cli.http import map_transport_error
+
+    sent = dict(headers or {})
+    if form is not None:
+        content = urlencode(list(form.items())).encode()
+        sent["content-type"] = "application/x-www-form-urlencoded"
+    else:
+        content = json.dumps(body, separators=(",", ":")).encode()
+        sent["content-type"] = "application/json"
+    try:
+        if timeout is None:
+            response = client.post(url, content=content, headers=sent)
+        else:
+            response = client.post(url, content=content, headers=sent, timeout=timeout)
+    except httpx.HTTPError as exc:
+        cause = map_transport_error(exc, url)
+        hint = cause.message if cause.hint is None else f"{cause.message}\n{cause.hint}"
+        raise AuthError(f"error sending request for url ({url})", hint) from None
+    return _Reply(response.status_code, response.text)
+
+
+def _require_tokens(reply: _Reply) -> TokenResponse:
+    if not reply.ok:
+        raise AuthError(f"token endpoint returned status {_reason(reply.status)}: {_error_detail(reply.text)}")
+    data = reply.json() or {}
+    values = [data.get(key) for key in ("id_token", "access_token", "refresh_token")]
+    if not all(isinstance(v, str) and v for v in values):
+        raise AuthError("token endpoint returned an invalid response: id_token, access_token and refresh_token needed")
+    return TokenResponse(*(str(v) for v in values))
+
+
+def exchange_code(
+    client: httpx.Client, settings: LoginSettings, *, code: str, redirect_uri: str, verifier: str
+) -> TokenResponse:
+    """The authorization-code exchange (form body of auth.md §1.4); AuthError carries the §1.4 detail."""
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": settings.client_id,
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": verifier,
+    }
+    return _require_tokens(_post(client, f"{settings.base}/oauth/token", form=form, headers={"accept": "*/*"}))
+
+
+def exchange_for_api_key(client: httpx.Client, settings: LoginSettings, id_token: str) -> str | None:
+    """The follow-up token exchange for an API key (auth.md §1.5); any failure gives None."""
+    form = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+        "client_id": settings.client_id,
+        "requested_token": "openai-api-key",
+        "subject_token": id_token,
+        "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+    }
+    try:
+        reply = _post(client, f"{settings.base}/oauth/token", form=form, headers={"accept": "*/*"})
+    except AuthError:
+        return None
+    key = (reply.json() or {}).get("access_token") if reply.ok else None
+    return key if isinstance(key, str) and key else None
+
+
+def check_workspace(tokens: TokenResponse | TokenData, allowed: tuple[str, ...]) -> None:
+    """Raise unless the id_token's `chatgpt_account_id` is one of `allowed` (when any are configured)."""
+    if not allowed:
+        return
+    claims = (decode_jwt_payload(tokens.id_token) or {}).get(AUTH_CLAIMS)
+    account = claims.get("chatgpt_account_id") if isinstance(claims, dict) else None
+    if account not in allowed:
+        raise AuthError(f"Login is restricted to workspace id(s) {', '.join(allowed)}.")
+
+
+def build_chatgpt_auth(tokens: TokenResponse, api_key: str | None, settings: LoginSettings) -> AuthDotJson:
+    """The auth.json contents of a fresh ChatGPT login (auth.md §3.2)."""
+    claims = (decode_jwt_payload(tokens.id_token) or {}).get(AUTH_CLAIMS)
+    account = claims.get("chatgpt_account_id") if isinstance(claims, dict) else None
+    data = TokenData(
+        id_token=tokens.id_token,
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        account_id=account if isinstance(account, str) else None,
+        oauth_provenance=OAuthProvenance(settings.base, settings.client_id),
+        login_owner_id=_b64url(secrets.token_bytes(32)),
+    )
+    return AuthDotJson("chatgpt", openai_api_key=api_key, tokens=data, last_refresh=_now_iso())
+
+
+# -- device code ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceCode:
+    """A user code to show, and how to poll for its approval."""
+
+    device_auth_id: str = field(repr=False)
+    user_code: str
+    interval: float
+    verification_url: str
+
+
+@dataclass(frozen=True)
+class DeviceGrant:
+    """What the poll returns once the user approved: a code to exchange with its PKCE verifier."""
+
+    authorization_code: str = field(repr=False)
+    code_verifier: str = field(repr=False)
+
+
+def _interval(raw_text: str, value: object) -> float:
+    """The interval must be a JSON string (as in 0.169); report a number with serde's wording."""
+    if value is None:
+        return 0.0
+    if isinstance(value, str):
+        try:
+            return max(float(value.strip()), 0.0)
+        except ValueError:
+            raise AuthError(f"invalid interval `{value}`, expected a number of seconds") from None
+    kind = "boolean" if isinstance(value, bool) else "integer" if isinstance(value, int) else type(value).__name__
+    text = json.dumps(value)
+    at = raw_text.find(text, raw_text.find('"interval"'))
+    end = at + len(text) if at >= 0 else len(raw_text)
+    line = raw_text.count("\n", 0, end) + 1
+    column = end - (raw_text.rfind("\n", 0, end) + 1)
+    raise AuthError(f"invalid type: {kind} `{text}`, expected a string at line {line} column {column}")
+
+
+def request_device_code(client: httpx.Client, settings: LoginSettings) -> DeviceCode:
+    """`POST {issuer}/api/accounts/deviceauth/usercode` (auth.md §2.1 step 3)."""
+    reply = _post(client, f"{settings.base}/api/accounts/deviceauth/usercode", body={"client_id": settings.client_id})
+    if reply.status == 404:
+        raise AuthError(
+            "device code login is not enabled for this Codex server. Use the browser login or verify the server URL."
+        )
+    if not reply.ok:
+        raise AuthError(f"device code request failed with status {_reason(reply.status)}")
+    data = reply.json() or {}
+    device_id, user_code = data.get("device_auth_id"), data.get("user_code", data.get("usercode"))
+    if not isinstance(device_id, str) or not isinstance(user_code, str):
+        raise AuthError("device code request returned an invalid response")
+    interval = _interval(reply.text, data.get("interval"))
+    return DeviceCode(device_id, user_code, interval, f"{settings.base}/codex/device")
+
+
+def poll_device_code(
+    client: httpx.Client,
+    settings: LoginSettings,
+    code: DeviceCode,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    max_wait: float = DEVICE_CODE_MAX_WAIT_SECONDS,
+) -> DeviceGrant:
+    """Poll until approved; 403 and 404 mean pending (auth.md §2.1 step 5)."""
+    url = f"{settings.base}/api/accounts/deviceauth/token"
+    deadline = clock() + max_wait
+    while True:
+        reply = _post(client, url, body={"device_auth_id": code.device_auth_id, "user_code": code.user_code})
+        if reply.ok:
+            data = reply.json() or {}
+            auth_code, verifier = data.get("authorization_code"), data.get("code_verifier")
+            if not isinstance(auth_code, str) or not isinstance(verifier, str):
+                raise AuthError("device auth returned an invalid response")
+            return DeviceGrant(auth_code, verifier)
+        if reply.status not in (403, 404):
+            raise AuthError(f"device auth failed with status {_reason(reply.status)}")
+        if clock() + code.interval > deadline:
+            raise AuthError("device auth timed out after 15 minutes")
+        sleep(code.interval)
+
+
+# -- refresh and revoke ------------------------------------------------------------------------------
+
+
+RefreshReason: TypeAlias = Literal["proactive_expiry", "scheduled", "unauthorized_recovery"]
+
+
+def refresh_reason(auth: AuthDotJson, now: float | None = None) -> RefreshReason | None:
+    """`proactive_expiry` when a JWT access token expires within 300 s; `scheduled` when an opaque one
+    was last refreshed more than 8 days ago; otherwise None (auth.md §3.4)."""
+    if auth.tokens is None or auth.auth_mode != "chatgpt":
+        return None
+    now = time.time() if now is None else now
+    exp = auth.tokens.access_claims.get("exp")
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool):
+        return "proactive_expiry" if exp - now <= PROACTIVE_WINDOW_SECONDS else None
+    last = _parse_time(auth.last_refresh)
+    if last is None or datetime.fromtimestamp(now, timezone.utc) - last > SCHEDULED_REFRESH_AGE:
+        return "scheduled"
+    return None
+
+
+class RefreshFailed(AuthError):
+    """A refresh did not work; `permanent` when only a new login helps."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message, "Run `codex logout`, then `codex login`." if permanent else None)
+        self.permanent = permanent
+
+
+def _refresh_target(tokens: TokenData, env: Mapping[str, str]) -> tuple[str, str]:
+    origin = tokens.oauth_provenance
+    client_id = origin.client_id if origin is not None else CLIENT_ID
+    override = env.get(REFRESH_URL_ENV, "").strip()
+    if override:
+        return override, client_id
+    issuer = origin.issuer.rstrip("/") if origin is not None else DEFAULT_ISSUER
+    return f"{issuer}/oauth/token", client_id
+
+
+def _originator_headers(originator: str, env: Mapping[str, str]) -> dict[str, str]:
+    from codex_cli.model import user_agent
+
+    name = env.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE", "").strip() or originator
+    return {"originator": name, "user-agent": user_agent(name, client=originator)}
+
+
+def refresh_tokens(
+    tokens: TokenData,
+    reason: RefreshReason,
+    *,
+    env: Mapping[str, str],
+    originator: str = "codex_exec",
+    client: httpx.Client | None = None,
+) -> TokenData:
+    """`POST …/oauth/token` with the JSON body of auth.md §3.4; missing fields keep their old values."""
+    from codex_cli.http import create_client
+
+    url, client_id = _refresh_target(tokens, env)
+    body = {"client_id": client_id, "grant_type": "refresh_token", "refresh_reason": reason,
+            "refresh_token": tokens.refresh_token}
+    headers = _originator_headers(originator, env)
+    try:
+        with contextlib.ExitStack() as stack:
+            http = client if client is not None else stack.enter_context(create_client(timeout=30.0))
+            reply = _post(http, url, body=body, headers=headers)
+    except CodexError as exc:
+        raise RefreshFailed(f"Failed to refresh token: {exc.message}", permanent=False) from None
+    if reply.status == 401:
+        _log.error("Failed to refresh token status=%s", _reason(reply.status))
+        prefix = _REFRESH_FAILURES.get(_error_code(reply.text) or "", "Your access token could not be refreshed. ")
+        raise RefreshFailed(prefix + _RELOGIN, permanent=True)
+    if not reply.ok:
+        raise RefreshFailed(f"Failed to refresh token: status {_reason(reply.status)}", permanent=False)
+    data = reply.json() or {}
+    names = ("id_token", "access_token", "refresh_token")
+    fresh = {k: data[k] for k in names if isinstance(data.get(k), str) and data[k]}
+    updated = replace(tokens, **fresh)
+    claims = updated.id_claims.get(AUTH_CLAIMS)
+    account = claims.get("chatgpt_account_id") if isinstance(claims, dict) else None
+    return replace(updated, account_id=account) if isinstance(account, str) else updated
+
+
+def revoke_url(env: Mapping[str, str], tokens: TokenData | None = None) -> str:
+    """`CODEX_REVOKE_TOKEN_URL_OVERRIDE`; else the origin of the refresh override + `/oauth/revoke`; else the
+    login's own issuer (a deviation from 0.169, which sends every token to auth.openai.com)."""
+    override = env.get(REVOKE_URL_ENV, "").strip()
+    if override:
+        return override
+    refresh = env.get(REFRESH_URL_ENV, "").strip()
+    if refresh:
+        parts = urlsplit(refresh)
+        return f"{parts.scheme}://{parts.netloc}/oauth/revoke"
+    origin = tokens.oauth_provenance if tokens is not None else None
+    return f"{origin.issuer.rstrip('/')}/oauth/revoke" if origin is not None else DEFAULT_REVOKE_URL
+
+
+def revoke_tokens(auth: AuthDotJson, *, env: Mapping[str, str], originator: str = "codex_cli_rs") -> bool:
+    """Best-effort revoke of a ChatGPT login's refresh token (access token when there is none); True if accepted."""
+    from codex_cli.http import create_client
+
+    tokens = auth.tokens
+    if auth.auth_mode != "chatgpt" or tokens is None:
+        return False
+    if tokens.refresh_token:
+        client_id = tokens.oauth_provenance.client_id if tokens.oauth_provenance else CLIENT_ID
+        body = {"token": tokens.refresh_token, "token_type_hint": "refresh_token", "client_id": client_id}
+    elif tokens.access_token:
+        body = {"token": tokens.access_token, "token_type_hint": "access_token"}
+    else:
+        return False
+    try:
+        with create_client(timeout=10.0, connect_timeout=10.0, read_timeout=10.0) as client:
+            reply = _post(client, revoke_url(env, tokens), body=body, headers=_originator_headers(originator, env))
+    except CodexError as exc:
+        _log.debug("token revoke skipped: %s", exc.message)
+        return False
+    return reply.ok
+
+
+def discard_existing_login(store: AuthStore, env: Mapping[str, str], originator: str = "codex_cli_rs") -> None:
+    """What a new browser or device login does first: revoke stored ChatGPT tokens and delete the login."""
+    try:
+        existing = store.load()
+    except AuthError:
+        existing = None
+    if existing is not None:
+        revoke_tokens(existing, env=env, originator=originator)
+    with contextlib.suppress(AuthError, OSError):
+        store.delete()
+
+
+# -- the credential a model request uses -------------------------------------------------------------
+
+
+class AuthManager:
+    """A stored ChatGPT login used by the model client: hands out the bearer token and refreshes it
+    proactively, on schedule, and after a second 401 (`unauthorized_recovery`). Implements
+    `model.AuthProvider`. Thread-safe."""
+
+    def __init__(
+        self,
+        store: AuthStore,
+        auth: AuthDotJson,
+        *,
+        env: Mapping[str, str],
+        originator: str = "codex_exec",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._auth = auth
+        self._env = dict(env)
+        self._originator = originator
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._refresh_disabled = False  # after a permanent failure only a new login helps
+
+    @property
+    def auth(self) -> AuthDotJson:
+        return self._auth
+
+    @property
+    def account_id(self) -> str | None:
+        return self._auth.tokens.account_id if self._auth.tokens else None
+
+    def bearer_token(self) -> str | None:
+        with self._lock:
+            reason = refresh_reason(self._auth, self._clock())
+            if reason is not None:
+                self._refresh(reason)
+            return self._auth.tokens.access_token if self._auth.tokens else None
+
+    def on_unauthorized(self, attempt: int) -> bool:
+        """After the n-th 401 of one request: 1 → re-read the store and retry; 2 → refresh and retry."""
+        with self._lock:
+            if attempt == 1:
+                stored = self._reload()
+                if stored is not None:
+                    self._auth = stored
+                return stored is not None
+            if attempt == 2:
+                return self._refresh("unauthorized_recovery")
+            return False
+
+    def _reload(self) -> AuthDotJson | None:
+        try:
+            stored = self._store.load()
+        except AuthError:
+            return None
+        return stored if stored is not None and stored.auth_mode == "chatgpt" and stored.tokens else None
+
+    def _refresh(self, reason: RefreshReason) -> bool:
+        if self._refresh_disabled:
+            return False
+        with self._store.locked():
+            stored = self._reload()
+            current = self._auth.tokens
+            if stored is not None and stored.tokens and current and stored.tokens.access_token != current.access_token:
+                self._auth = stored  # another process refreshed already
+                if reason == "unauthorized_recovery" or refresh_reason(stored, self._clock()) is None:
+                    return True
+            tokens = self._auth.tokens
+            if tokens is None:
+                return False
+            try:
+                fresh = refresh_tokens(tokens, reason, env=self._env, originator=self._originator)
+            except RefreshFailed as exc:
+                self._refresh_disabled = exc.permanent
+                _log.error("Failed to refresh token: %s", exc.message.removeprefix("Failed to refresh token: "))
+                return False
+            self._auth = replace(self._auth, tokens=fresh, last_refresh=_now_iso())
+            try:
+                self._store.save(self._auth)
+            except (AuthError, OSError) as exc:
+                _log.warning("Could not save refreshed credentials: %s", getattr(exc, "message", None) or exc)
+            return True
 
 
 @dataclass(frozen=True)
 class Credentials:
     """The bearer token for model requests, plus ChatGPT-mode routing when that is the login in use."""
 
-    bearer_token: str | None
+    bearer_token: str | None = field(repr=False)
     source: str  # for `codex doctor` and errors: "CODEX_API_KEY", "auth.json", "env_key MOCK_API_KEY", "none"
     chatgpt_account_id: str | None = None
+    auth: AuthManager | None = None  # set for ChatGPT logins: refreshes tokens; give it to ProviderSettings.auth
 
     @property
     def is_chatgpt(self) -> bool:
         return self.source == "auth.json (ChatGPT)"
 
 
-def load_auth_file(codex_home: Path) -> dict[str, object] | None:
-    """The parsed auth.json, or None when there is none; a corrupt file is an error naming it."""
-    path = codex_home / "auth.json"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise AuthError(f"Cannot read {path}: {exc.strerror}.", "Check the file's permissions.") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+def _enforce_login_method(store: AuthStore, auth: AuthDotJson, forced: str | None) -> None:
+    if forced == "api" and auth.auth_mode == "chatgpt":
+        store.delete()
         raise AuthError(
-            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}).",
-            "Delete it and run `codex login` again.",
-        ) from exc
-    if not isinstance(data, dict):
-        raise AuthError(f"{path} must hold a JSON object.", "Delete it and run `codex login` again.")
-    return data
+            "API key login is required, but ChatGPT is currently being used. Logging out.",
+            "Run `printenv OPENAI_API_KEY | codex login --with-api-key` to log in with an API key.",
+        )
+    if forced == "chatgpt" and auth.auth_mode == "apikey":
+        store.delete()
+        raise AuthError(
+            "ChatGPT login is required, but an API key is currently being used. Logging out.",
+            "Run `codex login` to log in with ChatGPT.",
+        )
 
 
-def _from_auth_file(data: Mapping[str, object]) -> Credentials | None:
-    api_key = data.get("OPENAI_API_KEY")
-    mode = data.get("auth_mode")
-    if mode == "apikey" or (mode is None and isinstance(api_key, str)):
-        return Credentials(api_key, "auth.json") if isinstance(api_key, str) and api_key else None
-    tokens = data.get("tokens")
-    if isinstance(tokens, dict):
-        access = tokens.get("access_token")
-        account = tokens.get("account_id")
-        if isinstance(access, str) and access:
-            return Credentials(access, "auth.json (ChatGPT)", account if isinstance(account, str) else None)
-    return None
+def _stored_credentials(
+    store: AuthStore, auth: AuthDotJson, env: Mapping[str, str], originator: str
+) -> Credentials | None:
+    if auth.auth_mode == "apikey":
+        return Credentials(auth.openai_api_key, "auth.json") if auth.openai_api_key else None
+    if auth.auth_mode == "agent_identity":
+        return Credentials(auth.agent_identity, "auth.json (access token)") if auth.agent_identity else None
+    if auth.tokens is None or not auth.tokens.access_token:
+        return None
+    manager = AuthManager(store, auth, env=env, originator=originator)
+    return Credentials(auth.tokens.access_token, "auth.json (ChatGPT)", auth.tokens.account_id, manager)
 
 
 def resolve_credentials(
@@ -72,8 +1038,12 @@ def resolve_credentials(
     env_key: str | None,
     env_key_instructions: str | None,
     requires_openai_auth: bool,
+    forced_login_method: str | None = None,
+    store_mode: str | None = None,
+    originator: str = "codex_exec",
+    keyring: KeyringBackend | None = None,
 ) -> Credentials:
-    """Pick the bearer token: provider env_key, else CODEX_API_KEY > auth.json > OPENAI_API_KEY."""
+    """Pick the bearer token: provider env_key, else CODEX_API_KEY > stored login > OPENAI_API_KEY."""
     if env_key:
         value = env.get(env_key, "").strip()
         if not value:
@@ -85,11 +1055,42 @@ def resolve_credentials(
     codex_key = env.get("CODEX_API_KEY", "").strip()
     if codex_key:
         return Credentials(codex_key, "CODEX_API_KEY")
-    data = load_auth_file(codex_home)
-    stored = _from_auth_file(data) if data is not None else None
-    if stored is not None:
-        return stored
+    store = open_store(codex_home, store_mode, keyring=keyring)
+    try:
+        auth = store.load()
+    except AuthError as exc:
+        raise AuthError(exc.message, "Run `codex logout`, then `codex login` again.") from None
+    if auth is not None:
+        _enforce_login_method(store, auth, forced_login_method)
+        stored = _stored_credentials(store, auth, env, originator)
+        if stored is not None:
+            return stored
     openai_key = env.get("OPENAI_API_KEY", "").strip()
     if openai_key:
         return Credentials(openai_key, "OPENAI_API_KEY")
     raise AuthError("Not logged in: no API key or ChatGPT login was found.", _LOGIN_HINT)
+
+
+def credentials_for_config(
+    config: Config, env: Mapping[str, str], *, originator: str = "codex_exec"
+) -> Credentials:
+    """`resolve_credentials` for the selected provider, honouring `forced_login_method` and
+    `cli_auth_credentials_store` from the merged config."""
+    info = config.model_provider
+    forced = config.raw.get("forced_login_method")
+    store_mode = config.raw.get("cli_auth_credentials_store")
+    return resolve_credentials(
+        codex_home=config.codex_home,
+        env=env,
+        env_key=info.env_key,
+        env_key_instructions=info.env_key_instructions,
+        requires_openai_auth=info.requires_openai_auth,
+        forced_login_method=forced if isinstance(forced, str) else None,
+        store_mode=store_mode if isinstance(store_mode, str) else None,
+        originator=originator,
+    )
+
+
+def entitlement_missing(description: str) -> bool:
+    """Whether an `access_denied` callback means the workspace lacks Codex."""
+    return _ENTITLEMENT in description

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codex_cli import safety, shell
-from codex_cli.auth import resolve_credentials
+from codex_cli.auth import credentials_for_config
 from codex_cli.compaction import COMPACT_PROMPT, DEFAULT_CONTEXT_WINDOW, auto_compact_limit
 from codex_cli.config import CHATGPT_CODEX_BASE_URL, OPENAI_API_BASE_URL, Config
 from codex_cli.model import ModelClient, ProviderSettings
@@ -78,13 +78,7 @@ def writable_roots(config: Config) -> tuple[Path, ...]:
 
 def _provider_settings(config: Config, env: Mapping[str, str]) -> ProviderSettings:
     info = config.model_provider
-    credentials = resolve_credentials(
-        codex_home=config.codex_home,
-        env=env,
-        env_key=info.env_key,
-        env_key_instructions=info.env_key_instructions,
-        requires_openai_auth=info.requires_openai_auth,
-    )
+    credentials = credentials_for_config(config, env)
     headers = dict(info.http_headers)
     for header, variable in info.env_http_headers.items():
         value = env.get(variable, "").strip()
@@ -93,13 +87,14 @@ def _provider_settings(config: Config, env: Mapping[str, str]) -> ProviderSettin
     base_url = info.base_url or OPENAI_API_BASE_URL
     if credentials.is_chatgpt and info.id == "openai" and info.base_url is None:
         base_url = CHATGPT_CODEX_BASE_URL
-        if credentials.chatgpt_account_id:
-            headers["chatgpt-account-id"] = credentials.chatgpt_account_id
+    if credentials.is_chatgpt and credentials.chatgpt_account_id:
+        headers["chatgpt-account-id"] = credentials.chatgpt_account_id
     return ProviderSettings(
         base_url=base_url,
         query_params=dict(info.query_params),
         headers=headers,
         bearer_token=credentials.bearer_token,
+        auth=credentials.auth,
         request_max_retries=info.request_max_retries,
         stream_max_retries=info.stream_max_retries,
         stream_idle_timeout_ms=info.stream_idle_timeout_ms,

@@ -252,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_apply_patch(subparsers)
     _add_sandbox(subparsers)
     _add_session_commands(subparsers)
+    from codex_cli import login_cli
+
+    login_cli.register(subparsers)
     return parser
 
 

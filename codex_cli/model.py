@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 from urllib.parse import urlencode
 
 from codex_cli.errors import ApiError, CodexError, ContextWindowExceeded, NetworkError, TLSError, UsageLimitReached
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "AuthProvider",
     "Completed",
     "IncompleteResponse",
     "ModelClient",
@@ -180,6 +181,18 @@ class IncompleteResponse(ApiError):
         self.usage = usage
 
 
+class AuthProvider(Protocol):
+    """A credential that can change during a run (a ChatGPT login: `auth.AuthManager`)."""
+
+    def bearer_token(self) -> str | None:
+        """The token for the next request, refreshed first when it is about to expire."""
+        ...
+
+    def on_unauthorized(self, attempt: int) -> bool:
+        """Called after the `attempt`-th 401 of one request; True means "send it again"."""
+        ...
+
+
 @dataclass(frozen=True)
 class ProviderSettings:
     """What the client needs from a resolved `[model_providers.<id>]` entry."""
@@ -188,6 +201,7 @@ class ProviderSettings:
     query_params: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)  # static plus resolved env_http_headers
     bearer_token: str | None = None
+    auth: AuthProvider | None = None  # when set, it supplies the bearer token instead of `bearer_token`
     request_max_retries: int = 4
     stream_max_retries: int = 5
     stream_idle_timeout_ms: int = 300_000
@@ -304,6 +318,7 @@ class ModelClient:
 
         max_retries = min(max(self.provider.request_max_retries, 0), _MAX_RETRIES)
         attempt = 0
+        unauthorized = 0
         while True:
             request = self._build_request(payload, turn_state)
             delay: float | None = None
@@ -330,6 +345,10 @@ class ModelClient:
                 if response.is_success:
                     return response
                 body = _read_error_body(response)
+                if response.status_code == 401 and self.provider.auth is not None:
+                    unauthorized += 1
+                    if self.provider.auth.on_unauthorized(unauthorized):
+                        continue  # re-read or refreshed credentials; not a retry attempt
                 if response.status_code < 500 or attempt >= max_retries:
                     raise self._status_failure(response, body)
                 delay = _retry_after(response.headers)
@@ -345,8 +364,10 @@ class ModelClient:
         import httpx
 
         headers: dict[str, str] = {}
-        if self.provider.bearer_token:
-            headers["authorization"] = f"Bearer {self.provider.bearer_token}"
+        auth = self.provider.auth
+        token = auth.bearer_token() if auth is not None else self.provider.bearer_token
+        if token:
+            headers["authorization"] = f"Bearer {token}"
         headers.update(
             {
                 "originator": self.originator,
