@@ -251,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_exec(subparsers)
     _add_apply_patch(subparsers)
     _add_sandbox(subparsers)
+    importlib.import_module("codex_cli.doctor").register(subparsers)
     _add_session_commands(subparsers)
     from codex_cli import login_cli
 

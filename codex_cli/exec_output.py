@@ -120,10 +120,12 @@ class HumanOutput:
             self._item_completed(event.item, elapsed)
         elif isinstance(event, ItemUpdated) and isinstance(event.item, TodoListItem):
             self._plan(event.item)
-        elif isinstance(event, ErrorNotice):
+        elif isinstance(event, ErrorNotice) and not event.fatal:
             self.error(event.message)
         elif isinstance(event, TurnFailed):
             self.error(event.message)
+            if event.hint:
+                self._line(event.hint)
         elif isinstance(event, TurnAborted):
             self._line("turn interrupted")
         elif isinstance(event, TurnCompleted):

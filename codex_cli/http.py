@@ -3,9 +3,11 @@
 `create_client()` returns an `httpx.Client` that verifies with `tls.ssl_context()` and routes
 through proxies chosen from the environment as auth.md §5 says: `HTTPS_PROXY` for https only,
 `HTTP_PROXY` for http only, `ALL_PROXY` as the fallback for both, UPPERCASE over lowercase,
-empty values unset, `NO_PROXY` matched on the URL's host name (no DNS). `map_transport_error()`
-turns httpx transport failures into `NetworkError` / `TLSError`; nothing above this module
-catches httpx types. httpx is imported inside functions so start-up stays fast.
+empty values unset, `NO_PROXY` matched on the URL's host name (no DNS); credentials in the proxy
+URL go out as `Proxy-Authorization: Basic` on CONNECT. `map_transport_error()` turns httpx
+transport failures into `NetworkError` / `TLSError` whose text names the host, the proxy (and
+the variable that chose it) and the CA bundle in effect; nothing above this module catches
+httpx types. httpx is imported inside functions so start-up stays fast.
 """
 
 from __future__ import annotations
@@ -21,14 +23,43 @@ from codex_cli import tls
 from codex_cli.errors import CodexError, NetworkError, TLSError
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
-__all__ = ["ProxyConfig", "create_client", "is_connect_error", "map_transport_error", "proxy_config", "proxy_for"]
+__all__ = [
+    "ProxyConfig",
+    "create_client",
+    "is_connect_error",
+    "map_transport_error",
+    "proxy_config",
+    "proxy_for",
+    "proxy_source",
+    "redact_proxy",
+]
 
 _CA_HINT = (
-    "The CA bundle in effect is {bundle}. If a proxy or gateway re-signs TLS traffic, set "
-    "CODEX_CA_CERTIFICATE to a PEM file holding its CA certificate."
+    "If a proxy or gateway re-signs TLS traffic, put its CA certificate (PEM) in the file CODEX_CA_CERTIFICATE "
+    "names; `codex doctor` shows the certificate chain the server presents. The CA bundle in effect is {bundle}."
 )
+_INSPECTING_PROXY_HINT = (
+    "The proxy re-signs {host}'s certificate with its own CA, which is not trusted. Your IT team can provide that "
+    "CA certificate, and `codex doctor` shows its name. The CA bundle in effect is {bundle}."
+)
+_MISMATCH_HINT = (
+    "The server's certificate was issued for other names; `codex doctor` lists them. The CA bundle in effect is "
+    "{bundle}."
+)
+_PROXY_HINT = (
+    "A TLS-inspecting proxy may be in the way: it re-signs {host}'s certificate with its own CA, which is not "
+    "trusted. Export that CA certificate as a PEM file (your IT team has it; `codex doctor` shows its name) and "
+    "set CODEX_CA_CERTIFICATE=/path/to/proxy-ca.pem. The CA bundle in effect is {bundle}."
+)
+_MISMATCH_HINT = (
+    "The server's certificate was issued for other names. Use a host name the certificate covers in the "
+    "provider's base_url (`codex doctor` lists them). The CA bundle in effect is {bundle}."
+)
+_PROXY_HINT = "Check HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY (UPPERCASE wins over lowercase)."
 
 
 @dataclass(frozen=True)
@@ -38,25 +69,34 @@ class ProxyConfig:
     http: str | None = None
     https: str | None = None
     no_proxy: tuple[str, ...] = field(default_factory=tuple)
+    http_from: str | None = None  # the variable that set `http`, e.g. "ALL_PROXY"
+    https_from: str | None = None
+    no_proxy_from: str | None = None
 
 
-def _env_value(name: str, env: Mapping[str, str]) -> str | None:
+def _env_value(name: str, env: Mapping[str, str]) -> tuple[str, str] | tuple[None, None]:
     for key in (name.upper(), name.lower()):
         value = env.get(key, "").strip()
         if value:
-            return value
-    return None
+            return value, key
+    return None, None
 
 
 def proxy_config(env: Mapping[str, str] | None = None) -> ProxyConfig:
     """Read the proxy variables (default: `os.environ`) by the rules in the module docstring."""
     env = os.environ if env is None else env
-    fallback = _env_value("all_proxy", env)
-    no_proxy = tuple(item.strip() for item in (_env_value("no_proxy", env) or "").split(",") if item.strip())
+    fallback, fallback_from = _env_value("all_proxy", env)
+    http, http_from = _env_value("http_proxy", env)
+    https, https_from = _env_value("https_proxy", env)
+    no_proxy_raw, no_proxy_from = _env_value("no_proxy", env)
+    no_proxy = tuple(item.strip() for item in (no_proxy_raw or "").split(",") if item.strip())
     return ProxyConfig(
-        http=_env_value("http_proxy", env) or fallback,
-        https=_env_value("https_proxy", env) or fallback,
+        http=http or fallback,
+        https=https or fallback,
         no_proxy=no_proxy,
+        http_from=http_from if http else fallback_from,
+        https_from=https_from if https else fallback_from,
+        no_proxy_from=no_proxy_from,
     )
 
 
@@ -105,16 +145,42 @@ def proxy_for(url: str, config: ProxyConfig | None = None) -> str | None:
     config = proxy_config() if config is None else config
     parts = urlsplit(url)
     proxy = {"https": config.https, "http": config.http}.get(parts.scheme)
-    if proxy is None or "*" in config.no_proxy:
+    if proxy is None or _bypass_entry(url, config) is not None:
         return None
+    return proxy
+
+
+def _bypass_entry(url: str, config: ProxyConfig) -> str | None:
+    """The NO_PROXY entry that sends `url` direct, if any."""
+    parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     for entry in config.no_proxy:
+        if entry == "*":
+            return entry
         name, port = _split_entry(entry)
         if port is not None and port != parts.port:
             continue
         if host == name or (not _is_literal(name) and host.endswith("." + name)):
-            return None
-    return proxy
+            return entry
+    return None
+
+
+def proxy_source(url: str, config: ProxyConfig | None = None) -> str:
+    """Why `url` goes where it goes, for people: `HTTPS_PROXY`, `NO_PROXY entry 'localhost'`, or `no proxy variable`."""
+    config = proxy_config() if config is None else config
+    scheme = urlsplit(url).scheme
+    variable = config.https_from if scheme == "https" else config.http_from if scheme == "http" else None
+    if variable is None:
+        return "no proxy variable is set for " + (scheme or "this") + " URLs"
+    entry = _bypass_entry(url, config)
+    if entry is not None:
+        return f"{config.no_proxy_from} entry {entry!r} bypasses {variable}"
+    return variable
+
+
+def redact_proxy(proxy: str) -> str:
+    """The proxy URL with its credentials replaced by `***`."""
+    return _redact(proxy)
 
 
 def _redact(proxy: str) -> str:
@@ -148,10 +214,7 @@ def create_client(
                 for pattern in _bypass_patterns(proxies.no_proxy):
                     mounts[pattern] = httpx.HTTPTransport(verify=context)
     except (ValueError, ImportError, httpx.InvalidURL) as exc:
-        raise NetworkError(
-            f"Invalid proxy setting: {exc}",
-            "Check HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY (UPPERCASE wins over lowercase).",
-        ) from exc
+        raise NetworkError(f"Invalid proxy setting: {exc}", _PROXY_HINT) from exc
     return httpx.Client(
         verify=context,
         trust_env=False,
@@ -180,36 +243,40 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 def map_transport_error(exc: BaseException, url: str) -> CodexError:
     """Translate an httpx (or ssl/socket) failure for `url` into a NetworkError or TLSError."""
+    import socket
     import ssl
 
     import httpx
 
     chain = _causes(exc)
-    host = urlsplit(url).hostname or url
-    hint = _CA_HINT.format(bundle=tls.ca_bundle_description())
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    proxy = proxy_for(url)
+    # Only a failure while connecting is a handshake problem; an SSL error while reading or writing
+    # an established connection (a dropped keep-alive) stays a retryable NetworkError.
+    connecting = isinstance(exc, (httpx.ConnectError, httpx.ProxyError, ssl.SSLError))
     for cause in chain:
         if isinstance(cause, ssl.SSLCertVerificationError):
-            reason = cause.verify_message or cause.reason or str(cause)
-            return TLSError(f"TLS certificate verification failed for {host}: {reason}.", hint)
-        if isinstance(cause, ssl.SSLError):
-            return TLSError(f"TLS handshake with {host} failed: {cause.reason or cause}.", hint)
+            return _certificate_error(cause, url, proxy)
+        if isinstance(cause, ssl.SSLError) and connecting:
+            return _handshake_error(cause, url, proxy)
     if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        hint = _CA_HINT.format(bundle=tls.ca_bundle_description())
         return TLSError(f"TLS certificate verification failed for {host}: {exc}.", hint)
     refused = any(
         isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == errno.ECONNREFUSED
         for cause in chain
     ) or "Connection refused" in str(exc)
-    proxy = proxy_for(url)
     if proxy is not None and isinstance(exc, (httpx.ProxyError, httpx.ConnectError, httpx.ConnectTimeout)):
-        reason = "connection refused" if refused else str(exc) or type(exc).__name__
-        return NetworkError(
-            f"Could not reach {url} through the proxy {_redact(proxy)}: {reason}.",
-            "Check HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY (UPPERCASE wins over lowercase).",
-        )
+        return _proxy_error(exc, url, proxy, refused)
     if refused:
         return NetworkError(
             f"Could not connect to {url}: connection refused.",
             "Check the provider's base_url and that the server is running.",
+        )
+    if any(isinstance(cause, socket.gaierror) for cause in chain):
+        return NetworkError(
+            f"Could not resolve the host name {host}: {exc}.", "Check the provider's base_url and your DNS settings."
         )
     if isinstance(exc, httpx.ConnectTimeout):
         return NetworkError(f"Timed out connecting to {url}.", "Check the provider's base_url and your network.")
@@ -218,3 +285,79 @@ def map_transport_error(exc: BaseException, url: str) -> CodexError:
     if isinstance(exc, httpx.TimeoutException):
         return NetworkError(f"Timed out waiting for {url}.")
     return NetworkError(f"Network error talking to {url}: {exc or type(exc).__name__}.")
+
+
+def _certificate_error(cause: ssl.SSLCertVerificationError, url: str, proxy: str | None) -> TLSError:
+    bundle = tls.ca_bundle_description()
+    reason = str(cause.verify_message or cause.reason or cause).rstrip(".")
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    where = f"{host}:{parts.port}" if parts.port else host
+    via = f" through the proxy {_redact(proxy)} (from {proxy_source(url)})" if proxy else ""
+    kind = tls.classify_verify_error(cause)
+    if kind == "mismatch":
+        return TLSError(
+            f"The TLS certificate of {where}{via} does not match that name: {reason}. "
+            "Use a host name the certificate covers in the provider's base_url.",
+            _MISMATCH_HINT.format(bundle=bundle),
+        )
+    if kind == "expired":
+        return TLSError(
+            f"The TLS certificate of {where}{via} is not valid now: {reason}. Check this computer's clock; if it is "
+            "right, the server must renew its certificate.",
+            f"The CA bundle in effect is {bundle}.",
+        )
+    message = f"TLS certificate verification failed for {where}{via}: {reason} (trusted: {bundle})."
+    if proxy is not None:
+        message += (
+            " A TLS-inspecting proxy may be in the way: set CODEX_CA_CERTIFICATE=/path/to/proxy-ca.pem, "
+            "a PEM file holding the proxy's CA certificate."
+        )
+        return TLSError(message, _INSPECTING_PROXY_HINT.format(host=host, bundle=bundle))
+    message += " Set CODEX_CA_CERTIFICATE to a PEM file holding the CA that signs this server's certificate."
+    return TLSError(message, _CA_HINT.format(bundle=bundle))
+
+
+def _handshake_error(cause: ssl.SSLError, url: str, proxy: str | None) -> TLSError:
+    reason = str(cause.reason or cause)
+    parts = urlsplit(url)
+    where = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname or url)
+    via = f" through the proxy {_redact(proxy)}" if proxy else ""
+    hint = _CA_HINT.format(bundle=tls.ca_bundle_description())
+    if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG"):
+        return TLSError(
+            f"TLS handshake with {where}{via} failed: the server does not speak TLS on that port ({reason}). "
+            "If it serves plain HTTP, use an http:// base_url.",
+            hint,
+        )
+    if "EOF" in reason or "VIOLATION" in reason.upper():
+        return TLSError(
+            f"TLS handshake with {where}{via} failed: the connection was closed during the handshake. "
+            "Check the port, and any proxy or firewall on the way.",
+            hint,
+        )
+    return TLSError(f"TLS handshake with {where}{via} failed: {reason}.", hint)
+
+
+def _proxy_error(exc: BaseException, url: str, proxy: str, refused: bool) -> NetworkError:
+    source = proxy_source(url)
+    target = f"{_redact(proxy)} (from {source})"
+    text = str(exc).strip()
+    if refused:
+        return NetworkError(
+            f"Could not reach {url} through the proxy {target}: connection refused "
+            "(nothing listens at the proxy's address).",
+            "Check that the proxy is running and the address is right, or unset the variable. " + _PROXY_HINT,
+        )
+    if text.startswith("407"):
+        return NetworkError(
+            f"The proxy {target} requires authentication ({text}).",
+            "Put the credentials in the proxy URL: http://USER:PASSWORD@HOST:PORT (percent-encode special characters).",
+        )
+    if text[:3].isdigit():
+        return NetworkError(
+            f"The proxy {target} refused to open a tunnel to {url}: {text}.",
+            "The proxy answered CONNECT with an error: ask its administrator to allow this host. " + _PROXY_HINT,
+        )
+    reason = text or type(exc).__name__
+    return NetworkError(f"Could not reach {url} through the proxy {target}: {reason}.", _PROXY_HINT)

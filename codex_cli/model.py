@@ -330,6 +330,8 @@ class ModelClient:
                 error = map_transport_error(exc, self.url)
                 if isinstance(error, TLSError):
                     raise error from exc
+                if is_connect_error(exc) and attempt >= min(max_retries, 1):
+                    raise error from exc  # refused, DNS or proxy: one quick retry, then fail fast
                 if isinstance(exc, httpx.ReadTimeout):
                     idle_error = NetworkError(_DISCONNECTED + "idle timeout waiting for SSE")
                     raise _AttemptFailed(idle_error, retryable=True) from exc

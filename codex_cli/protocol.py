@@ -227,6 +227,7 @@ class ErrorNotice:
 
     message: str
     detail: str | None = None
+    fatal: bool = False  # the same message ends the turn in the `TurnFailed` that follows
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,7 @@ class TurnCompleted:
 class TurnFailed:
     message: str
     usage: Usage
+    hint: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from codex_cli.compaction import (
     SUMMARY_PREFIX,
     compaction_input,
     estimate_tokens,
+    is_context_message,
     replacement_history,
     summary_text,
 )
@@ -162,7 +163,8 @@ class Session:
         self.cwd = cwd
         self._cancel = threading.Event()
         self._item_ids = itertools.count()
-        initial = self.history[1:]
+        # Without settings, a new window reuses the context messages that follow the base instructions.
+        initial = list(itertools.takewhile(_is_context, self.history[1:]))
         self._context = context or ContextSettings(fresh_context=lambda: list(initial))
         # Context size = tokens the server counted up to history[:_mark], plus an estimate of the rest.
         self._tokens_at_mark = context_tokens or 0
@@ -219,13 +221,15 @@ class Session:
         except (KeyboardInterrupt, _Interrupted):
             return self._abort(ctx)
         except CodexError as exc:
-            message = str(exc.message)
-            self._emit(ErrorNotice(message))
-            self._emit(TurnFailed(message, self.usage))
-            return TurnResult("failed", error=message)
+            return self._fail(exc)
         self._finish_plan(ctx)
         self._emit(TurnCompleted(self.usage, last_message))
         return TurnResult("completed", last_message)
+
+    def _fail(self, exc: CodexError) -> TurnResult:
+        self._emit(ErrorNotice(exc.message, fatal=True))
+        self._emit(TurnFailed(exc.message, self.usage, exc.hint))
+        return TurnResult("failed", error=exc.message)
 
     def compact(self) -> TurnResult:
         """Summarise the conversation now and continue in a fresh window (`/compact`)."""
@@ -237,9 +241,7 @@ class Session:
             self._emit(TurnAborted())
             return TurnResult("aborted")
         except CodexError as exc:
-            self._emit(ErrorNotice(exc.message))
-            self._emit(TurnFailed(exc.message, self.usage))
-            return TurnResult("failed", error=exc.message)
+            return self._fail(exc)
         self._emit(TurnCompleted(self.usage, None))
         return TurnResult("completed")
 
@@ -368,6 +370,10 @@ class Session:
     def _finish_plan(self, ctx: ToolContext) -> None:
         if ctx.plan_item is not None:
             self._emit(ItemCompleted(ctx.plan_item))
+
+
+def _is_context(item: Item) -> bool:
+    return item.get("role") == "developer" or is_context_message(item)
 
 
 def _to_usage(usage: TokenUsage) -> Usage:
