@@ -31,6 +31,7 @@ from codex_cli.tools import ToolRunner, ToolSettings
 from codex_cli.version import VERSION
 
 if TYPE_CHECKING:
+    from codex_cli.mcp_client import McpConnectionManager
     from codex_cli.rollout import ResumedThread, RolloutRecorder
 
 __all__ = ["SessionBundle", "ThreadStart", "base_instructions", "build_session", "writable_roots"]
@@ -275,6 +276,7 @@ def build_session(
     env: Mapping[str, str] | None = None,
     start: ThreadStart | None = None,
     approver: safety.Approver | None = None,
+    on_mcp_warning: Callable[[str], None] | None = None,
 ) -> SessionBundle:
     """Everything a turn needs, checked up front so that bad credentials fail before any request."""
     env = dict(os.environ) if env is None else env
@@ -293,7 +295,8 @@ def build_session(
         include_tmp=not swr.exclude_slash_tmp,
     )
     prepared, sandbox_warnings = _prepare_sandbox(config, env)
-    tools = _tool_runner(config, env, roots, prepared, approver)
+    mcp = _start_mcp_servers(config, env, on_mcp_warning)
+    tools = _tool_runner(config, env, roots, prepared, approver, mcp)
     base = (resumed.meta.base_instructions if resumed is not None else None) or base_instructions(config)
     model = ModelClient(provider, thread_id=thread_id, originator=originator)
     model.window_number = resumed.window_number if resumed is not None else 0
@@ -340,12 +343,32 @@ def _recording(emit: Callable[[Event], None], recorder: RolloutRecorder | None) 
     return emit_and_record
 
 
+def _start_mcp_servers(
+    config: Config, env: Mapping[str, str], on_warning: Callable[[str], None] | None
+) -> McpConnectionManager | None:
+    """Start the configured MCP servers concurrently, or None when there are none."""
+    table = config.raw.get("mcp_servers")
+    if not isinstance(table, Mapping) or not table:
+        return None
+    from codex_cli.mcp_client import McpConnectionManager, parse_mcp_servers, startup_grace_sec
+
+    servers = parse_mcp_servers(table, config_path=config.config_path)
+    return McpConnectionManager.start(
+        servers,
+        on_warning=on_warning or (lambda message: None),
+        cwd=config.cwd,
+        env=env,
+        grace_sec=startup_grace_sec(config.raw),
+    )
+
+
 def _tool_runner(
     config: Config,
     env: Mapping[str, str],
     roots: tuple[Path, ...],
     prepared: object | None,
-    approver: safety.Approver | None = None,
+    approver: safety.Approver | None,
+    mcp: McpConnectionManager | None,
 ) -> ToolRunner:
     policy = config.shell_environment_policy
     swr = config.sandbox_workspace_write
@@ -366,6 +389,7 @@ def _tool_runner(
             approval_policy=config.approval_policy,
             approver=approver or safety.PolicyOnlyApprover(),
             rules=safety.load_prefix_rules(config.codex_home),
+            mcp=mcp,
             sandbox=prepared,  # type: ignore[arg-type]
         )
     )

@@ -251,11 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_exec(subparsers)
     _add_apply_patch(subparsers)
     _add_sandbox(subparsers)
-    importlib.import_module("codex_cli.doctor").register(subparsers)
     _add_session_commands(subparsers)
-    from codex_cli import login_cli
-
-    login_cli.register(subparsers)
+    # Commands that own their argument trees; their modules import only the stdlib at the top.
+    for module in ("mcp_cli", "login_cli", "doctor"):
+        importlib.import_module(f"codex_cli.{module}").register(subparsers)
     return parser
 
 

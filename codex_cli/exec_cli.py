@@ -213,7 +213,7 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
     emit = jsonl.handle if jsonl is not None else human.handle
     start = _thread_start(args, config)
     bundle = build_session(config, originator=os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") or "codex_exec",
-                           emit=emit, output_schema=schema, start=start)
+                           emit=emit, output_schema=schema, start=start, on_mcp_warning=human.warning)
     session = bundle.session
     if not start.ephemeral:
         from codex_cli.history import append_entry

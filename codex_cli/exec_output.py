@@ -16,6 +16,7 @@ from codex_cli.protocol import (
     ItemCompleted,
     ItemStarted,
     ItemUpdated,
+    McpToolCallItem,
     ReasoningItem,
     TodoListItem,
     TurnAborted,
@@ -133,14 +134,18 @@ class HumanOutput:
             self._line(f"{event.usage.blended_total:,}")
 
     def _item_started(self, item: object) -> None:
-        if isinstance(item, CommandExecutionItem):
+        if isinstance(item, McpToolCallItem):
+            self._line(f"mcp: {item.server}/{item.tool} started")
+        elif isinstance(item, CommandExecutionItem):
             self._line(self.style.magenta("exec"))
             self._line(f"{self.style.bold(item.command)} in {item.cwd}")
         elif isinstance(item, TodoListItem):
             self._plan(item)
 
     def _item_completed(self, item: object, elapsed: float) -> None:
-        if isinstance(item, AgentMessageItem):
+        if isinstance(item, McpToolCallItem):
+            self._line(f"mcp: {item.server}/{item.tool} ({item.status})")
+        elif isinstance(item, AgentMessageItem):
             self._line(self.style.magenta("codex"))
             self._line(item.text)
         elif isinstance(item, ReasoningItem) and not self.hide_reasoning:

@@ -145,11 +145,32 @@ class ErrorItem:
     type: Literal["error"] = "error"
 
 
-Item = AgentMessageItem | ReasoningItem | CommandExecutionItem | FileChangeItem | TodoListItem | ErrorItem
+@dataclass(frozen=True)
+class McpToolCallItem:
+    """exec.md §6.3; `error` is the message (serialised as {"message": ...})."""
+
+    id: str
+    server: str
+    tool: str
+    arguments: object = None
+    result: object = None
+    error: str | None = None
+    status: Literal["in_progress", "completed", "failed"] = "in_progress"
+    type: Literal["mcp_tool_call"] = "mcp_tool_call"
+
+
+Item = (
+    AgentMessageItem | ReasoningItem | CommandExecutionItem | FileChangeItem | TodoListItem | ErrorItem
+    | McpToolCallItem
+)
 
 
 def item_to_dict(item: Item) -> dict[str, object]:
     """The exec JSON shape of an item (fields in the order codex-rs prints them)."""
+    if isinstance(item, McpToolCallItem):
+        error = None if item.error is None else {"message": item.error}
+        return {"id": item.id, "type": item.type, "server": item.server, "tool": item.tool,
+                "arguments": item.arguments, "result": item.result, "error": error, "status": item.status}
     if isinstance(item, AgentMessageItem):
         return {"id": item.id, "type": item.type, "text": item.text}
     if isinstance(item, ReasoningItem):

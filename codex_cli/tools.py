@@ -26,6 +26,7 @@ from codex_cli.protocol import (
 )
 
 if TYPE_CHECKING:
+    from codex_cli.mcp_client import McpConnectionManager
     from codex_cli.sandbox import PreparedSandbox
 
 __all__ = ["ToolCall", "ToolContext", "ToolRunner", "ToolSettings", "tool_call_from_item"]
@@ -80,6 +81,7 @@ class ToolSettings:
     bypass: bool = False  # --dangerously-bypass-approvals-and-sandbox
     approver: safety.Approver = field(default_factory=safety.PolicyOnlyApprover)
     rules: safety.PrefixRules | None = None
+    mcp: McpConnectionManager | None = None
 
 
 @dataclass
@@ -224,12 +226,19 @@ class ToolRunner:
     def specs(self) -> list[dict[str, object]]:
         """The `tools` array of a request."""
         specs = [_EXEC_COMMAND_SPEC, _WRITE_STDIN_SPEC]
+        mcp = self.settings.mcp
+        if mcp is not None:
+            specs += mcp.resource_tool_specs()
         if self.settings.update_plan_enabled:
             specs.append(_UPDATE_PLAN_SPEC)
         specs.append(_apply_patch_spec())
+        if mcp is not None:
+            specs += mcp.tool_specs()  # servers that became ready since the last request appear here
         return specs
 
     def close(self) -> None:
+        if self.settings.mcp is not None:
+            self.settings.mcp.close()
         self.processes.close()
         self.plain_processes.close()
         if self.settings.sandbox is not None:
@@ -240,18 +249,31 @@ class ToolRunner:
         try:
             if call.kind == "custom" and call.name == "apply_patch":
                 return call.output_item(self._apply_patch(call.payload, ctx.cwd, call, ctx))
+            mcp = self.settings.mcp
+            if call.kind == "function" and mcp is not None and mcp.handles(call.namespace, call.name):
+                return call.output_item(self._mcp_call(mcp, call, ctx))
             if call.kind == "function" and call.namespace is None:
                 handler = self._function_handlers().get(call.name)
                 if handler is not None:
                     return call.output_item(handler(call, _parse_arguments(call.payload), ctx))
             if call.kind == "function" and call.name == "apply_patch":
                 return call.output_item("aborted")
-            label = f"{call.namespace}.{call.name}" if call.namespace else call.name
+            label = f"{call.namespace}{call.name}" if call.namespace else call.name  # mcp.md §6.2
             return call.output_item(f"unsupported call: {label}")
         except _ToolError as exc:
             return call.output_item(str(exc))
         except shell.ExecFailure as exc:
             return call.output_item(str(exc))
+
+    def _mcp_call(self, mcp: McpConnectionManager, call: ToolCall, ctx: ToolContext) -> str | list[dict[str, object]]:
+        item_id = ctx.new_item_id()
+        target = mcp.describe_call(call.namespace, call.name, call.payload)
+        if target is not None:
+            ctx.emit(ItemStarted(target.item(item_id)))
+        outcome = mcp.call_tool(call.namespace, call.name, call.payload, sandbox_mode=self.settings.sandbox_mode,
+                                call_id=call.call_id, cancel=ctx.cancel)
+        ctx.emit(ItemCompleted(outcome.item(item_id)))
+        return outcome.model_output
 
     def _function_handlers(
         self,
