@@ -60,6 +60,15 @@ class ThreadStart:
     source: str = "exec"
 
 
+def _base_instructions_message(text: str, thread_id: str) -> dict[str, object]:
+    """The first developer message; its id is derived from the thread so that a resume re-sends it unchanged."""
+    import uuid
+
+    message = text_message("developer", text)
+    message["id"] = f"msg_{uuid.uuid5(uuid.NAMESPACE_URL, f'codex-base-instructions:{thread_id}')}"
+    return message
+
+
 def base_instructions(config: Config) -> str:
     """The first developer message: configured instructions, else our own."""
     if config.base_instructions:
@@ -304,11 +313,11 @@ def build_session(
     context = _ThreadContext(config, permissions, resumed)
     context.recorder = recorder
     if resumed is None:
-        history = [text_message("developer", base), *context.fresh()]
+        history = [_base_instructions_message(base, thread_id), *context.fresh()]
         if recorder is not None:
             recorder.record_items(history[1:])
     else:
-        history = [text_message("developer", base), *resumed.history]
+        history = [_base_instructions_message(base, thread_id), *resumed.history]
         if recorder is not None and start.fork:
             recorder.record_items(resumed.history)
             recorder.record_world_state(resumed.world_state, full=True)
@@ -329,6 +338,14 @@ def build_session(
     if resumed is not None and resumed.skipped_lines:
         warnings.append(f"Skipped {resumed.skipped_lines} unreadable line(s) of {resumed.path}.")
     return SessionBundle(session, tuple(warnings), recorder.path if recorder is not None else None)
+
+
+def _base_message(text: str, thread_id: str) -> Item:
+    """The base-instructions developer message. It is never recorded (session_meta keeps the text), so its id is
+    derived from the thread id: a resumed thread sends the same id again (sessions.md §2.7)."""
+    import uuid
+
+    return {**text_message("developer", text), "id": f"msg_{uuid.uuid5(uuid.NAMESPACE_URL, f'codex-base/{thread_id}')}"}
 
 
 def _recording(emit: Callable[[Event], None], recorder: RolloutRecorder | None) -> Callable[[Event], None]:

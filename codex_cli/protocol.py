@@ -36,7 +36,20 @@ __all__ = [
     "Usage",
     "event_to_json",
     "item_to_dict",
+    "uuid7",
 ]
+
+def uuid7() -> str:
+    """A time-ordered UUID (version 7): thread ids and the ids of items the client makes."""
+    import os
+    import time
+    import uuid
+
+    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(10))
+    raw[6] = (raw[6] & 0x0F) | 0x70
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(raw)))
+
 
 CommandStatus = Literal["in_progress", "completed", "failed", "declined"]
 PatchStatus = Literal["in_progress", "completed", "failed"]

@@ -45,6 +45,7 @@ from codex_cli.protocol import (
     TurnFailed,
     TurnStarted,
     Usage,
+    uuid7,
 )
 from codex_cli.tools import ToolCall, ToolContext, ToolRunner, tool_call_from_item
 
@@ -63,20 +64,18 @@ Item = dict[str, object]
 
 
 def new_thread_id() -> str:
-    """A time-ordered UUID (version 7), as codex-rs uses for thread ids."""
-    import os
-    import time
-
-    millis = time.time_ns() // 1_000_000
-    raw = bytearray(millis.to_bytes(6, "big") + os.urandom(10))
-    raw[6] = (raw[6] & 0x0F) | 0x70
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    return str(uuid.UUID(bytes=bytes(raw)))
+    """A new thread id: a time-ordered UUID (version 7), as codex-rs uses."""
+    return uuid7()
 
 
 def text_message(role: str, *texts: str) -> dict[str, object]:
-    """A history message item with one `input_text` part per text."""
-    return {"type": "message", "role": role, "content": [{"type": "input_text", "text": t} for t in texts]}
+    """A history message item with one `input_text` part per text, and a client-made `msg_` id."""
+    return {
+        "type": "message",
+        "id": f"msg_{uuid7()}",
+        "role": role,
+        "content": [{"type": "input_text", "text": t} for t in texts],
+    }
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from codex_cli.protocol import (
     ItemUpdated,
     TodoEntry,
     TodoListItem,
+    uuid7,
 )
 
 if TYPE_CHECKING:
@@ -44,8 +45,11 @@ class ToolCall:
 
     def output_item(self, output: str | list[dict[str, object]]) -> dict[str, object]:
         """The history item that answers this call."""
-        kind = "custom_tool_call_output" if self.kind == "custom" else "function_call_output"
-        return {"type": kind, "call_id": self.call_id, "output": output}
+        if self.kind == "custom":
+            return {"type": "custom_tool_call_output", "id": f"ctco_{uuid7()}", "call_id": self.call_id,
+                    "output": output}
+        return {"type": "function_call_output", "id": f"fco_{uuid7()}", "call_id": self.call_id,
+                "output": output}
 
 
 def tool_call_from_item(item: Mapping[str, object]) -> ToolCall | None:
