@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sandbox(subparsers)
     _add_session_commands(subparsers)
     # Commands that own their argument trees; their modules import only the stdlib at the top.
-    for module in ("mcp_cli", "login_cli", "doctor"):
+    for module in ("mcp_cli", "login_cli", "doctor", "completion", "update"):
         importlib.import_module(f"codex_cli.{module}").register(subparsers)
     return parser
 
@@ -313,8 +313,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from codex_cli.errors import CodexError
 
     _skip_unused_async_backends()
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list in (["--version"], ["-V"]):
+        # The common probe answers before the whole argument tree (and its modules) is built.
+        sys.stdout.write(f"codex-cli {VERSION}\n")
+        return 0
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     handler_path = getattr(args, "handler", None)
     if handler_path is None:
         parser.print_help()
