@@ -110,10 +110,10 @@ def summary_text(output: Sequence[Item]) -> str:
 def _truncated(item: Item, keep_tokens: int, tokens: int) -> Item:
     """Cut the middle out of a long prompt: head, a marker naming what was removed, tail."""
     text = "".join(_texts(item))
-    keep_chars = max(keep_tokens, 0) * 4
-    head, tail = text[: keep_chars // 2], text[len(text) - keep_chars // 2 :] if keep_chars // 2 else ""
-    removed = max(tokens - keep_tokens, 0)
-    marker = f"…{removed} tokens truncated…"
+    half = max(keep_tokens, 0) * 4 // 2  # characters kept at each end (about four per token)
+    head = text[:half]
+    tail = text[len(text) - half :] if half else ""
+    marker = f"…{max(tokens - keep_tokens, 0)} tokens truncated…"
     parts = [{"type": "input_text", "text": t} for t in (head, marker, tail)]
     return {"type": "message", "role": "user", "content": parts}
 

@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 from codex_cli.errors import ApiError, CodexError, ContextWindowExceeded, NetworkError, TLSError, UsageLimitReached
 from codex_cli.http import create_client, is_connect_error, map_transport_error
 from codex_cli.jsoncodec import decode_json, encode_json
+from codex_cli.protocol import Usage
 from codex_cli.sse import SseDecoder
 from codex_cli.version import VERSION
 
@@ -48,8 +49,8 @@ __all__ = [
     "ResponseEvent",
     "StreamRetry",
     "TextDelta",
-    "TokenUsage",
     "TurnState",
+    "usage_from_api",
     "user_agent",
 ]
 
@@ -64,34 +65,19 @@ _CANCEL_POLL = 0.05  # seconds between checks of the cancel flag while a worker 
 _MAX_RETRIES = 100
 
 
-@dataclass(frozen=True)
-class TokenUsage:
-    """Token counts of one response (or, summed with `+`, of a whole thread)."""
-
-    input_tokens: int = 0
-    cached_input_tokens: int = 0
-    cache_write_input_tokens: int = 0
-    output_tokens: int = 0
-    reasoning_output_tokens: int = 0
-    total_tokens: int = 0
-
-    def __add__(self, other: TokenUsage) -> TokenUsage:
-        return TokenUsage(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
-
-    @classmethod
-    def from_api(cls, usage: object) -> TokenUsage | None:
-        """Read `response.usage`; the `*_details` objects are optional."""
-        if not isinstance(usage, dict):
-            return None
-        inputs, outputs = usage.get("input_tokens_details"), usage.get("output_tokens_details")
-        return cls(
-            input_tokens=_count(usage, "input_tokens"),
-            cached_input_tokens=_count(inputs, "cached_tokens"),
-            cache_write_input_tokens=_count(inputs, "cache_write_tokens"),
-            output_tokens=_count(usage, "output_tokens"),
-            reasoning_output_tokens=_count(outputs, "reasoning_tokens"),
-            total_tokens=_count(usage, "total_tokens"),
-        )
+def usage_from_api(usage: object) -> Usage | None:
+    """Read `response.usage`; the `*_details` objects are optional."""
+    if not isinstance(usage, dict):
+        return None
+    inputs, outputs = usage.get("input_tokens_details"), usage.get("output_tokens_details")
+    return Usage(
+        input_tokens=_count(usage, "input_tokens"),
+        cached_input_tokens=_count(inputs, "cached_tokens"),
+        cache_write_input_tokens=_count(inputs, "cache_write_tokens"),
+        output_tokens=_count(usage, "output_tokens"),
+        reasoning_output_tokens=_count(outputs, "reasoning_tokens"),
+        total_tokens=_count(usage, "total_tokens"),
+    )
 
 
 def _count(obj: object, key: str) -> int:
@@ -147,7 +133,7 @@ class Completed:
     """The response finished; the stream ends here."""
 
     response_id: str
-    usage: TokenUsage | None
+    usage: Usage | None
 
 
 @dataclass(frozen=True)
@@ -175,7 +161,7 @@ ResponseEvent: TypeAlias = (
 class IncompleteResponse(ApiError):
     """Raised for `response.incomplete`; never retried. `usage` still counts toward the thread."""
 
-    def __init__(self, reason: str, usage: TokenUsage | None) -> None:
+    def __init__(self, reason: str, usage: Usage | None) -> None:
         super().__init__(f"Incomplete response returned, reason: {reason}")
         self.reason = reason
         self.usage = usage
@@ -499,13 +485,13 @@ def _parse_event(data: str) -> ResponseEvent | None:
         if not isinstance(response_id, str):
             message = _DISCONNECTED + "failed to parse ResponseCompleted: missing field `id`"
             raise _AttemptFailed(ApiError(message, retryable=True), retryable=True)
-        return Completed(response_id, TokenUsage.from_api(response.get("usage")))
+        return Completed(response_id, usage_from_api(response.get("usage")))
     if kind == "response.failed":
         raise _failed(response)
     if kind == "response.incomplete":
         details = response.get("incomplete_details")
         reason = details.get("reason") if isinstance(details, dict) else None
-        raise IncompleteResponse(str(reason or "unknown"), TokenUsage.from_api(response.get("usage")))
+        raise IncompleteResponse(str(reason or "unknown"), usage_from_api(response.get("usage")))
     return None  # response.created, *.done, `error` and future types are not needed
 
 

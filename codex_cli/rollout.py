@@ -10,6 +10,7 @@ Reading a large rollout decodes only the lines resume needs (the line type is pe
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import re
@@ -169,11 +170,18 @@ class RolloutRecorder:
         self._turn_context = dict(turn_context or {})
         self._turn_id: str | None = None
         self._turn_usage = Usage()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        size = os.fstat(self._fd).st_size
-        if size and not _ends_with_newline(path, size):
-            self._write_bytes(b"\n")  # a torn last line must not swallow the next one
+        self.error: OSError | None = None  # the first failed write; recording stops there, the turn goes on
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            size = os.fstat(self._fd).st_size
+            if size and not _ends_with_newline(path, size):
+                self._write_bytes(b"\n")  # a torn last line must not swallow the next one
+        except OSError as exc:
+            raise CodexError(
+                f"Cannot write session file {path}: {exc.strerror}.",
+                "Check the permissions of $CODEX_HOME/sessions, or pass --ephemeral.",
+            ) from exc
 
     @classmethod
     def create(
@@ -211,7 +219,12 @@ class RolloutRecorder:
                 return
             line = {"timestamp": _utc_timestamp(), "ordinal": self._ordinal, "type": kind, "payload": payload, **extra}
             self._ordinal += 1
-            self._write_bytes(encode_json(line) + b"\n")
+            try:
+                self._write_bytes(encode_json(line) + b"\n")
+            except OSError as exc:  # e.g. a full disk: losing the record must not end the turn
+                self.error, fd, self._fd = exc, self._fd, None
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
     # -- what the session reports ------------------------------------------------------------------------
 
@@ -320,6 +333,13 @@ def _event_item(event: ItemCompleted) -> Item | None:
     if isinstance(item, FileChangeItem):
         changes = {c.path: {"type": c.kind} for c in item.changes}
         return {"type": "FileChange", "id": item.id, "changes": changes, "status": item.status}
+    if item.type == "mcp_tool_call":
+        error = getattr(item, "error", None)
+        return {
+            "type": "McpToolCall", "id": item.id, "server": getattr(item, "server", ""),
+            "tool": getattr(item, "tool", ""), "arguments": getattr(item, "arguments", None),
+            "status": getattr(item, "status", ""), "error": None if error is None else {"message": error},
+        }
     return None
 
 
@@ -574,9 +594,12 @@ def _last_turn_cwd(path: Path) -> str | None:
     return None
 
 
-def list_threads(codex_home: Path, *, archived: bool = False) -> list[ThreadSummary]:
-    """Every readable thread, most recently updated first (reads only the head of each file)."""
+def list_threads(codex_home: Path, *, archived: bool = False, cwd: Path | None = None) -> list[ThreadSummary]:
+    """Every readable thread (started in `cwd`, when given), most recently updated first; reads only the head of
+    each file, which is what a resume picker needs."""
     summaries = [s for s in map(read_summary, rollout_files(codex_home, archived=archived)) if s is not None]
+    if cwd is not None:
+        summaries = [s for s in summaries if s.cwd == str(cwd)]
     summaries.sort(key=lambda s: s.updated, reverse=True)
     return summaries
 

@@ -28,7 +28,6 @@ from codex_cli.model import (
     ReasoningSummaryPartAdded,
     StreamRetry,
     TextDelta,
-    TokenUsage,
     TurnState,
 )
 from codex_cli.protocol import (
@@ -283,7 +282,7 @@ class Session:
     def _add_usage(self, event: Completed) -> None:
         if event.usage is None:
             return
-        last = _to_usage(event.usage)
+        last = event.usage
         self.usage = self.usage + last
         self._pending_tokens = last.total_tokens
         if self._recorder is not None:
@@ -375,15 +374,6 @@ def _is_context(item: Item) -> bool:
     return item.get("role") == "developer" or is_context_message(item)
 
 
-def _to_usage(usage: TokenUsage) -> Usage:
-    return Usage(
-        usage.input_tokens,
-        usage.cached_input_tokens,
-        usage.cache_write_input_tokens,
-        usage.output_tokens,
-        usage.reasoning_output_tokens,
-        usage.total_tokens,
-    )
 
 
 def _message_text(item: dict[str, object]) -> str:

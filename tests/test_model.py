@@ -39,10 +39,11 @@ from codex_cli.model import (
     ResponseEvent,
     StreamRetry,
     TextDelta,
-    TokenUsage,
     TurnState,
+    usage_from_api,
     user_agent,
 )
+from codex_cli.protocol import Usage
 from codex_cli.version import VERSION
 
 WIRE = Path(__file__).parent / "data" / "wire"
@@ -109,7 +110,7 @@ def test_model_text_answer_fixture(fake_server: StartServer) -> None:
     assert final_text(events) == ["The command finished. All done."]
     assert isinstance(events[0], OutputItemAdded)
     assert events[-1] == Completed(
-        "resp_text_1", TokenUsage(input_tokens=1500, cached_input_tokens=1200, output_tokens=12, total_tokens=1512)
+        "resp_text_1", Usage(input_tokens=1500, cached_input_tokens=1200, output_tokens=12, total_tokens=1512)
     )
 
 
@@ -445,7 +446,7 @@ def test_model_response_incomplete_is_not_retried(fake_server: StartServer) -> N
     error, events = fail(server, stream_max_retries=3)
     assert isinstance(error, IncompleteResponse)
     assert str(error) == "Incomplete response returned, reason: max_output_tokens"
-    assert error.usage == TokenUsage(input_tokens=900, output_tokens=16, total_tokens=916)
+    assert error.usage == Usage(input_tokens=900, output_tokens=16, total_tokens=916)
     assert final_text(events) == ["Here is the beginning of a long ans"]
     assert len(server.requests) == 1
 
@@ -542,7 +543,7 @@ def test_model_cancel_error_is_raised_from_worker(fake_server: StartServer) -> N
 
 
 def test_token_usage_from_api_and_sum() -> None:
-    usage = TokenUsage.from_api(
+    usage = usage_from_api(
         {
             "input_tokens": 1500,
             "input_tokens_details": {"cached_tokens": 1200, "cache_write_tokens": 77},
@@ -551,10 +552,10 @@ def test_token_usage_from_api_and_sum() -> None:
             "total_tokens": 1512,
         }
     )
-    assert usage == TokenUsage(1500, 1200, 77, 12, 3, 1512)
-    assert TokenUsage.from_api({"input_tokens": 1}) == TokenUsage(input_tokens=1)
-    assert TokenUsage.from_api(None) is None
-    assert usage + TokenUsage(1, 1, 1, 1, 1, 1) == TokenUsage(1501, 1201, 78, 13, 4, 1513)
+    assert usage == Usage(1500, 1200, 77, 12, 3, 1512)
+    assert usage_from_api({"input_tokens": 1}) == Usage(input_tokens=1)
+    assert usage_from_api(None) is None
+    assert usage + Usage(1, 1, 1, 1, 1, 1) == Usage(1501, 1201, 78, 13, 4, 1513)
 
 
 # -- jsoncodec ---------------------------------------------------------------------------------

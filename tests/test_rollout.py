@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from fake_responses import message
 
-from codex_cli import rollout
+from codex_cli import rollout, shell
 from codex_cli.compaction import (
     SUMMARY_PREFIX,
     auto_compact_limit,
@@ -19,8 +20,11 @@ from codex_cli.compaction import (
     replacement_history,
     retained_user_messages,
 )
+from codex_cli.model import ModelClient, ProviderSettings
 from codex_cli.protocol import AgentMessageItem, ItemCompleted, TurnCompleted, TurnStarted, Usage
 from codex_cli.rollout import RolloutRecorder, SessionMeta, load_rollout
+from codex_cli.session import ContextSettings, RequestSettings, Session
+from codex_cli.tools import ToolRunner, ToolSettings
 
 DATA = Path(__file__).parent / "data" / "rollouts"
 RS_FIXTURE = DATA / "rollout-2026-11-25T13-11-32-01a212d5-376f-71d2-92e1-2aaa60ca5725.jsonl"
@@ -37,7 +41,10 @@ def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def _new_thread(home: Path, thread_id: str = "01a212e0-0000-7000-8000-00000000000a", cwd: str = "/w") -> RolloutRecorder:
+THREAD = "01a212e0-0000-7000-8000-00000000000a"
+
+
+def _new_thread(home: Path, thread_id: str = THREAD, cwd: str = "/w") -> RolloutRecorder:
     meta = SessionMeta(thread_id, cwd, source="exec", model_provider="mock", base_instructions="BASE")
     return RolloutRecorder.create(home, meta, model="gpt-5.5", turn_context={"cwd": cwd})
 
@@ -76,6 +83,16 @@ def test_lines_are_on_disk_as_soon_as_written(tmp_path: Path) -> None:
     items = [line["payload"] for line in _lines(recorder.path) if line["type"] == "response_item"]
     assert items[-1]["content"][0]["text"] == "first"
     recorder.close()
+
+
+def test_a_failed_write_stops_recording_without_raising(tmp_path: Path) -> None:
+    recorder = _new_thread(tmp_path)
+    os.close(recorder._fd)  # the file becomes unwritable under the recorder (as with a full disk)
+    recorder.record_items([_msg("user", "lost")])
+    recorder.record_items([_msg("user", "also lost")])
+    assert isinstance(recorder.error, OSError)
+    recorder.close()
+    assert len(_lines(recorder.path)) == 1
 
 
 def test_round_trip_history_usage_and_state(tmp_path: Path) -> None:
@@ -198,6 +215,7 @@ def test_find_last_filters_cwd_and_provider(tmp_path: Path) -> None:
     assert rollout.find_thread_by_name(tmp_path, "in b", cwd=None).name.endswith(f"{ids[2]}.jsonl")
     listed = rollout.list_threads(tmp_path)
     assert [s.first_user_message for s in listed] == ["other provider", "in b", "newest in a", "oldest in a"]
+    assert [s.id for s in rollout.list_threads(tmp_path, cwd=Path("/b"))] == [ids[2]]
 
 
 def test_last_turn_cwd_is_read_from_the_tail(tmp_path: Path) -> None:
@@ -267,3 +285,42 @@ def test_replacement_history_order() -> None:
     new = replacement_history(history, "SUM", lambda: fresh)
     texts = [i["content"][0]["text"] for i in new]
     assert texts == ["base", "u1", "fresh ctx", fresh[1]["content"][0]["text"], "u2", f"{SUMMARY_PREFIX}\nSUM"]
+
+
+# ---------------------------------------------------------------------------------------------- Session.compact()
+
+
+def test_session_compact_replaces_history_and_is_recorded(tmp_path: Path, fake_server) -> None:
+    server = fake_server([{"output": [message("THE SUMMARY")]}, {"output": [message("next answer")]}])
+    thread_id = "01a212e0-0000-7000-8000-000000000400"
+    recorder = _new_thread(tmp_path, thread_id)
+    fresh = [_msg("developer", "fresh ctx"), _msg("user", "<environment_context>\nnow\n</environment_context>")]
+    events: list[object] = []
+    session = Session(
+        thread_id=thread_id,
+        model=ModelClient(ProviderSettings(base_url=server.base_url, request_max_retries=0, stream_max_retries=0),
+                          thread_id=thread_id),
+        tools=ToolRunner(ToolSettings("danger-full-access", (tmp_path,), shell.EnvPolicy(), {})),
+        request=RequestSettings(model="m"),
+        cwd=tmp_path,
+        emit=events.append,
+        history=[_msg("developer", "base"), _msg("developer", "old ctx"), _msg("user", "task"),
+                 _msg("assistant", "working")],
+        context=ContextSettings(fresh_context=lambda: list(fresh)),
+        recorder=recorder,
+    )
+    result = session.compact()
+    assert result.status == "completed"
+    [request] = server.response_requests
+    assert request.body["tools"] == [] and request.body["input"][-1]["role"] == "user"
+    assert [i["content"][0]["text"] for i in session.history] == [
+        "base", "fresh ctx", fresh[1]["content"][0]["text"], "task", f"{SUMMARY_PREFIX}\nTHE SUMMARY"
+    ]
+    assert session.model.window_number == 1
+    assert session.context_tokens() == estimate_tokens(session.history)
+    session.run_turn([_msg("user", "continue")])
+    assert server.response_requests[1].headers["x-codex-window-id"] == f"{thread_id}:1"
+    session.close()
+    thread = load_rollout(recorder.path)
+    assert thread.history[:4] == session.history[1:5]  # replacement history without the base message
+    assert thread.window_number == 1
