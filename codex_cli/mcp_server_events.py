@@ -240,6 +240,8 @@ class CodexEventStream:
         if isinstance(item, McpToolCallItem):
             invocation = {"server": item.server, "tool": item.tool, "arguments": item.arguments}
             return [{"type": "mcp_tool_call_begin", "call_id": self._call_id(item.id), "invocation": invocation}]
+        if getattr(item, "type", None) == "web_search":  # hosted search: no local call id, the item id stands in
+            return [{"type": "web_search_begin", "call_id": getattr(item, "id", "")}]
         return []
 
     def _elapsed(self, item_id: str) -> dict[str, int]:
@@ -270,6 +272,9 @@ class CodexEventStream:
                      "duration": self._elapsed(item.id), "result": result}]
         if isinstance(item, ErrorItem):
             return [{"type": "error", "message": item.message, "codex_error_info": None}]
+        if getattr(item, "type", None) == "web_search":
+            return [{"type": "web_search_end", "call_id": getattr(item, "id", ""),
+                     "query": getattr(item, "query", ""), "action": getattr(item, "action", None)}]
         return []
 
     def _exec_end(self, item: CommandExecutionItem) -> Msg:
