@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 
 from codex_cli import safety, shell
 from codex_cli.auth import credentials_for_config
-from codex_cli.compaction import COMPACT_PROMPT, DEFAULT_CONTEXT_WINDOW, auto_compact_limit
+from codex_cli.compaction import COMPACT_PROMPT, auto_compact_limit
 from codex_cli.config import CHATGPT_CODEX_BASE_URL, OPENAI_API_BASE_URL, Config
+from codex_cli.errors import NetworkError
 from codex_cli.model import ModelClient, ProviderSettings
+from codex_cli.model_family import find_family, request_shape
 from codex_cli.project_doc import (
     AgentsDoc,
     PermissionsContext,
@@ -27,7 +29,7 @@ from codex_cli.project_doc import (
 )
 from codex_cli.protocol import Event
 from codex_cli.session import ContextSettings, RequestSettings, Session, new_thread_id, text_message
-from codex_cli.tools import ToolRunner, ToolSettings
+from codex_cli.tools import ToolRunner, ToolSettings, web_search_spec
 from codex_cli.version import VERSION
 
 if TYPE_CHECKING:
@@ -38,7 +40,11 @@ __all__ = ["SessionBundle", "ThreadStart", "base_instructions", "build_session",
 
 Item = dict[str, object]
 
-_REASONING_FAMILIES = ("gpt-5", "o1", "o3", "o4", "codex-")
+_LOCAL_PROVIDERS = {
+    "ollama": "Start Ollama (`ollama serve`) and pull the model (`ollama pull {model}`)",
+    "lmstudio": "Start LM Studio's local server (`lms server start`) and load the model ({model})",
+}
+_PROBE_SECONDS = 1.5  # `--oss` must name the URL within 2 s when nothing listens
 
 
 @dataclass(frozen=True)
@@ -113,23 +119,55 @@ def _provider_settings(config: Config, env: Mapping[str, str]) -> ProviderSettin
 
 
 def _request_settings(config: Config, output_schema: object | None) -> RequestSettings:
-    model = config.model
-    is_reasoning_model = model.startswith(_REASONING_FAMILIES)
-    reasoning: dict[str, str] | None = None
-    effort = config.model_reasoning_effort
-    summary = config.model_reasoning_summary
-    if is_reasoning_model or effort or (summary and summary != "none"):
-        reasoning = {}
-        if effort or is_reasoning_model:
-            reasoning["effort"] = effort or "medium"
-        if summary and summary != "none":
-            reasoning["summary"] = summary
+    """`reasoning` and `text` from the config and the model family table (model_family.py)."""
+    shape = request_shape(
+        config.model,
+        effort=config.model_reasoning_effort,
+        summary=config.model_reasoning_summary,
+        verbosity=config.model_verbosity,
+        supports_summaries=config.model_supports_reasoning_summaries,
+    )
     text: dict[str, object] = {}
-    if config.model_verbosity and model.startswith("gpt-5"):
-        text["verbosity"] = config.model_verbosity
+    if shape.verbosity:
+        text["verbosity"] = shape.verbosity
     if output_schema is not None:
         text["format"] = {"type": "json_schema", "strict": True, "schema": output_schema, "name": "codex_output_schema"}
-    return RequestSettings(model=model, reasoning=reasoning, text=text or None)
+    return RequestSettings(model=config.model, reasoning=shape.reasoning, text=text or None)
+
+
+def _context_window(config: Config) -> int:
+    """`model_context_window`, else the model family's window."""
+    configured = config.model_context_window
+    return configured if configured and configured > 0 else find_family(config.model).context_window
+
+
+def _model_client(config: Config, provider: ProviderSettings, thread_id: str, originator: str) -> ModelClient:
+    """The client for the provider's wire API: Responses, or Chat Completions (`wire_api = "chat"`)."""
+    if config.model_provider.wire_api == "chat":
+        from codex_cli.chat_wire import ChatClient
+
+        return ChatClient(provider, thread_id=thread_id, originator=originator)
+    return ModelClient(provider, thread_id=thread_id, originator=originator)
+
+
+def _check_local_server(config: Config, provider: ProviderSettings) -> None:
+    """With `--oss`, fail at once, naming the URL, when nothing listens where the local server should be."""
+    if not config.oss:
+        return
+    import socket
+    from urllib.parse import urlsplit
+
+    base = provider.base_url.rstrip("/")
+    parts = urlsplit(base)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname or "localhost", port), timeout=_PROBE_SECONDS).close()
+    except OSError as exc:
+        start = _LOCAL_PROVIDERS.get(config.model_provider_id, "Start the local model server")
+        raise NetworkError(
+            f"No local model server is answering at {base} (--oss uses the `{config.model_provider_id}` provider).",
+            f"{start.format(model=config.model)}, choose another with --local-provider, or set CODEX_OSS_BASE_URL.",
+        ) from exc
 
 
 class _ThreadContext:
@@ -212,7 +250,7 @@ def _context_settings(config: Config, context: _ThreadContext) -> ContextSetting
         except OSError:
             prompt = None
     return ContextSettings(
-        auto_compact_limit=auto_compact_limit(config.model_context_window, config.model_auto_compact_token_limit),
+        auto_compact_limit=auto_compact_limit(_context_window(config), config.model_auto_compact_token_limit),
         compact_prompt=prompt if isinstance(prompt, str) and prompt.strip() else COMPACT_PROMPT,
         fresh_context=context.fresh,
         turn_updates=context.updates,
@@ -260,7 +298,7 @@ def _open_rollout(
     from codex_cli.rollout import RolloutRecorder, SessionMeta
 
     turn_context = _turn_context(config, permissions)
-    window = config.model_context_window or DEFAULT_CONTEXT_WINDOW
+    window = _context_window(config)
     resumed = start.resumed
     if resumed is not None and not start.fork:
         return RolloutRecorder(
@@ -291,6 +329,7 @@ def build_session(
     env = dict(os.environ) if env is None else env
     start = start or ThreadStart()
     provider = _provider_settings(config, env)
+    _check_local_server(config, provider)
     resumed = start.resumed
     thread_id = resumed.meta.id if resumed is not None and not start.fork else new_thread_id()
     roots = writable_roots(config)
@@ -307,7 +346,7 @@ def build_session(
     mcp = _start_mcp_servers(config, env, on_mcp_warning)
     tools = _tool_runner(config, env, roots, prepared, approver, mcp)
     base = (resumed.meta.base_instructions if resumed is not None else None) or base_instructions(config)
-    model = ModelClient(provider, thread_id=thread_id, originator=originator)
+    model = _model_client(config, provider, thread_id, originator)
     model.window_number = resumed.window_number if resumed is not None else 0
     recorder = _open_rollout(config, start, thread_id, base, permissions, model.originator)
     context = _ThreadContext(config, permissions, resumed)
@@ -408,5 +447,21 @@ def _tool_runner(
             rules=safety.load_prefix_rules(config.codex_home),
             mcp=mcp,
             sandbox=prepared,  # type: ignore[arg-type]
+            shell_tool_enabled="shell_tool" in config.features,
+            view_image_enabled="view_image" in config.features,
+            web_search=_web_search_tool(config),
         )
+    )
+
+
+def _web_search_tool(config: Config) -> dict[str, object] | None:
+    """The hosted web_search tool; local servers (`ollama`, `lmstudio`) and the chat wire cannot run it."""
+    if config.model_provider_id in _LOCAL_PROVIDERS or config.model_provider.wire_api == "chat":
+        return None
+    table = config.raw.get("tools")
+    options = table.get("web_search") if isinstance(table, Mapping) else None
+    return web_search_spec(
+        config.web_search,
+        full_access=config.sandbox_mode == "danger-full-access",
+        options=options if isinstance(options, Mapping) else None,
     )

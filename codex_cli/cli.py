@@ -30,6 +30,15 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("-m", "--model", help="the model to use (e.g. gpt-5.5)")
     group.add_argument("--oss", action="store_true", help="use a local open-source model provider")
     group.add_argument(
+        "--local-provider", choices=("lmstudio", "ollama"), metavar="PROVIDER",
+        help="the local provider --oss uses: lmstudio or ollama (default: oss_provider, else ollama)",
+    )
+    group.add_argument("--search", action="store_true", help="let the model search the live web (web_search tool)")
+    group.add_argument(
+        "-i", "--image", action="append", default=[], metavar="FILE",
+        help="attach an image to the prompt (repeatable, or comma-separated; PNG, JPEG, GIF or WebP)",
+    )
+    group.add_argument(
         "-s", "--sandbox", choices=SANDBOX_MODES, metavar="MODE",
         help="sandbox for model-run commands: read-only (default), workspace-write, danger-full-access",
     )
@@ -42,6 +51,43 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--add-dir", action="append", default=[], metavar="DIR", help="another writable directory (repeatable)"
     )
+    group.add_argument(
+        "--dangerously-bypass-hook-trust", action="store_true",
+        help="run every enabled lifecycle hook, even untrusted ones, for this invocation",
+    )
+
+
+APPROVAL_POLICIES = ("untrusted", "on-failure", "on-request", "never")
+
+
+def _add_interactive_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the interactive UI (`codex`, `codex resume`, `codex fork`)."""
+    _add_config_options(parser)
+    parser.add_argument(
+        "-a", "--ask-for-approval", choices=APPROVAL_POLICIES, metavar="POLICY",
+        help="when to ask before running a command: untrusted, on-failure, on-request (default), never",
+    )
+
+
+def _add_ui_thread_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`codex resume|fork [--last|ID] [PROMPT]`: continue (or copy) a recorded session in the interactive UI."""
+    for name, text in (
+        ("resume", "resume an interactive session (a numbered list to pick from by default, or --last)"),
+        ("fork", "fork a previous interactive session into a new one and continue there"),
+    ):
+        parser = subparsers.add_parser(
+            name,
+            help=text,
+            description=f"{text[0].upper()}{text[1:]}.\n\nexample: codex {name} --last \"now add tests\"",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_interactive_options(parser)
+        parser.add_argument("--last", action="store_true", help="the most recent session in this directory")
+        parser.add_argument("--all", action="store_true", help="list or search sessions of every directory")
+        parser.add_argument("session_id", nargs="?", metavar="SESSION_ID", help="session id (UUID) or name")
+        parser.add_argument("prompt", nargs="?", metavar="PROMPT", help="the first message to send")
+        _handler(parser, "codex_cli.line_ui:main")
+        parser.set_defaults(ui_command=name)
 
 
 def _handler(parser: argparse.ArgumentParser, target: str) -> None:
@@ -241,20 +287,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codex",
         description=(
-            "Codex CLI (Python): a coding agent for the terminal.\n\n"
-            "example: codex exec \"explain this repository\""
+            "Codex CLI (Python): a coding agent for the terminal. Without a command it starts an interactive "
+            "session (with PROMPT as the first message).\n\n"
+            "example: codex \"explain this repository\"\n"
+            "         codex exec \"explain this repository\""
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-V", "--version", action="version", version=f"codex-cli {VERSION}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_interactive_options(parser)
+    parser.set_defaults(prompt=None)
+    # A first positional that is not a command is the interactive session's prompt (`_ExecCommands`).
+    subparsers = parser.add_subparsers(dest="command", metavar="[PROMPT] | COMMAND", action=_ExecCommands)
     _add_exec(subparsers)
     _add_apply_patch(subparsers)
     _add_sandbox(subparsers)
     _add_session_commands(subparsers)
+    _add_ui_thread_commands(subparsers)
     # Commands that own their argument trees; their modules import only the stdlib at the top.
-    for module in ("mcp_cli", "login_cli", "doctor", "completion", "update"):
+    for module in ("mcp_cli", "login_cli", "doctor", "completion", "update", "mcp_server", "features_cli"):
         importlib.import_module(f"codex_cli.{module}").register(subparsers)
+    if isinstance(subparsers.choices, _AnyName):
+        subparsers.choices.sealed = True
     return parser
 
 
@@ -321,6 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(args_list)
     handler_path = getattr(args, "handler", None)
+    if handler_path is None and getattr(args, "command", None) is None:
+        handler_path = "codex_cli.line_ui:main"  # `codex [OPTIONS] [PROMPT]`: the interactive UI
     if handler_path is None:
         parser.print_help()
         return 0

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from codex_cli.bootstrap import ThreadStart
     from codex_cli.config import CliOverrides, Config
     from codex_cli.exec_output import HumanOutput, JsonOutput
+    from codex_cli.hooks import HookEngine
     from codex_cli.session import Session
 
 __all__ = ["main", "resolve_prompt"]
@@ -156,8 +157,10 @@ def _overrides(args: argparse.Namespace) -> CliOverrides:
     cwd = Path(args.cd).expanduser() if args.cd else None
     if cwd is not None and not cwd.is_dir():
         raise CodexError(f"Cannot use -C {args.cd}: no such directory.", "Pass an existing directory to -C/--cd.")
+    local_provider = getattr(args, "local_provider", None)
+    search = ('web_search="live"',) if getattr(args, "search", False) else ()
     return CliOverrides(
-        config_overrides=tuple(args.config),
+        config_overrides=(*args.config, *search),
         enable=tuple(args.enable),
         disable=tuple(args.disable),
         profile=args.profile,
@@ -168,8 +171,21 @@ def _overrides(args: argparse.Namespace) -> CliOverrides:
         strict_config=args.strict_config,
         bypass_approvals_and_sandbox=args.dangerously_bypass_approvals_and_sandbox,
         add_dirs=tuple(Path(d).expanduser().resolve() for d in args.add_dir),
-        oss=args.oss,
+        oss=args.oss or local_provider is not None,
+        model_provider=local_provider,
     )
+
+
+def _user_message(prompt: str, args: argparse.Namespace) -> dict[str, object]:
+    """The first user message: the prompt, after any `-i` images (exec.md §2.2); a bad image raises ImageError."""
+    from codex_cli.images import split_image_args, user_message_with_images
+
+    paths = split_image_args(getattr(args, "image", None))
+    if not paths:
+        from codex_cli.session import text_message
+
+        return text_message("user", prompt)
+    return user_message_with_images(prompt, paths)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -209,12 +225,18 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
             "Run codex exec inside a git repository, or pass --skip-git-repo-check.",
         )
     schema = _load_output_schema(args.output_schema)
+    _user_message("", args)  # refuse a bad `-i` image before anything starts
     last_message_path = _open_last_message_file(args.output_last_message)
     emit = jsonl.handle if jsonl is not None else human.handle
     start = _thread_start(args, config)
+    hooks = _hook_engine(args, config, human, jsonl)
     bundle = build_session(config, originator=os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") or "codex_exec",
                            emit=emit, output_schema=schema, start=start, on_mcp_warning=human.warning)
     session = bundle.session
+    if hooks is not None:
+        source = "fork" if start.fork else "resume" if start.resumed is not None else "startup"
+        hooks.bind(session.thread_id, bundle.rollout_path, source)
+        session.hooks = hooks
     if not start.ephemeral:
         from codex_cli.history import append_entry
 
@@ -228,7 +250,30 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
     else:
         for index, warning in enumerate(bundle.warnings):
             jsonl.warning(warning, f"warning_{index}")
-    return _run_turn(session, prompt, args, last_message_path)
+    return _run_turn(session, prompt, args, last_message_path, config)
+
+
+def _hook_engine(args: argparse.Namespace, config: Config, human: HumanOutput, jsonl: JsonOutput | None) \
+        -> HookEngine | None:
+    """Lifecycle hooks for this run (untrusted ones are skipped silently); `hook: <Event> [<Status>]` on stderr."""
+    from codex_cli.hooks import BYPASS_TRUST_WARNING, HookEngine, HookFinished, HookReport
+
+    bypass = bool(getattr(args, "dangerously_bypass_hook_trust", False))
+    if bypass:
+        if jsonl is not None:
+            jsonl.warning(BYPASS_TRUST_WARNING, "hook_trust")
+        else:
+            human.warning(BYPASS_TRUST_WARNING)
+
+    def report(event: HookReport) -> None:
+        if jsonl is None:
+            status = f" {event.status.capitalize()}" if isinstance(event, HookFinished) else ""
+            human.err.write(f"hook: {event.event}{status}\n")
+            human.err.flush()
+
+    engine = HookEngine.from_config(config, bypass_trust=bypass, on_report=report)
+    engine.permission_mode = "bypassPermissions"  # exec never asks (exec.md §8.1)
+    return engine if engine.discovered.handlers else None
 
 
 def _settle_thread_positionals(args: argparse.Namespace) -> None:
@@ -283,8 +328,8 @@ def _header_fields(config: Config, thread_id: str) -> list[tuple[str, str]]:
     ]
 
 
-def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path: Path | None) -> int:
-    from codex_cli.session import text_message
+def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path: Path | None, config: Config) -> int:
+    from codex_cli.notifications import notify_payload, run_notify, user_messages
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
         session.interrupt()
@@ -292,12 +337,18 @@ def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        result = session.run_turn([text_message("user", prompt)])
+        result = session.run_turn([_user_message(prompt, args)])
     finally:
         signal.signal(signal.SIGINT, previous)
+        if session.hooks is not None:
+            session.hooks.session_end()
         session.close()
     if result.status != "completed":
         return 1
+    if config.notify and session.turn_id is not None:
+        run_notify(config.notify, notify_payload(
+            thread_id=session.thread_id, turn_id=session.turn_id, cwd=config.cwd, client="codex_exec",
+            input_messages=user_messages(session.history), last_message=result.last_agent_message), config.cwd)
     message = result.last_agent_message
     if last_path is not None:
         last_path.write_text(message or "", encoding="utf-8")

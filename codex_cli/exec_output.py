@@ -22,6 +22,7 @@ from codex_cli.protocol import (
     TurnAborted,
     TurnCompleted,
     TurnFailed,
+    WebSearchItem,
     event_to_json,
 )
 
@@ -156,6 +157,8 @@ class HumanOutput:
             self._patch_done(item)
         elif isinstance(item, ErrorItem):
             self.error(item.message)
+        elif isinstance(item, WebSearchItem):
+            self._line(f"{self.style.magenta('web search')} {item.query}")
 
     def _command_done(self, item: CommandExecutionItem, elapsed: float) -> None:
         duration = _format_duration(elapsed)

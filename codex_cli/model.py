@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "AttemptFailed",
     "AuthProvider",
     "Completed",
     "IncompleteResponse",
@@ -47,9 +48,11 @@ __all__ = [
     "ReasoningSummaryDelta",
     "ReasoningSummaryPartAdded",
     "ResponseEvent",
+    "StreamParser",
     "StreamRetry",
     "TextDelta",
     "TurnState",
+    "failure_from_error",
     "usage_from_api",
     "user_agent",
 ]
@@ -211,8 +214,49 @@ class _AttemptFailed(Exception):
         self.delay = delay
 
 
+AttemptFailed = _AttemptFailed  # the public name, for the stream parsers of other wire APIs (chat_wire)
+
+
+class StreamParser(Protocol):
+    """Turns the SSE `data:` payloads of one response into events; a `Completed` ends the sample."""
+
+    def feed(self, data: str) -> list[ResponseEvent]:
+        """The events one payload produces (raise `AttemptFailed` or a `CodexError` to fail the attempt)."""
+        ...
+
+    def finish(self) -> list[ResponseEvent]:
+        """The events owed when the body ends without a `Completed` (none: the stream was cut short)."""
+        ...
+
+
+class _ResponsesParser:
+    """The Responses API: one event per payload, nothing owed at the end."""
+
+    def feed(self, data: str) -> list[ResponseEvent]:
+        event = _parse_event(data)
+        return [] if event is None else [event]
+
+    def finish(self) -> list[ResponseEvent]:
+        return []
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One sample's request as sent on every attempt, and how to read its answer."""
+
+    payload: bytes
+    headers: Mapping[str, str]
+    turn_state: TurnState | None
+    new_parser: Callable[[], StreamParser]
+
+
 class ModelClient:
-    """Streams Responses API calls for one thread; reusable across turns, thread-safe per call."""
+    """Streams Responses API calls for one thread; reusable across turns, thread-safe per call.
+
+    Another wire API subclasses it: `endpoint`, `_prepare()` (body → bytes and a parser) and nothing else.
+    """
+
+    endpoint = "responses"
 
     def __init__(
         self,
@@ -227,7 +271,7 @@ class ModelClient:
         self.window_number = 0  # bumped by the session after a compaction
         self.originator = os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE", "").strip() or originator
         self.user_agent = user_agent(self.originator, client=originator)
-        self.url = _responses_url(provider)
+        self.url = _endpoint_url(provider, self.endpoint)
         idle = provider.stream_idle_timeout_ms / 1000 if provider.stream_idle_timeout_ms > 0 else None
         self._idle_timeout = idle
         self._owns_client = http_client is None
@@ -250,17 +294,20 @@ class ModelClient:
         *,
         turn_state: TurnState | None = None,
         cancel: threading.Event | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Iterator[ResponseEvent]:
         """Send `body` and yield its events; raise a CodexError when the sample fails for good.
 
+        `headers` are added to this request only (e.g. the compaction's `x-codex-turn-metadata`).
         A set `cancel` stops reading promptly and returns without raising.
         """
-        payload = encode_json(body)
+        payload, new_parser = self._prepare(body)
+        request = _Request(payload, headers or {}, turn_state, new_parser)
         max_retries = min(max(self.provider.stream_max_retries, 0), _MAX_RETRIES)
         attempt = 0
         while cancel is None or not cancel.is_set():
             try:
-                yield from self._attempt(payload, turn_state, cancel)
+                yield from self._attempt(request, cancel)
                 return
             except _AttemptFailed as exc:
                 failure = exc
@@ -274,31 +321,31 @@ class ModelClient:
             if cancel is None:
                 time.sleep(delay)
 
+    def _prepare(self, body: dict[str, object]) -> tuple[bytes, Callable[[], StreamParser]]:
+        """The bytes to send for `body`, and a factory of parsers for the answer (one per attempt)."""
+        return encode_json(body), _ResponsesParser
+
     # -- one attempt -------------------------------------------------------------------------
 
-    def _attempt(
-        self, payload: bytes, turn_state: TurnState | None, cancel: threading.Event | None
-    ) -> Iterator[ResponseEvent]:
+    def _attempt(self, request: _Request, cancel: threading.Event | None) -> Iterator[ResponseEvent]:
         if cancel is None:
-            return self._attempt_events(payload, turn_state, None)
-        return _pumped(lambda abort: self._attempt_events(payload, turn_state, abort), cancel)
+            return self._attempt_events(request, None)
+        return _pumped(lambda abort: self._attempt_events(request, abort), cancel)
 
-    def _attempt_events(
-        self, payload: bytes, turn_state: TurnState | None, abort: _Abort | None
-    ) -> Iterator[ResponseEvent]:
-        response = self._send(payload, turn_state, abort)
+    def _attempt_events(self, request: _Request, abort: _Abort | None) -> Iterator[ResponseEvent]:
+        response = self._send(request, abort)
         if response is None:
             return
         try:
             if abort is not None:
                 abort.attach(response)
-            yield from self._read_stream(response, abort)
+            yield from self._read_stream(response, request.new_parser(), abort)
         finally:
             if abort is not None:
                 abort.detach()
             response.close()
 
-    def _send(self, payload: bytes, turn_state: TurnState | None, abort: _Abort | None) -> httpx.Response | None:
+    def _send(self, request_spec: _Request, abort: _Abort | None) -> httpx.Response | None:
         """The request layer: returns an open 2xx response, or raises; None when aborted."""
         import httpx
 
@@ -306,7 +353,7 @@ class ModelClient:
         attempt = 0
         unauthorized = 0
         while True:
-            request = self._build_request(payload, turn_state)
+            request = self._build_request(request_spec)
             delay: float | None = None
             try:
                 response = self._client.send(request, stream=True)
@@ -328,8 +375,8 @@ class ModelClient:
                     raise _AttemptFailed(NetworkError(message), retryable=True) from exc
             else:
                 state = response.headers.get("x-codex-turn-state")
-                if turn_state is not None and state:
-                    turn_state.value = state
+                if request_spec.turn_state is not None and state:
+                    request_spec.turn_state.value = state
                 if response.is_success:
                     return response
                 body = _read_error_body(response)
@@ -348,7 +395,7 @@ class ModelClient:
             else:
                 time.sleep(wait)
 
-    def _build_request(self, payload: bytes, turn_state: TurnState | None) -> httpx.Request:
+    def _build_request(self, spec: _Request) -> httpx.Request:
         import httpx
 
         headers: dict[str, str] = {}
@@ -368,11 +415,13 @@ class ModelClient:
                 "x-codex-window-id": f"{self.thread_id}:{self.window_number}",
             }
         )
+        headers.update(spec.headers)
         headers.update(self.provider.headers)
-        if turn_state is not None and turn_state.value:
-            headers["x-codex-turn-state"] = turn_state.value
+        if spec.turn_state is not None and spec.turn_state.value:
+            headers["x-codex-turn-state"] = spec.turn_state.value
         timeout = httpx.Timeout(30.0, connect=15.0, read=self._idle_timeout)
-        request = self._client.build_request("POST", self.url, content=payload, headers=headers, timeout=timeout)
+        # `content=` bytes: httpx streams them as they are, with an explicit Content-Length (no copy, no re-encode).
+        request = self._client.build_request("POST", self.url, content=spec.payload, headers=headers, timeout=timeout)
         request.headers.pop("accept-encoding", None)  # 0.169 sends none; compressed SSE would buffer
         return request
 
@@ -410,7 +459,9 @@ class ModelClient:
 
     # -- reading the event stream ------------------------------------------------------------
 
-    def _read_stream(self, response: httpx.Response, abort: _Abort | None) -> Iterator[ResponseEvent]:
+    def _read_stream(
+        self, response: httpx.Response, parser: StreamParser, abort: _Abort | None
+    ) -> Iterator[ResponseEvent]:
         import httpx
 
         decoder = SseDecoder()
@@ -428,17 +479,19 @@ class ModelClient:
                     continue
                 last_event = now
                 for sse in events:
-                    event = _parse_event(sse.data)
-                    if event is not None:
+                    for event in parser.feed(sse.data):
                         yield event
                         if isinstance(event, Completed):
                             return
             for sse in decoder.close():
-                event = _parse_event(sse.data)
-                if event is not None:
+                for event in parser.feed(sse.data):
                     yield event
                     if isinstance(event, Completed):
                         return
+            for event in parser.finish():
+                yield event
+                if isinstance(event, Completed):
+                    return
         except httpx.ReadTimeout as exc:
             if abort is not None and abort.is_set():
                 return
@@ -515,6 +568,11 @@ def _failed(response: dict[str, Any]) -> CodexError | _AttemptFailed:
     return _AttemptFailed(ApiError(text, retryable=True), retryable=True)
 
 
+def failure_from_error(error: object) -> CodexError | AttemptFailed:
+    """What an `error` object inside a stream means (shared with the Chat Completions parser)."""
+    return _failed({"error": error})
+
+
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
@@ -522,8 +580,8 @@ def _text(value: object) -> str:
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _responses_url(provider: ProviderSettings) -> str:
-    url = provider.base_url.rstrip("/") + "/responses"
+def _endpoint_url(provider: ProviderSettings, endpoint: str) -> str:
+    url = provider.base_url.rstrip("/") + "/" + endpoint
     if provider.query_params:
         url += "?" + urlencode(dict(provider.query_params))
     return url

@@ -34,6 +34,7 @@ __all__ = [
     "TurnFailed",
     "TurnStarted",
     "Usage",
+    "WebSearchItem",
     "event_to_json",
     "item_to_dict",
     "uuid7",
@@ -172,9 +173,20 @@ class McpToolCallItem:
     type: Literal["mcp_tool_call"] = "mcp_tool_call"
 
 
+@dataclass(frozen=True)
+class WebSearchItem:
+    """exec.md §6.3: a search the model ran with the hosted `web_search` tool; `action` is the Responses
+    `web_search_call.action` (`{"type": "search", "query": ...}`, `open_page`, ...)."""
+
+    id: str
+    query: str
+    action: object = None
+    type: Literal["web_search"] = "web_search"
+
+
 Item = (
     AgentMessageItem | ReasoningItem | CommandExecutionItem | FileChangeItem | TodoListItem | ErrorItem
-    | McpToolCallItem
+    | McpToolCallItem | WebSearchItem
 )
 
 
@@ -203,6 +215,12 @@ def item_to_dict(item: Item) -> dict[str, object]:
     if isinstance(item, TodoListItem):
         entries = [{"text": e.text, "completed": e.completed} for e in item.items]
         return {"id": item.id, "type": item.type, "items": entries}
+    if isinstance(item, WebSearchItem):
+        # codex-rs prints the model's call id as a second `id` key; one JSON object keeps ours (item_N).
+        search: dict[str, object] = {"id": item.id, "type": item.type, "query": item.query}
+        if item.action is not None:
+            search["action"] = item.action
+        return search
     return {"id": item.id, "type": item.type, "message": item.message}
 
 

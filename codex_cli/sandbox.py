@@ -116,10 +116,14 @@ class SandboxPolicy:
         return _unique(roots)
 
     def protected_paths(self, env: Mapping[str, str]) -> list[Path]:
-        """Paths kept read-only inside the writable roots: the protected names at the top of each root
-        (existing or not) and the gitdir that a `.git` file names."""
+        """Paths kept read-only inside the project roots (cwd, --add-dir, configured roots): the protected names
+        at the top of each (existing or not) and the gitdir that a `.git` file names. The shared temporary
+        roots get none: a placeholder left in /tmp by a killed process would make every directory under it
+        look like a git repository."""
         paths: list[Path] = []
-        for root in self.effective_writable_roots(env):
+        if self.mode != "workspace-write":
+            return paths
+        for root in _unique(root.resolve() for root in self.writable_roots):
             for name in PROTECTED_NAMES:
                 paths.append(root / name)
             gitdir = _gitdir_named_by(root / ".git")

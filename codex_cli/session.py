@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from codex_cli.compaction import (
     COMPACT_PROMPT,
@@ -20,6 +20,7 @@ from codex_cli.compaction import (
     summary_text,
 )
 from codex_cli.errors import CodexError
+from codex_cli.jsoncodec import encode_json
 from codex_cli.model import (
     Completed,
     ModelClient,
@@ -36,6 +37,7 @@ from codex_cli.protocol import (
     ErrorNotice,
     Event,
     ItemCompleted,
+    ItemStarted,
     ReasoningDelta,
     ReasoningItem,
     ThreadStarted,
@@ -44,9 +46,13 @@ from codex_cli.protocol import (
     TurnFailed,
     TurnStarted,
     Usage,
+    WebSearchItem,
     uuid7,
 )
 from codex_cli.tools import ToolCall, ToolContext, ToolRunner, tool_call_from_item
+
+if TYPE_CHECKING:
+    from codex_cli.hooks import HookEngine
 
 __all__ = [
     "ContextSettings",
@@ -168,6 +174,8 @@ class Session:
         self._tokens_at_mark = context_tokens or 0
         self._mark = len(self.history) if context_tokens is not None else 0
         self._pending_tokens: int | None = None
+        self.hooks: HookEngine | None = None  # lifecycle hooks (hooks.py); set by the front end
+        self.turn_id: str | None = None  # the running (or last) turn's id
 
     def _append(self, *items: dict[str, object]) -> None:
         self.history.extend(items)
@@ -200,20 +208,34 @@ class Session:
         """Add the user's input and loop: sample, run tool calls, until the model stops calling tools."""
         self._cancel.clear()
         ctx = ToolContext(self.cwd, self.thread_id, self._emit, self._new_item_id, self._cancel)
-        self._emit(TurnStarted(str(uuid.uuid4())))
+        self.turn_id = str(uuid.uuid4())
+        self._emit(TurnStarted(self.turn_id))
         turn_state = TurnState()
         last_message: str | None = None
+        hooks = self.hooks
         try:
             self._compact_if_needed(turn_state)  # pre-turn: before the new input joins the history
-            self._append(*self._context.turn_updates(), *user_items)
+            start_items = hooks.session_start_items() if hooks is not None else []
+            prompt_hook = hooks.user_prompt_submit(_user_text(user_items), self.turn_id) if hooks is not None else None
+            if prompt_hook is not None and (prompt_hook.blocked or prompt_hook.stop):
+                self._emit(TurnCompleted(self.usage, None))  # the prompt is dropped: no request (ux.md §7.5)
+                return TurnResult("completed")
+            extra = prompt_hook.context_items() if prompt_hook is not None else []
+            self._append(*self._context.turn_updates(), *start_items, *user_items, *extra)
             while True:
+                if hooks is not None:
+                    hooks.pre_model_request()
                 items = self._sample(turn_state, ctx)
                 self._append(*items)
                 self._mark_tokens()
                 last_message = _last_agent_text(items) or last_message
                 calls = [call for call in map(tool_call_from_item, items) if call is not None]
                 if not calls:
-                    break
+                    follow_up = hooks.stop(last_message) if hooks is not None else []
+                    if not follow_up:
+                        break
+                    self._append(*follow_up)  # a Stop hook blocked: it continues the turn
+                    continue
                 self._run_tool_calls(calls, ctx)
                 self._compact_if_needed(turn_state)  # mid-turn: the tool outputs may have filled the window
         except (KeyboardInterrupt, _Interrupted):
@@ -232,9 +254,10 @@ class Session:
     def compact(self) -> TurnResult:
         """Summarise the conversation now and continue in a fresh window (`/compact`)."""
         self._cancel.clear()
-        self._emit(TurnStarted(str(uuid.uuid4())))
+        self.turn_id = str(uuid.uuid4())
+        self._emit(TurnStarted(self.turn_id))
         try:
-            self._compact(TurnState())
+            self._compact(TurnState(), "manual")
         except (KeyboardInterrupt, _Interrupted):
             self._emit(TurnAborted())
             return TurnResult("aborted")
@@ -246,10 +269,12 @@ class Session:
     def _compact_if_needed(self, turn_state: TurnState) -> None:
         limit = self._context.auto_compact_limit
         if limit is not None and self.context_tokens() >= limit:
-            self._compact(turn_state)
+            self._compact(turn_state, "auto")
 
-    def _compact(self, turn_state: TurnState) -> None:
+    def _compact(self, turn_state: TurnState, trigger: str) -> None:
         """One summary request with no tools, then the history is replaced (sessions.md §8.3)."""
+        if self.hooks is not None:
+            self.hooks.pre_compact(trigger)
         body = self._request_body(compaction_input(self.history, self._context.compact_prompt), tools=[])
         summary = summary_text(self._quiet_sample(body, turn_state))
         fresh = self._context.fresh_context or _no_items
@@ -261,11 +286,14 @@ class Session:
             self._recorder.record_compaction(
                 f"{SUMMARY_PREFIX}\n{summary}", self.history[1 if has_base else 0 :], self._tokens_at_mark, self.usage
             )
+        if self.hooks is not None:
+            self.hooks.post_compact(trigger)
 
     def _quiet_sample(self, body: dict[str, object], turn_state: TurnState) -> list[Item]:
         """A model request whose output is not shown as it streams (the compaction summary)."""
         items: list[Item] = []
-        for event in self.model.stream(body, turn_state=turn_state, cancel=self._cancel):
+        headers = _compaction_metadata(self.thread_id, self.model.window_number)
+        for event in self.model.stream(body, turn_state=turn_state, cancel=self._cancel, headers=headers):
             if self._cancel.is_set():
                 raise _Interrupted
             if isinstance(event, OutputItemDone):
@@ -342,16 +370,29 @@ class Session:
             text = _reasoning_text(item)
             if text:
                 self._emit(ItemCompleted(ReasoningItem(ctx.new_item_id(), text)))
+        elif kind == "web_search_call":
+            action = item.get("action")
+            query = action.get("query") if isinstance(action, dict) else None
+            search = WebSearchItem(ctx.new_item_id(), query if isinstance(query, str) else "", action)
+            self._emit(ItemStarted(search))
+            self._emit(ItemCompleted(search))
 
     def _run_tool_calls(self, calls: list[ToolCall], ctx: ToolContext) -> None:
         for call in calls:
+            blocked: str | None = None
+            if self.hooks is not None:
+                pre = self.hooks.pre_tool_use(call)  # PreToolUse may block the call or rewrite its input
+                call, blocked = pre.call, pre.blocked_output
             try:
-                output = self.tools.run(call, ctx)
+                output = self.tools.run(call, ctx) if blocked is None else call.output_item(blocked)
             except KeyboardInterrupt:
                 self._cancel.set()
                 self._append(call.output_item("aborted by user"))
                 raise
-            self._append(output)
+            context: list[Item] = []
+            if self.hooks is not None and blocked is None and not self._cancel.is_set():
+                output, context = self.hooks.post_tool_use(call, output)
+            self._append(*context, output)
             if self._cancel.is_set():
                 raise _Interrupted
 
@@ -362,12 +403,26 @@ class Session:
         self._append(
             text_message("user", "<turn_aborted>\nThe user interrupted the previous turn.\n</turn_aborted>")
         )
+        if self.hooks is not None:
+            self.hooks.interrupt()
         self._emit(TurnAborted())
         return TurnResult("aborted")
 
     def _finish_plan(self, ctx: ToolContext) -> None:
         if ctx.plan_item is not None:
             self._emit(ItemCompleted(ctx.plan_item))
+
+
+def _compaction_metadata(thread_id: str, window_number: int) -> dict[str, str]:
+    """The `x-codex-turn-metadata` header of a compaction request (wire.md §2: `request_kind: "compaction"`)."""
+    metadata = {
+        "session_id": thread_id,
+        "thread_id": thread_id,
+        "window_id": f"{thread_id}:{window_number}",
+        "window_number": window_number,
+        "request_kind": "compaction",
+    }
+    return {"x-codex-turn-metadata": encode_json(metadata).decode("utf-8")}
 
 
 def _is_context(item: Item) -> bool:
@@ -392,6 +447,19 @@ def _reasoning_text(item: dict[str, object]) -> str:
     if not isinstance(summary, list):
         return ""
     return "\n".join(str(part.get("text", "")) for part in summary if isinstance(part, dict) and part.get("text"))
+
+
+def _user_text(items: list[Item]) -> str:
+    """The prompt: the texts of the last user message (earlier ones carry context such as `!cmd` results)."""
+    users = [item for item in items if item.get("role") == "user"]
+    return "\n".join(_content_texts(users[-1])) if users else ""
+
+
+def _content_texts(item: Item) -> list[str]:
+    content = item.get("content")
+    if not isinstance(content, list):
+        return []
+    return [str(p["text"]) for p in content if isinstance(p, dict) and p.get("type") == "input_text" and "text" in p]
 
 
 def _last_agent_text(items: list[dict[str, object]]) -> str | None:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from codex_cli.mcp_client import McpConnectionManager
     from codex_cli.sandbox import PreparedSandbox
 
-__all__ = ["ToolCall", "ToolContext", "ToolRunner", "ToolSettings", "tool_call_from_item"]
+__all__ = ["ToolCall", "ToolContext", "ToolRunner", "ToolSettings", "tool_call_from_item", "web_search_spec"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,9 @@ class ToolSettings:
     approver: safety.Approver = field(default_factory=safety.PolicyOnlyApprover)
     rules: safety.PrefixRules | None = None
     mcp: McpConnectionManager | None = None
+    shell_tool_enabled: bool = True  # [features] shell_tool: exec_command and write_stdin
+    view_image_enabled: bool = True  # [features] view_image
+    web_search: Mapping[str, object] | None = None  # the hosted `web_search` tool entry (`web_search_spec`)
 
 
 @dataclass
@@ -178,6 +181,41 @@ _UPDATE_PLAN_SPEC: dict[str, object] = {
 }
 
 
+_VIEW_IMAGE_SPEC: dict[str, object] = {
+    "type": "function",
+    "name": "view_image",
+    "description": "Attach a local image (by filesystem path) to the conversation so you can look at it.",
+    "strict": False,
+    "parameters": {
+        "type": "object",
+        "properties": {"path": {"type": "string", "description": "Local filesystem path to an image file."}},
+        "required": ["path"],
+        "additionalProperties": False,
+    },
+}
+
+
+def web_search_spec(
+    mode: str, *, full_access: bool = False, options: Mapping[str, object] | None = None
+) -> dict[str, object] | None:
+    """The hosted `web_search` tool for a `web_search` mode (config.md §6.9), or None when disabled.
+
+    `cached` searches without live access unless the sandbox is danger-full-access; `options` is the
+    `[tools.web_search]` table (`context_size`, `allowed_domains`)."""
+    if mode == "disabled":
+        return None
+    spec: dict[str, object] = {"type": "web_search", "external_web_access": mode != "cached" or full_access}
+    if mode == "indexed":
+        spec["indexed_web_access"] = True
+    options = options or {}
+    if isinstance(options.get("context_size"), str):
+        spec["search_context_size"] = options["context_size"]
+    domains = options.get("allowed_domains")
+    if isinstance(domains, list) and all(isinstance(d, str) for d in domains):
+        spec["filters"] = {"allowed_domains": list(domains)}
+    return spec
+
+
 def _apply_patch_spec() -> dict[str, object]:
     return {
         "type": "custom",
@@ -229,15 +267,19 @@ class ToolRunner:
 
     def specs(self) -> list[dict[str, object]]:
         """The `tools` array of a request."""
-        specs = [_EXEC_COMMAND_SPEC, _WRITE_STDIN_SPEC]
+        specs = [_EXEC_COMMAND_SPEC, _WRITE_STDIN_SPEC] if self.settings.shell_tool_enabled else []
         mcp = self.settings.mcp
         if mcp is not None:
             specs += mcp.resource_tool_specs()
         if self.settings.update_plan_enabled:
             specs.append(_UPDATE_PLAN_SPEC)
         specs.append(_apply_patch_spec())
+        if self.settings.view_image_enabled:
+            specs.append(_VIEW_IMAGE_SPEC)
         if mcp is not None:
             specs += mcp.tool_specs()  # servers that became ready since the last request appear here
+        if self.settings.web_search is not None:
+            specs.append(dict(self.settings.web_search))
         return specs
 
     def close(self) -> None:
@@ -256,7 +298,10 @@ class ToolRunner:
             mcp = self.settings.mcp
             if call.kind == "function" and mcp is not None and mcp.handles(call.namespace, call.name):
                 return call.output_item(self._mcp_call(mcp, call, ctx))
-            if call.kind == "function" and call.namespace is None:
+            if call.kind == "function" and call.namespace is None and call.name == "view_image":
+                if self.settings.view_image_enabled:
+                    return call.output_item(_view_image(_parse_arguments(call.payload), ctx))
+            elif call.kind == "function" and call.namespace is None:
                 handler = self._function_handlers().get(call.name)
                 if handler is not None:
                     return call.output_item(handler(call, _parse_arguments(call.payload), ctx))
@@ -529,6 +574,22 @@ class ToolRunner:
             ctx.plan_item = item
             ctx.emit(ItemUpdated(item))
         return "Plan updated"
+
+
+def _view_image(args: Mapping[str, object], ctx: ToolContext) -> str | list[dict[str, object]]:
+    """`view_image {path}`: the image as an `input_image` content item (wire.md §5.4), or why it cannot be."""
+    from codex_cli import images
+
+    path = args.get("path")
+    if not isinstance(path, str) or not path:
+        raise _ToolError("failed to parse function arguments: missing field `path`")
+    target = (ctx.cwd / Path(path).expanduser()).resolve()
+    if not target.exists():
+        return f"unable to locate image at `{target}`: No such file or directory (os error 2)"
+    try:
+        return [images.image_content_item(images.load_image(target))]
+    except images.ImageError as exc:
+        return exc.message
 
 
 def _finish_command(item: CommandExecutionItem, output: str, exit_code: int | None) -> CommandExecutionItem:

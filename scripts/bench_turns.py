@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """Benchmark one `codex exec` turn of N shell calls against the instant fake model, ours vs codex-rs.
 
-Usage: python scripts/bench_turns.py [--codex-rs PATH] [--runs N] [--calls N] [--wire responses]
+Usage: python scripts/bench_turns.py [--codex-rs PATH] [--runs N] [--calls N] [--wire responses|chat]
 
 Each run starts a fresh fake server (scripts/fake_responses.py) whose script answers with one
 `exec_command` call per request (`echo step <i>`) and then a final message, a temp CODEX_HOME whose
 config.toml points a custom provider at it, a temp HOME (so a slow login-shell profile, e.g. a pyenv
 rehash in ~/.bashrc, does not time every `bash -lc` call; `--keep-home` turns this off), and a real subprocess:
-`exec --skip-git-repo-check -s danger-full-access --json "<prompt>"`.
+`exec --skip-git-repo-check -s danger-full-access --json "<prompt>"`. `--wire chat` sets `wire_api = "chat"`
+on the provider and the fake server answers the same script as Chat Completions streams (codex-rs 0.169 has
+no chat wire, so compare `--wire chat` with `--wire responses` of our CLI).
 
 Measured per run: wall time (spawn to exit), CPU time (user + system of the child and the children it
 waited for, from os.wait4), peak RSS (ru_maxrss of that rusage) and start-to-first-request (the fake
-server's arrival time of the first `POST …/responses` minus the spawn time). The table shows medians;
+server's arrival time of the first model request minus the spawn time). The table shows medians;
 the last lines are ratios ours / codex-rs next to the issue's targets. A report for people: nothing is
 asserted, but a run that does not finish the script is flagged.
 """
@@ -71,6 +73,7 @@ class Wire:
 
     script: Callable[[int], list[dict[str, Any]]]
     provider_lines: str
+    endpoint: str = "/responses"  # the path suffix of the model requests to count
 
 
 def _responses_script(calls: int) -> list[dict[str, Any]]:
@@ -79,8 +82,11 @@ def _responses_script(calls: int) -> list[dict[str, Any]]:
     return steps
 
 
-# A later issue adds "chat" (Chat Completions) here: its own script builder and `wire_api = "chat"`.
-WIRES: dict[str, Wire] = {"responses": Wire(_responses_script, "")}
+# The fake server turns the same steps into Chat Completions streams on `/chat/completions`.
+WIRES: dict[str, Wire] = {
+    "responses": Wire(_responses_script, ""),
+    "chat": Wire(_responses_script, 'wire_api = "chat"\n', "/chat/completions"),
+}
 
 
 def _write_config(home: Path, base_url: str, wire: Wire) -> None:
@@ -140,7 +146,7 @@ def run_once(
             _write_config(home, server.base_url, wire)
             start, code, usage = _spawn_and_wait(argv, work, env, Path(tmp), timeout)
             end = time.monotonic()
-            posts = server.response_requests
+            posts = [r for r in server.requests if r.method == "POST" and r.path.rstrip("/").endswith(wire.endpoint)]
         stdout = Path(tmp, "stdout").read_text(encoding="utf-8", errors="replace")
         ok = code == 0 and len(posts) == calls + 1 and '"turn.completed"' in stdout
         if not ok:

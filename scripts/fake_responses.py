@@ -36,6 +36,24 @@ Keys for any step: "delay": seconds before answering; "hang": true never answers
 server stops); "headers": extra response headers; "interval": seconds between events;
 "hold_open": true keeps the connection open after the last event without ending the body.
 When the script runs out the last step repeats, or a 500 is sent with `repeat_last=False`.
+
+Chat Completions mode: a `POST …/chat/completions` takes the next step of the same script and answers
+with `chat.completion.chunk` events (`data:` lines only, then `data: [DONE]`):
+    {"output": [item, ...], "usage": {...}?, "id": "chatcmpl_N"?, "fragment": 7?, "interleave": false?}
+                                         the same items as above, as a chat stream: a role chunk;
+                                         reasoning summaries as `delta.reasoning_content`; message
+                                         text split in two `delta.content` pieces; each call as
+                                         `delta.tool_calls[{index}]` fragments (the first with `id`,
+                                         `type` and `function.name`, then `function.arguments`
+                                         cut every `fragment` characters; `interleave` alternates
+                                         the calls' fragments); a custom_tool_call becomes the
+                                         function `name` with `{"input": ...}` arguments and a
+                                         namespaced call `<namespace>__<name>`; then the chunk with
+                                         `finish_reason` ("tool_calls" or "stop") and a last chunk
+                                         with `usage` in chat form (from the Responses usage)
+    {"chunks": [chunk dict | raw str, ...], "no_done": true?}
+                                         raw chunks; `data: [DONE]` is appended unless `no_done`
+"sse", "status" and the keys for any step work as above.
 """
 
 from __future__ import annotations
@@ -229,6 +247,67 @@ def _output_events(step: Step, number: int) -> list[dict[str, Any]]:
     return events
 
 
+def _chat_usage(usage: dict[str, Any]) -> dict[str, Any]:
+    """A Responses usage object in Chat Completions form."""
+    prompt, completion = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": usage.get("total_tokens", prompt + completion),
+        "prompt_tokens_details": {"cached_tokens": (usage.get("input_tokens_details") or {}).get("cached_tokens", 0)},
+        "completion_tokens_details": {
+            "reasoning_tokens": (usage.get("output_tokens_details") or {}).get("reasoning_tokens", 0)
+        },
+    }
+
+
+def _chat_call_fragments(item: dict[str, Any], index: int, size: int) -> list[dict[str, Any]]:
+    """One call as `tool_calls` fragments: id, type and name first, then the arguments in `size` pieces."""
+    name = str(item.get("name", ""))
+    if item.get("type") == "custom_tool_call":
+        arguments = json.dumps({"input": item.get("input", "")})
+    else:
+        arguments = str(item.get("arguments", ""))
+        name = f"{item['namespace']}__{name}" if item.get("namespace") else name
+    first = {"index": index, "id": item.get("call_id"), "type": "function", "function": {"name": name, "arguments": ""}}
+    pieces = [arguments[i : i + size] for i in range(0, len(arguments), size)]
+    return [first, *({"index": index, "function": {"arguments": piece}} for piece in pieces)]
+
+
+def _chat_output_chunks(step: Step, number: int, model: str) -> list[dict[str, Any]]:
+    """The `output` items of a step as a streamed chat completion (see the module docstring)."""
+    response_id = step.get("id") or f"chatcmpl_{number}"
+    base = {"id": response_id, "object": "chat.completion.chunk", "created": 0, "model": model}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return dict(base, choices=[{"index": 0, "delta": delta, "finish_reason": finish}])
+
+    chunks = [chunk({"role": "assistant", "content": ""})]
+    calls: list[list[dict[str, Any]]] = []
+    size = max(int(step.get("fragment") or 7), 1)
+    for item in step.get("output", []):
+        kind = item.get("type")
+        if kind == "reasoning":
+            chunks += [chunk({"reasoning_content": part.get("text", "")}) for part in item.get("summary", [])]
+        elif kind == "message":
+            text = "".join(part.get("text", "") for part in item.get("content", []) if isinstance(part, dict))
+            half = len(text) // 2
+            chunks += [chunk({"content": piece}) for piece in (text[:half], text[half:]) if piece]
+        elif kind in ("function_call", "custom_tool_call"):
+            calls.append(_chat_call_fragments(item, len(calls), size))
+    if step.get("interleave"):
+        longest = max((len(fragments) for fragments in calls), default=0)
+        ordered = [fragments[i] for i in range(longest) for fragments in calls if i < len(fragments)]
+    else:
+        ordered = [fragment for fragments in calls for fragment in fragments]
+    chunks += [chunk({"tool_calls": [fragment]}) for fragment in ordered]
+    chunks.append(chunk({}, "tool_calls" if calls else "stop"))
+    usage = step.get("usage", DEFAULT_USAGE)
+    if usage is not None:
+        chunks.append(dict(base, choices=[], usage=_chat_usage(usage)))
+    return chunks
+
+
 def _split_events(data: bytes) -> list[bytes]:
     """Cut an SSE body after each blank line, keeping every byte."""
     parts = data.split(b"\n\n")
@@ -357,6 +436,11 @@ class FakeResponsesServer:
             return list(self._requests)
 
     @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        """Only the `POST …/chat/completions` requests."""
+        return [r for r in self.requests if r.method == "POST" and r.path.rstrip("/").endswith("/chat/completions")]
+
+    @property
     def response_requests(self) -> list[RecordedRequest]:
         """Only the `POST …/responses` requests."""
         return [r for r in self.requests if r.method == "POST" and r.path.rstrip("/").endswith("/responses")]
@@ -399,8 +483,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _HTTPServer
 
-    # A later issue adds `("POST", "/chat/completions"): "_serve_chat"` for the Chat Completions mode.
-    routes: ClassVar[dict[tuple[str, str], str]] = {("POST", "/responses"): "_serve_responses"}
+    routes: ClassVar[dict[tuple[str, str], str]] = {
+        ("POST", "/responses"): "_serve_responses",
+        ("POST", "/chat/completions"): "_serve_chat",
+    }
 
     def setup(self) -> None:
         fake = self.server.fake
@@ -475,6 +561,13 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _serve_responses(self, request: RecordedRequest) -> None:
+        self._serve_step(request, self._chunks)
+
+    def _serve_chat(self, request: RecordedRequest) -> None:
+        model = request.body.get("model") if isinstance(request.body, dict) else None
+        self._serve_step(request, lambda step, number: self._chat_chunks(step, number, str(model or "")))
+
+    def _serve_step(self, request: RecordedRequest, make_chunks: Callable[[Step, int], list[bytes]]) -> None:
         fake = self.server.fake
         step, number = fake._next_step(request)
         delay = float(step.get("delay") or 0)
@@ -489,7 +582,7 @@ class _Handler(BaseHTTPRequestHandler):
         if "status" in step:
             self._send_plain(int(step["status"]), step.get("body", ""), extra_headers)
             return
-        self._stream(self._chunks(step, number), step, extra_headers)
+        self._stream(make_chunks(step, number), step, extra_headers)
 
     def _chunks(self, step: Step, number: int) -> list[bytes]:
         if "sse" in step:
@@ -503,6 +596,16 @@ class _Handler(BaseHTTPRequestHandler):
         if "output" in step:
             return [_sse(event) for event in _output_events(step, number)]
         raise ValueError(f"fake_responses: a step needs sse, output, events or status: {step!r}")
+
+    def _chat_chunks(self, step: Step, number: int, model: str) -> list[bytes]:
+        if "sse" in step:
+            return _split_events(self.server.fake._resolve(str(step["sse"])).read_bytes())
+        if "chunks" in step:
+            raw: list[dict[str, Any] | str] = list(step["chunks"])
+            return [_sse(chunk) for chunk in raw] + ([] if step.get("no_done") else [b"data: [DONE]\n\n"])
+        if "output" in step:
+            return [_sse(chunk) for chunk in _chat_output_chunks(step, number, model)] + [b"data: [DONE]\n\n"]
+        raise ValueError(f"fake_responses: a chat step needs sse, output, chunks or status: {step!r}")
 
     def _stream(self, chunks: list[bytes], step: Step, extra_headers: dict[str, str]) -> None:
         fake = self.server.fake

@@ -220,7 +220,9 @@ def test_exec_first_request_carries_context_and_headers(codex_env: CodexEnv) -> 
     assert texts[0] == expected
     assert texts[1].startswith("<environment_context>\n  <cwd>")
     assert texts[-1] == "hi"
-    assert [t.get("name") for t in body["tools"]] == ["exec_command", "write_stdin", "update_plan", "apply_patch"]
+    assert [t.get("name") or t["type"] for t in body["tools"]] == [
+        "exec_command", "write_stdin", "update_plan", "apply_patch", "view_image", "web_search"
+    ]
     assert body["store"] is False and body["stream"] is True
 
 

@@ -1,0 +1,247 @@
+"""The line UI's approval questions (ux.md §4): the command or patch, the choices, and one key or word to answer.
+
+`approval_details()` runs on the session thread before the question is queued: it finds the tool call in the
+history to show the proposed patch as a diff and to offer a command prefix for "don't ask again". `ask_approval()`
+runs on the UI thread: it prints the question, reads the answer, and writes the decision back.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from codex_cli.line_input import Key
+from codex_cli.line_render import display_command
+
+if TYPE_CHECKING:
+    from codex_cli.line_ui import LineApp, PendingApproval
+    from codex_cli.protocol import FileChangeItem
+    from codex_cli.safety import ApprovalRequest, ReviewDecision
+
+__all__ = ["BANNED_PREFIXES", "approval_details", "ask_approval"]
+
+# Prefixes never offered for "always allow" (sandbox.md §7.3): they would allow any program at all.
+BANNED_PREFIXES = frozenset(
+    tuple(p.split()) for p in (
+        "python3", "python3 -", "python3 -c", "python", "python -", "python -c", "py", "py -3", "pythonw", "pyw",
+        "pypy", "pypy3", "git", "bash", "bash -lc", "sh", "sh -c", "sh -lc", "zsh", "zsh -lc", "/bin/zsh",
+        "/bin/zsh -lc", "/bin/bash", "/bin/bash -lc", "pwsh", "pwsh -Command", "pwsh -c", "powershell",
+        "powershell -Command", "powershell -c", "powershell.exe", "powershell.exe -Command", "powershell.exe -c",
+        "env", "sudo", "node", "node -e", "perl", "perl -e", "ruby", "ruby -e", "php", "php -r", "lua", "lua -e",
+        "osascript",
+    )
+)
+
+
+@dataclass(frozen=True)
+class _Option:
+    key: str
+    word: str
+    decision: str  # a ReviewDecision, or "prefix" / "feedback"
+    label: str
+
+
+def _find_call(history: Sequence[dict[str, object]], call_id: str) -> dict[str, object] | None:
+    for item in reversed(history):
+        if item.get("call_id") == call_id and item.get("type") in ("function_call", "custom_tool_call"):
+            return item
+    return None
+
+
+def _arguments(item: dict[str, object] | None) -> dict[str, object]:
+    if item is None or item.get("type") != "function_call":
+        return {}
+    try:
+        value = json.loads(str(item.get("arguments") or "{}"))
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def approval_details(req: ApprovalRequest, history: Sequence[dict[str, object]]) \
+        -> tuple[FileChangeItem | None, tuple[str, ...] | None]:
+    """(the proposed patch as an item with a diff, the prefix offered for "always") for one request."""
+    item = _find_call(history, req.call_id)
+    if req.kind == "patch":
+        return _proposed_patch(item, req.cwd), None
+    return None, _prefix(req.command, _arguments(item).get("prefix_rule"))
+
+
+def _proposed_patch(item: dict[str, object] | None, cwd: Path) -> FileChangeItem | None:
+    from codex_cli import patch
+    from codex_cli.protocol import FileChange, FileChangeItem
+
+    if item is None:
+        return None
+    text = item.get("input") if item.get("type") == "custom_tool_call" else None
+    if not isinstance(text, str):
+        args = _arguments(item)
+        command = args.get("cmd", args.get("command"))
+        try:
+            shell_patch = patch.extract_apply_patch_from_shell(command) if isinstance(command, (str, list)) else None
+        except patch.PatchError:
+            return None
+        if shell_patch is None:
+            return None
+        text = shell_patch.patch
+        cwd = (cwd / shell_patch.workdir).resolve() if shell_patch.workdir else cwd
+    try:
+        planned = patch.plan_patch(text, cwd)
+    except patch.PatchError:
+        return None
+    changes = sorted((FileChange(str(c.path), c.kind) for c in planned.changes), key=lambda c: c.path)
+    return FileChangeItem("proposed", tuple(changes), diff=planned.diff)
+
+
+def _prefix(command: Sequence[str], suggested: object) -> tuple[str, ...] | None:
+    """The model's `prefix_rule` when it is a prefix of the command, else the first command of the script."""
+    from codex_cli.safety import parse_shell_script
+
+    words = list(command)
+    if len(words) == 3 and words[1] in ("-lc", "-c"):
+        segments = parse_shell_script(words[2]) or []
+        words = segments[0] if segments else []
+    if isinstance(suggested, list) and suggested and all(isinstance(w, str) for w in suggested):
+        proposal = tuple(str(w) for w in suggested)
+        if tuple(words[: len(proposal)]) == proposal and proposal not in BANNED_PREFIXES:
+            return proposal
+    prefix = tuple(words)
+    return prefix if prefix and prefix not in BANNED_PREFIXES else None
+
+
+def _options(req: ApprovalRequest, prefix: tuple[str, ...] | None) -> list[_Option]:
+    options = [_Option("y", "yes", "approved", "Yes, proceed")]
+    if req.kind == "patch":
+        if req.offer_session:
+            options.append(_Option("a", "always", "approved_for_session", "Yes, and don't ask again for these files"))
+        options.append(_Option("d", "decline", "denied", "No, continue without applying them"))
+    else:
+        if req.offer_session:
+            options.append(_Option("a", "always", "approved_for_session",
+                                   "Yes, and don't ask again for this command in this session"))
+            if prefix is not None:
+                options.append(_Option("p", "prefix", "prefix",
+                                       f"Yes, and don't ask again for commands that start with `{shlex.join(prefix)}`"))
+        options.append(_Option("d", "decline", "denied", "No, continue without running it"))
+    options.append(_Option("n", "no", "feedback", "No, and tell Codex what to do differently"))
+    options.append(_Option("c", "cancel", "abort", "Cancel and stop the turn"))
+    return options
+
+
+def _choose(app: LineApp, options: list[_Option]) -> tuple[_Option, list[Key]]:
+    """Wait for a key: an option's letter (or a word starting with it), its number, Enter (yes), Esc (cancel)."""
+    cancel = next(o for o in options if o.decision == "abort")
+    while True:
+        keys = app.terminal.read_keys(0.2)
+        for index, key in enumerate(keys):
+            rest = keys[index + 1 :]
+            if key.name == "enter":
+                return options[0], rest
+            if key.name in ("esc", "ctrl-c", "ctrl-d"):
+                return cancel, rest
+            if key.name == "focus-in" or key.name == "focus-out":
+                app.notifier.focused = key.name == "focus-in"
+            if key.name != "text" or not key.text.strip():
+                continue
+            first = key.text.strip()[0].lower()
+            for number, option in enumerate(options, 1):
+                if first in (option.key, str(number)):
+                    tail = key.text.strip()[1:]
+                    return option, ([Key("text", tail)] if tail else []) + rest
+
+
+def _read_feedback(app: LineApp, prompt: str, typed: list[Key]) -> str:
+    """A line typed with the terminal in key mode (echoed by us); Esc gives up."""
+    renderer = app.renderer
+    renderer.write(prompt)
+    buffer = ""
+    while True:
+        keys, typed = typed + app.terminal.read_keys(0.2), []
+        for raw in keys:
+            key = app.filter_key(raw)
+            if key is None:
+                continue
+            if key.name == "enter":
+                renderer.write("\n")
+                return buffer.strip()
+            if key.name in ("esc", "ctrl-c"):
+                renderer.write("\n")
+                return ""
+            if key.name in ("text", "paste"):
+                buffer += key.text
+                renderer.write(key.text.replace("\n", " "))
+            elif key.name == "backspace" and buffer:
+                buffer = buffer[:-1]
+                if app.live:
+                    renderer.write("\b \b")
+
+
+def ask_approval(app: LineApp, pending: PendingApproval) -> None:
+    """Print the question for `pending`, read the answer, record it, and wake the session thread."""
+    renderer, pal, req = app.renderer, app.renderer.pal, pending.request
+    renderer.end_message()
+    renderer.clear_status()
+    if req.kind == "patch":
+        subject = "apply these edits"
+        if pending.proposed is not None:
+            renderer.patch(pending.proposed, proposed=True)
+        renderer.line("  " + pal.bold("Would you like to make the following edits?"))
+        for path in req.paths:
+            renderer.line(f"  Destination: {path}")
+        what = "apply patch"
+    else:
+        what = display_command(shlex.join(req.command))
+        subject = f"run {what}"
+        renderer.line(f"{pal.dim('•')} {pal.bold('Running')} {what}")
+        renderer.line("  " + pal.bold("Would you like to run the following command?"))
+        if req.reason:
+            renderer.line(f"  Reason: {req.reason}")
+        renderer.line(f"  {pal.dim('$')} {what}")
+    options = _options(req, pending.prefix)
+    keys = {"c": f"{pal.bold('c')} / {pal.bold('esc')}"}
+    renderer.line("\n".join(f"  {i}. {o.label} ({keys.get(o.key, pal.bold(o.key))})" for i, o in enumerate(options, 1)))
+    renderer.write("  Answer with a key or a word: ")
+    app.notifier.notify("approval-requested", f"Approval requested: {what}")
+    option, rest = _choose(app, options)
+    renderer.write(option.word + "\n")
+    app.swallow(option.word[1:])
+    decision = _apply(app, pending, option, subject, rest)
+    pending.decision = decision
+    pending.done.set()
+    if option.decision != "feedback":
+        for key in rest:
+            app.turn_key(key)
+
+
+def _apply(app: LineApp, pending: PendingApproval, option: _Option, subject: str, rest: list[Key]) \
+        -> ReviewDecision:
+    renderer, pal = app.renderer, app.renderer.pal
+    yes, no = pal.green("✔"), pal.red("✗")
+    if option.decision == "approved":
+        renderer.line(f"{yes} You approved codex to {subject} this time")
+        return "approved"
+    if option.decision == "approved_for_session":
+        renderer.line(f"{yes} You approved codex to {subject} every time this session")
+        return "approved_for_session"
+    if option.decision == "prefix" and pending.prefix is not None:
+        from codex_cli import safety
+
+        home = app.config.codex_home
+        safety.append_allow_rule(home, pending.prefix)
+        tools = app.session.tools
+        tools.settings = replace(tools.settings, rules=safety.load_prefix_rules(home))
+        renderer.line(f"{yes} You approved codex to always run commands that start with {shlex.join(pending.prefix)}")
+        return "approved_for_session"
+    if option.decision == "denied":
+        renderer.line(f"{no} You did not approve codex to {subject}; it continues without that")
+        return "denied"
+    renderer.line(f"{no} You canceled the request to {subject}")
+    if option.decision == "feedback":
+        feedback = _read_feedback(app, "  Tell Codex what to do differently (enter to skip): ", rest)
+        if feedback:
+            app.queued.insert(0, feedback)
+    return "abort"

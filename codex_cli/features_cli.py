@@ -1,0 +1,103 @@
+"""`codex features list | enable | disable`: the feature-flag registry and its effective state (config.md §8).
+
+`list` prints every known feature sorted by name as `f"{name:<40} {stage:<18} {true|false}"`, the state in
+effect after config.toml, `-c` and `--enable/--disable`, and no warnings (as 0.169). `enable`/`disable`
+set `[features].NAME` in `$CODEX_HOME/config.toml` through `toml_edit` (the rest of the file is kept) and
+accept the deprecated aliases. The registry itself lives in `config_keys`. `register()` adds the commands
+to the `codex` parser; `main()` is their handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from codex_cli.errors import CodexError
+
+__all__ = ["feature_lines", "main", "register"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `features` and its subcommands to the `codex` parser."""
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = subparsers.add_parser(
+        "features",
+        help="list feature flags, or turn one on or off in config.toml",
+        description="Inspect feature flags.\n\nexample: codex features list --enable view_image",
+        formatter_class=raw,
+    )
+    commands = parser.add_subparsers(dest="features_command", metavar="COMMAND", required=True)
+    listing = commands.add_parser(
+        "list",
+        help="print every feature with its stage and effective state",
+        description="Print every known feature, its stage and whether it is on.\n\nexample: codex features list",
+        formatter_class=raw,
+    )
+    listing.add_argument("-c", "--config", action="append", default=[], metavar="key=value",
+                         help="override a config.toml value")  # fmt: skip
+    listing.add_argument("--enable", action="append", default=[], metavar="FEATURE", help="turn a feature flag on")
+    listing.add_argument("--disable", action="append", default=[], metavar="FEATURE", help="turn a feature flag off")
+    listing.add_argument("-p", "--profile", help="use a configuration profile from config.toml")
+    for name, verb in (("enable", "on"), ("disable", "off")):
+        command = commands.add_parser(
+            name,
+            help=f"turn a feature {verb} in $CODEX_HOME/config.toml",
+            description=f"Turn a feature {verb} in $CODEX_HOME/config.toml.\n\nexample: codex features {name} memories",
+            formatter_class=raw,
+        )
+        command.add_argument("feature", metavar="FEATURE", help="the feature name (see `codex features list`)")
+    parser.set_defaults(handler="codex_cli.features_cli:main")
+
+
+def feature_lines(enabled: frozenset[str]) -> list[str]:
+    """The `features list` lines for the given set of enabled features."""
+    from codex_cli.config_keys import FEATURES
+
+    return [f"{name:<40} {spec.stage:<18} {'true' if name in enabled else 'false'}" for name, spec in FEATURES.items()]
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run `codex features ...`; returns the exit code."""
+    if args.features_command == "list":
+        from codex_cli.config import CliOverrides, load_config
+
+        overrides = CliOverrides(
+            config_overrides=tuple(getattr(args, "config", None) or ()),
+            enable=tuple(getattr(args, "enable", None) or ()),
+            disable=tuple(getattr(args, "disable", None) or ()),
+            profile=getattr(args, "profile", None),
+        )
+        sys.stdout.write("".join(line + "\n" for line in feature_lines(load_config(overrides).features)))
+        return 0
+    enable = args.features_command == "enable"
+    name = _set_feature(args.feature, enable)
+    sys.stdout.write(f"{'Enabled' if enable else 'Disabled'} feature `{name}` in config.toml.\n")
+    return 0
+
+
+def _set_feature(raw_name: str, enabled: bool) -> str:
+    """Write `[features].NAME = enabled` to `$CODEX_HOME/config.toml`; returns the canonical name."""
+    from codex_cli import toml_edit
+    from codex_cli.config import find_codex_home
+    from codex_cli.config_keys import FEATURE_ALIASES, FEATURES
+
+    name = FEATURE_ALIASES.get(raw_name, raw_name)
+    if name not in FEATURES:
+        raise CodexError(f"Unknown feature flag: {raw_name}", "Run `codex features list` to see the known names.")
+    path = find_codex_home() / "config.toml"
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - Python 3.10
+            import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
+        features = tomllib.loads(text).get("features")
+        table = dict(features) if isinstance(features, dict) else {}
+        table.pop(raw_name, None)  # an alias is replaced by the name it stands for
+        table[name] = enabled
+        new_text = toml_edit.set_table(text, ("features",), toml_edit.render_table(("features",), table))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        toml_edit.write_text_atomic(path, new_text)
+    except (OSError, ValueError, toml_edit.TomlEditError) as exc:
+        raise CodexError(f"Could not update {path}: {exc}", "Fix config.toml by hand, then try again.") from exc
+    return name

@@ -1,0 +1,620 @@
+"""`codex` with no subcommand: the interactive line UI — a prompt, streamed answers, plain-question approvals.
+
+No full-screen drawing: everything is written into the terminal's normal scrollback (ux.md §2.2 "scrollback mode").
+The session runs each turn on a worker thread and reports through `emit`; events go into a queue that the UI thread
+drains and renders as they arrive, while it also reads keys (Esc/Ctrl-C interrupt, typed text is queued for the
+next turn). Approvals come from the session thread through `_UiApprover`, which blocks it until the person has
+answered the question the UI thread printed. Slash commands live in `slash_commands.py`, drawing in
+`line_render.py`, reading in `line_input.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from codex_cli.errors import CodexError
+from codex_cli.hooks import HookEngine, HookFinished, HookReport, HookStarted
+from codex_cli.line_input import Key, PromptReader, Terminal
+from codex_cli.line_render import LineRenderer, compact_number, context_left_percent
+from codex_cli.version import VERSION
+
+if TYPE_CHECKING:
+    from codex_cli.bootstrap import SessionBundle, ThreadStart
+    from codex_cli.config import CliOverrides, Config
+    from codex_cli.notifications import DesktopNotifier
+    from codex_cli.protocol import Event, FileChangeItem
+    from codex_cli.safety import ApprovalRequest, ReviewDecision
+    from codex_cli.session import Session, TurnResult
+
+__all__ = ["CLIENT", "ORIGINATOR", "Done", "LineApp", "PendingApproval", "main", "pump"]
+
+ORIGINATOR = "codex-tui"
+CLIENT = "codex-tui"
+PROMPT = "› "
+
+
+@dataclass
+class PendingApproval:
+    """A question from the session thread, answered on the UI thread."""
+
+    request: ApprovalRequest
+    proposed: FileChangeItem | None = None  # the patch, for patch approvals
+    prefix: tuple[str, ...] | None = None  # the command prefix offered for "always"
+    done: threading.Event = field(default_factory=threading.Event)
+    decision: ReviewDecision = "abort"
+
+
+@dataclass(frozen=True)
+class Done:
+    """The worker's last message: what its call returned (or raised)."""
+
+    result: object
+
+
+def pump(messages: queue.SimpleQueue[object], dispatch: Callable[[object], None],
+         between: Callable[[float], None]) -> object:
+    """The turn's event loop: each message is dispatched (rendered) as soon as it arrives, `between(now)` runs
+    after each one and at least every 50 ms (keys, spinner); returns the `Done` result."""
+    get, monotonic, empty = messages.get, time.monotonic, queue.Empty
+    while True:
+        try:
+            message = get(timeout=0.05)
+        except empty:
+            message = None
+        if message is not None:
+            if type(message) is Done:
+                return message.result
+            dispatch(message)
+        between(monotonic())
+
+
+@dataclass(frozen=True)
+class _Note:
+    text: str
+    warning: bool = False
+
+
+class _UiApprover:
+    """Blocks the session thread until the UI thread has put the question to the person."""
+
+    def __init__(self, app: LineApp) -> None:
+        self.app = app
+
+    def request(self, req: ApprovalRequest) -> ReviewDecision:
+        from codex_cli.approval_view import approval_details
+
+        proposed, prefix = approval_details(req, self.app.session.history)
+        pending = PendingApproval(req, proposed, prefix)
+        self.app.queue.put(pending)
+        pending.done.wait()
+        return pending.decision
+
+
+def _overrides(args: argparse.Namespace) -> CliOverrides:
+    from codex_cli.config import CliOverrides
+
+    sandbox = args.sandbox
+    if getattr(args, "full_auto", False) and sandbox is None:
+        sandbox = "workspace-write"
+    cwd = Path(args.cd).expanduser() if getattr(args, "cd", None) else None
+    if cwd is not None and not cwd.is_dir():
+        raise CodexError(f"Cannot use -C {args.cd}: no such directory.", "Pass an existing directory to -C/--cd.")
+    return CliOverrides(
+        config_overrides=tuple(args.config), enable=tuple(args.enable), disable=tuple(args.disable),
+        profile=getattr(args, "profile", None), model=args.model, sandbox_mode=sandbox,
+        approval_policy=getattr(args, "ask_for_approval", None), cwd=cwd.resolve() if cwd is not None else None,
+        strict_config=args.strict_config, bypass_approvals_and_sandbox=args.dangerously_bypass_approvals_and_sandbox,
+        add_dirs=tuple(Path(d).expanduser().resolve() for d in args.add_dir), oss=getattr(args, "oss", False),
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the interactive UI (`codex [PROMPT]`, `codex resume …`, `codex fork …`); returns the exit code."""
+    from codex_cli.config import load_config
+
+    if not sys.stdin.isatty():
+        raise CodexError("stdin is not a terminal", "Use `codex exec` for non-interactive runs.")
+    overrides = _overrides(args)
+    config = load_config(overrides)
+    _exit_on_hangup()
+    app = LineApp(config, overrides, bypass_hook_trust=bool(getattr(args, "dangerously_bypass_hook_trust", False)))
+    start, source = _thread_start(args, config, app)
+    if start is None:
+        return 1
+    return app.run(start, source, getattr(args, "prompt", None))
+
+
+def _exit_on_hangup() -> None:
+    """A closed terminal or a kill ends the run through the normal cleanup (sandbox placeholders, processes)."""
+    import signal
+
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for name in ("SIGHUP", "SIGTERM"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            signal.signal(number, leave)
+
+
+def _thread_start(args: argparse.Namespace, config: Config, app: LineApp) -> tuple[ThreadStart | None, str]:
+    """New thread, or `codex resume|fork [--last|ID]` (a numbered picker when neither is given)."""
+    from codex_cli import rollout
+    from codex_cli.bootstrap import ThreadStart
+    from codex_cli.slash_commands import pick_thread
+
+    command = getattr(args, "ui_command", None)
+    if command not in ("resume", "fork"):
+        return ThreadStart(source="cli"), "startup"
+    home, name = config.codex_home, getattr(args, "session_id", None)
+    if getattr(args, "last", False) and name is not None and getattr(args, "prompt", None) is None:
+        args.prompt, name = name, None  # `resume --last PROMPT`: the one positional is the prompt
+    cwd_filter = None if getattr(args, "all", False) else config.cwd
+    path: Path | None
+    if getattr(args, "last", False):
+        path = rollout.find_last_thread(home, cwd=cwd_filter, model_provider=config.model_provider_id)
+    elif name is not None:
+        path = rollout.find_thread(home, name) if rollout.is_uuid(name) else rollout.find_thread_by_name(
+            home, name, cwd=cwd_filter)
+    else:
+        path = pick_thread(app, cwd_filter)
+        if path is None:
+            return None, ""
+    if path is None:
+        sys.stderr.write(f"ERROR: No saved session found with ID {name or '--last'}. Run `codex {command}` without "
+                         "an ID to choose from existing sessions.\n")
+        return None, ""
+    resumed = rollout.load_rollout(path)
+    return ThreadStart(resumed=resumed, fork=command == "fork", source="cli"), command
+
+
+class LineApp:
+    """One interactive run: the current session, the screen, the keyboard and the queue between them."""
+
+    def __init__(self, config: Config, overrides: CliOverrides, *, bypass_hook_trust: bool = False,
+                 out: TextIO | None = None, env: dict[str, str] | None = None) -> None:
+        from codex_cli.exec_output import stream_wants_color
+        from codex_cli.notifications import DesktopNotifier
+
+        self.config, self.overrides = config, overrides
+        self.out = out or sys.stdout
+        self.env = dict(os.environ if env is None else env)
+        tty = self.out.isatty()
+        color = tty and stream_wants_color(self.out, "auto", self.env)
+        self.live = color and self.env.get("TERM") != "dumb"
+        self.renderer = LineRenderer(self.out, color=color, live=self.live, cwd=config.cwd,
+                                     hide_reasoning=config.hide_agent_reasoning)
+        self.queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.terminal = Terminal(sys.stdin.fileno(), write=self._raw_write, live=self.live)
+        self.notifier: DesktopNotifier = DesktopNotifier.from_config(
+            config.raw.get("tui"), self.env, self._raw_write, can_write=self.live)
+        self.hooks = HookEngine.from_config(config, bypass_trust=bypass_hook_trust, on_report=self._hook_report)
+        self.bypass_hook_trust = bypass_hook_trust
+        self.main_thread = threading.get_ident()
+        self.queued: list[str] = []
+        self.draft = ""
+        self.pending_context: list[dict[str, object]] = []
+        self.turns = 0
+        self.forked_from: str | None = None
+        self._swallow, self._swallow_until, self._swallowed_any = "", 0.0, False
+        self._interrupting = False
+        self.bundle: SessionBundle | None = None
+        from codex_cli.slash_commands import command_names
+
+        self.prompt = PromptReader(cwd=config.cwd, commands=command_names(), history=self._history_texts(),
+                                   fd=sys.stdin.fileno(), write=self._raw_write, plain=not self.live)
+
+    @property
+    def session(self) -> Session:
+        assert self.bundle is not None
+        return self.bundle.session
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _raw_write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def _emit(self, event: Event) -> None:
+        self.queue.put(event)
+
+    def _hook_report(self, report: HookReport) -> None:
+        if threading.get_ident() == self.main_thread:
+            self._render_hook(report)
+        else:
+            self.queue.put(report)
+
+    def warn(self, text: str) -> None:
+        if threading.get_ident() == self.main_thread:
+            self.renderer.line(self.renderer.pal.yellow(f"⚠ {text}"))
+        else:
+            self.queue.put(_Note(text, warning=True))
+
+    def _render_hook(self, report: HookReport) -> None:
+        pal = self.renderer.pal
+        if isinstance(report, HookStarted):
+            if report.handler.status_message:
+                self.renderer.dim_line(f"↳ Hook · {report.handler.status_message}")
+            return
+        if report.system_message:
+            self.renderer.dim_line(f"↳ Hook · {report.system_message}")
+        if report.status == "blocked":
+            self.renderer.line(f"{pal.sgr('1;31', '•')} {pal.bold('Blocked by hook')} {pal.dim(f'({report.event})')}")
+            self.renderer.children([report.detail or ""], style=lambda s: s)
+        elif report.status == "failed":
+            self.renderer.line(f"{pal.sgr('1;31', '•')} {pal.bold('Hook failed')} {pal.dim(f'({report.event})')}")
+            self.renderer.children([report.detail or "failed"])
+
+    def _history_texts(self) -> list[str]:
+        from codex_cli.history import read_entries
+
+        try:
+            return [entry.text for entry in read_entries(self.config.codex_home)]
+        except (OSError, ValueError):
+            return []
+
+    # ------------------------------------------------------------------ sessions
+
+    def open(self, start: ThreadStart, source: str | None) -> None:
+        """Build a session for `start` (new, resumed, forked) and make it current."""
+        from codex_cli.bootstrap import build_session
+        from codex_cli.hooks import HookedApprover
+
+        bundle = build_session(self.config, originator=ORIGINATOR, emit=self._emit, start=start,
+                               approver=HookedApprover(_UiApprover(self), self.hooks), on_mcp_warning=self.warn)
+        self.bundle = bundle
+        self.hooks.model = self.config.model
+        self.hooks.bind(bundle.session.thread_id, bundle.rollout_path, source)
+        bundle.session.hooks = self.hooks
+        bundle.session.start()
+        self.turns = 0
+        self.forked_from = start.resumed.meta.id if start.fork and start.resumed is not None else None
+        for warning in bundle.warnings:
+            self.warn(warning)
+
+    def close_session(self) -> None:
+        if self.bundle is None:
+            return
+        self.hooks.session_end()
+        self.session.close()
+        self._drain()
+
+    def reopen(self, config: Config) -> bool:
+        """Continue the same thread under a new config (permissions): rebuilt from its rollout file."""
+        from codex_cli import rollout
+        from codex_cli.bootstrap import ThreadStart
+
+        path = self.bundle.rollout_path if self.bundle is not None else None
+        resumed = rollout.load_rollout(path) if path is not None and path.exists() else None
+        if resumed is None and self.turns:
+            self.renderer.error("This session has no session file to continue from.")
+            return False
+        self.session.close()
+        self._drain()
+        self.config = config
+        self.open(ThreadStart(resumed=resumed, source="cli"), None)
+        return True
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                message = self.queue.get_nowait()
+            except queue.Empty:
+                return
+            if not isinstance(message, (Done, PendingApproval)):
+                self._dispatch(message)
+
+    # ------------------------------------------------------------------ the main loop
+
+    def run(self, start: ThreadStart, source: str, prompt: str | None) -> int:
+        from codex_cli.slash_commands import replay, review_hooks
+
+        self.header()
+        for warning in self.hooks.discovered.warnings:
+            self.warn(warning)
+        if self.bypass_hook_trust:
+            from codex_cli.hooks import BYPASS_TRUST_WARNING
+
+            self.warn(BYPASS_TRUST_WARNING)
+        review_hooks(self)
+        try:
+            self.open(start, source)
+        except CodexError as exc:
+            self.renderer.error(exc.message)
+            if exc.hint:
+                self.renderer.dim_line(exc.hint)
+            return exc.exit_code
+        try:
+            if start.resumed is not None:
+                if start.fork:
+                    self.renderer.note(f"Thread forked from {start.resumed.meta.id}")
+                replay(self, start.resumed)
+            self._loop(prompt)
+        except BaseException:
+            self.session.close()  # leave no sandbox placeholders or child processes behind
+            raise
+        return self.exit()
+
+    def _loop(self, prompt: str | None) -> None:
+        """Read and run messages until /quit, Ctrl-D, or Ctrl-C on an empty prompt."""
+        from codex_cli.slash_commands import dispatch
+
+        pending = prompt
+        while True:
+            self._drain()
+            if self.queued:
+                text = self.queued.pop(0)
+                self.renderer.user_prompt(text)
+            elif pending:
+                text, pending = pending, None
+                self.renderer.user_prompt(text)
+            else:
+                try:
+                    text = self.prompt.read(PROMPT, prefill=self.draft)
+                    if self.prompt.readline is None and not self.out.isatty():
+                        self.renderer.write(text + "\n")  # the transcript on a piped stdout shows what was sent
+                except EOFError:
+                    self.renderer.write("\n")
+                    break
+                except KeyboardInterrupt:
+                    self.renderer.write("\n")
+                    if self._line_had_text():
+                        continue
+                    break
+                finally:
+                    self.draft = ""
+            try:
+                if text.strip().startswith("/") and not text.strip().startswith("//"):
+                    if dispatch(self, text.strip()):
+                        break
+                elif text.startswith("!") and len(text.strip()) > 1:
+                    self.shell_command(text[1:].strip(), text)
+                elif text.strip():
+                    self.submit(text)
+            except KeyboardInterrupt:
+                self.renderer.write("\n")
+                self.renderer.error("Interrupted.")
+            except CodexError as exc:
+                self.renderer.error(exc.message)
+
+    def _line_had_text(self) -> bool:
+        readline = self.prompt.readline
+        return bool(readline is not None and readline.get_line_buffer())
+
+    def header(self) -> None:
+        from codex_cli.slash_commands import permissions_label
+
+        pal, config = self.renderer.pal, self.config
+        self.renderer.line(f"{pal.bold('>_ Codex CLI (Python)')} {pal.dim(f'(v{VERSION})')}")
+        effort = config.model_reasoning_effort or "default"
+        self.renderer.dim_line(f"   model: {config.model} {effort} · directory: {config.cwd}")
+        yolo = config.sandbox_mode == "danger-full-access" and config.approval_policy == "never"
+        self.renderer.dim_line(f"   permissions: {'YOLO mode' if yolo else permissions_label(config)}")
+        self.renderer.dim_line("   Tip: / for commands, @ to mention a file, ! to run a shell command, "
+                               "Esc or Ctrl-C interrupts, Ctrl-D quits.")
+        self.renderer.blank()
+
+    def ask(self, prompt: str) -> str:
+        try:
+            return self.prompt.ask(prompt)
+        except (EOFError, KeyboardInterrupt):
+            self.renderer.write("\n")
+            return ""
+
+    def exit(self) -> int:
+        pal = self.renderer.pal
+        if self.bundle is not None:
+            session = self.session
+            self.close_session()
+            usage = session.usage
+            if usage.total_tokens or usage.input_tokens or usage.output_tokens:
+                fresh = usage.input_tokens - usage.cached_input_tokens
+                line = f"Token usage: total={usage.blended_total:,} input={fresh:,}"
+                if usage.cached_input_tokens:
+                    line += f" (+ {usage.cached_input_tokens:,} cached)"
+                line += f" output={usage.output_tokens:,}"
+                if usage.reasoning_output_tokens:
+                    line += f" (reasoning {usage.reasoning_output_tokens:,})"
+                self.renderer.line(line)
+            if self.bundle is not None and self.bundle.rollout_path is not None and self.turns:
+                self.renderer.line("To continue this session, run:")
+                self.renderer.line("  " + pal.cyan(f"codex resume {session.thread_id}"))
+        return 0
+
+    # ------------------------------------------------------------------ turns
+
+    def submit(self, text: str) -> None:
+        """Send one message as a turn and render it until it ends."""
+        from codex_cli.history import append_entry
+        from codex_cli.session import text_message
+
+        append_entry(self.config.codex_home, self.session.thread_id, text,
+                     persistence=self.config.history_persistence, max_bytes=self.config.history_max_bytes)
+        items = [*self.pending_context, text_message("user", text)]
+        self.pending_context = []
+        self.run_turn(lambda: self.session.run_turn(items))
+
+    def run_turn(self, work: Callable[[], TurnResult], label: str = "Working") -> TurnResult | None:
+        """Run `work` (a session call) on a worker thread and render its events; the summary after."""
+        from codex_cli.session import TurnResult
+
+        started = time.monotonic()
+        result = self.busy(work, label)
+        self.turns += 1
+        if isinstance(result, BaseException):
+            self.renderer.error(f"{type(result).__name__}: {result}")
+            return None
+        if not isinstance(result, TurnResult):
+            return None
+        if result.status == "completed":
+            session = self.session
+            window = self.config.model_context_window or _default_window()
+            left = context_left_percent(session.context_tokens(), window)
+            self.renderer.turn_summary(session.usage, time.monotonic() - started, left)
+            self.turn_notifications(result)
+        self.renderer.blank()
+        return result
+
+    def turn_notifications(self, result: TurnResult) -> None:
+        from codex_cli.notifications import notify_payload, run_notify, user_messages
+
+        session = self.session
+        if self.config.notify and session.turn_id is not None:
+            payload = notify_payload(thread_id=session.thread_id, turn_id=session.turn_id, cwd=self.config.cwd,
+                                     client=CLIENT, input_messages=user_messages(session.history),
+                                     last_message=result.last_agent_message)
+            run_notify(self.config.notify, payload, self.config.cwd)
+        self.notifier.notify("agent-turn-complete", result.last_agent_message or "Agent turn complete")
+
+    def busy(self, work: Callable[[], object], label: str = "Working") -> object:
+        """Run `work` on a worker thread; meanwhile render what it emits and read keys."""
+
+        def target() -> None:
+            try:
+                result: object = work()
+            except BaseException as exc:  # the worker must always report back
+                result = exc
+            self.queue.put(Done(result))
+
+        thread = threading.Thread(target=target, name="codex-turn", daemon=True)
+        self._interrupting = False
+        self.renderer.begin_busy(label)
+        try:
+            with self.terminal.keys():
+                thread.start()
+                while True:
+                    try:
+                        return self._pump()
+                    except KeyboardInterrupt:  # a SIGINT that did not come through the keyboard
+                        self._interrupting = True
+                        self.session.interrupt()
+        finally:
+            self.renderer.end_message()
+            self.renderer.end_busy()
+
+    def _pump(self) -> object:
+        last = {"keys": 0.0, "tick": 0.0}
+
+        def between(now: float) -> None:
+            if now - last["keys"] >= 0.03:
+                last["keys"] = now
+                for key in self.terminal.read_keys(0):
+                    self.turn_key(key)
+            if now - last["tick"] >= 0.1:
+                last["tick"] = now
+                self.renderer.tick(now)
+
+        return pump(self.queue, self._dispatch, between)
+
+    def _dispatch(self, message: object) -> None:
+        if isinstance(message, PendingApproval):
+            from codex_cli.approval_view import ask_approval
+
+            ask_approval(self, message)
+        elif isinstance(message, (HookStarted, HookFinished)):
+            self._render_hook(message)
+        elif isinstance(message, _Note):
+            self.warn(message.text) if message.warning else self.renderer.note(message.text)
+        else:
+            self.renderer.handle(message)  # type: ignore[arg-type]
+
+    def swallow(self, rest_of_word: str) -> None:
+        """After a one-key answer, drop the rest of the word (and the Enter after it) if the person types it."""
+        self._swallow, self._swallow_until, self._swallowed_any = rest_of_word, time.monotonic() + 1.5, False
+
+    def filter_key(self, key: Key) -> Key | None:
+        """`key`, or what is left of it after `swallow()`; None when nothing is."""
+        if not self._swallow_until or time.monotonic() > self._swallow_until:
+            self._swallow_until = 0.0
+            return key
+        if key.name == "enter":
+            self._swallow_until = 0.0
+            return None if self._swallowed_any else key
+        if key.name == "text":
+            text = key.text
+            while text and self._swallow and text[0].lower() == self._swallow[0]:
+                text, self._swallow, self._swallowed_any = text[1:], self._swallow[1:], True
+            if not text:
+                return None
+            self._swallow_until = 0.0
+            return Key("text", text)
+        self._swallow_until = 0.0
+        return key
+
+    def turn_key(self, key: Key) -> None:
+        """A key typed while a turn runs."""
+        filtered = self.filter_key(key)
+        if filtered is None:
+            return
+        key = filtered
+        if key.name in ("esc", "ctrl-c"):
+            if not self._interrupting:
+                self._interrupting = True
+                self.session.interrupt()
+        elif key.name in ("text", "paste"):
+            self.draft += key.text
+        elif key.name == "backspace":
+            self.draft = self.draft[:-1]
+        elif key.name == "ctrl-u":
+            self.draft = ""
+        elif key.name == "enter" and self.draft.strip():
+            self.queued.append(self.draft)
+            self.renderer.note(self.renderer.pal.dim(f"Queued for the next turn: {self.draft}"))
+            self.draft = ""
+        elif key.name in ("focus-in", "focus-out"):
+            self.notifier.focused = key.name == "focus-in"
+        self.renderer.draft = self.draft.replace("\n", " ⏎ ")
+
+    def shell_command(self, command: str, typed: str) -> None:
+        """`!cmd`: run it locally, show it, and tell the model about it with the next message."""
+        from codex_cli.history import append_entry
+        from codex_cli.protocol import CommandExecutionItem
+        from codex_cli.session import text_message
+        from codex_cli.shell import default_shell_path
+
+        append_entry(self.config.codex_home, self.session.thread_id, typed,
+                     persistence=self.config.history_persistence, max_bytes=self.config.history_max_bytes)
+        started = time.monotonic()
+        try:
+            proc = subprocess.run([default_shell_path(), "-lc", command], cwd=self.config.cwd,
+                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=600)
+            output = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+            code: int | None = proc.returncode
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            output, code = str(exc), None
+        duration = time.monotonic() - started
+        self.renderer.command(CommandExecutionItem("bang", command, output, code,
+                                                   "completed" if code == 0 else "failed"), verb="You ran")
+        self.renderer.blank()
+        self.pending_context.append(text_message("user", (
+            f"<user_shell_command>\n<command>\n{command}\n</command>\n<result>\nExit code: {code}\n"
+            f"Duration: {duration:.4f} seconds\nOutput:\n{output}\n</result>\n</user_shell_command>")))
+
+    def status_usage(self) -> tuple[str, str | None]:
+        session = self.session
+        usage = session.usage
+        fresh = usage.input_tokens - usage.cached_input_tokens
+        tokens = (f"{compact_number(usage.blended_total)} total  ({compact_number(fresh)} input + "
+                  f"{compact_number(usage.output_tokens)} output)")
+        if not usage.total_tokens and not usage.output_tokens:
+            return tokens, None
+        window = self.config.model_context_window or _default_window()
+        used = session.context_tokens()
+        left = context_left_percent(used, window)
+        return tokens, f"{left}% left ({compact_number(used)} used / {compact_number(window * 95 // 100)})"
+
+
+def _default_window() -> int:
+    from codex_cli.compaction import DEFAULT_CONTEXT_WINDOW
+
+    return DEFAULT_CONTEXT_WINDOW

@@ -1,0 +1,487 @@
+"""The line UI's slash commands (ux.md §8): what each one does, with pickers as numbered plain questions.
+
+`dispatch(app, "/name args")` runs one command and returns True when the UI should exit. Commands typed while a
+turn runs are queued like any other text, so none of them ever runs during a turn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from codex_cli.config import Config
+    from codex_cli.line_ui import LineApp
+    from codex_cli.rollout import ResumedThread
+
+__all__ = [
+    "COMMANDS",
+    "INIT_PROMPT",
+    "SlashCommand",
+    "command_names",
+    "dispatch",
+    "permissions_label",
+    "pick_thread",
+    "replay",
+    "review_hooks",
+]
+
+MODELS = ("gpt-6.1-sol", "gpt-6.1-terra", "gpt-6-sol", "gpt-6-luna", "gpt-6-astra", "gpt-5.6-sol", "gpt-5.6-terra",
+          "gpt-5.6-luna", "gpt-5.5")
+EFFORTS = ("low", "medium", "high", "xhigh")
+REVIEW_PROMPT = ("Review the current code changes (staged, unstaged, and untracked files) and provide prioritized "
+                 "findings.")
+INIT_PROMPT = """Create an `AGENTS.md` file in the current directory: a short contributor guide for this repository, \
+titled "Repository Guidelines".
+
+Look at the repository first (layout, build files, tests, recent history) and write only what is true here:
+- Project structure: where the source, tests and assets live.
+- Build, test and development commands, each with one line on what it does.
+- Coding style and naming conventions, and the formatters or linters in use.
+- Testing: the framework, how tests are named, how to run them.
+- Commit and pull request conventions, as far as the history shows them.
+
+Use Markdown headings and short bullet points, 200-400 words in all. If `AGENTS.md` already exists, do not \
+overwrite it; say so and stop."""
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    name: str
+    description: str
+    run: Callable[[LineApp, str], bool]
+    hidden: bool = False
+
+
+def permissions_label(config: Config) -> str:
+    """`Read Only (Ask for approval)`, `Workspace (Ask for approval)`, `Full Access`, as /status shows it."""
+    mode = {"read-only": "Read Only", "workspace-write": "Workspace", "danger-full-access": "Full Access"}.get(
+        config.sandbox_mode, config.sandbox_mode)
+    if config.sandbox_mode == "danger-full-access" and config.approval_policy == "never":
+        return mode
+    ask = {"on-request": "Ask for approval", "untrusted": "Ask for untrusted commands",
+           "on-failure": "Ask on failure", "never": "Never ask"}.get(config.approval_policy, config.approval_policy)
+    return f"{mode} ({ask})"
+
+
+def pick_thread(app: LineApp, cwd: Path | None) -> Path | None:
+    """A numbered list of recorded interactive threads; the chosen one's rollout path."""
+    from codex_cli import rollout
+
+    current = app.session.thread_id if app.bundle is not None else None
+    threads = [t for t in rollout.list_threads(app.config.codex_home, cwd=cwd)
+               if t.source != "exec" and t.first_user_message and t.id != current][:20]
+    if not threads:
+        app.renderer.note("No saved sessions found" + (" in this directory." if cwd else "."))
+        return None
+    app.renderer.line(app.renderer.pal.bold("Resume a previous session"))
+    now = time.time()
+    for index, thread in enumerate(threads, 1):
+        title = (thread.first_user_message or "(no prompt)").replace("\n", " ")[:60]
+        ident = app.renderer.pal.dim(thread.id)
+        app.renderer.line(f"  {index}. {_age(now - thread.updated):>8}  {title}  {ident}")
+    answer = app.ask(f"Select [1-{len(threads)}] (enter to cancel): ").strip()
+    if answer.isdigit() and 1 <= int(answer) <= len(threads):
+        return threads[int(answer) - 1].path
+    return None
+
+
+def replay(app: LineApp, resumed: ResumedThread) -> None:
+    """Show the recorded conversation: the person's prompts and the assistant's answers."""
+    from codex_cli.line_render import MarkdownStream
+    from codex_cli.notifications import user_messages
+
+    for item in resumed.history:
+        if item.get("type") != "message":
+            continue
+        if item.get("role") == "user":
+            for text in user_messages([item]):
+                app.renderer.user_prompt(text)
+        elif item.get("role") == "assistant":
+            content = item.get("content")
+            text = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict)) if isinstance(
+                content, list) else ""
+            if text:
+                stream = MarkdownStream(app.renderer.pal)
+                app.renderer.write(stream.feed(text) + stream.finish())
+
+
+def review_hooks(app: LineApp) -> None:
+    """The startup question for new or changed hooks (ux.md §2.1 step 2)."""
+    from codex_cli.hooks import trust_handlers
+
+    discovered = app.hooks.discovered
+    if app.bypass_hook_trust:
+        return
+    review = discovered.needing_review()
+    if not review:
+        return
+    pal = app.renderer.pal
+    app.renderer.line(f"{pal.dim('•')} {pal.bold('Hooks need review')}")
+    app.renderer.dim_line(f"  {len(review)} hook{'s are' if len(review) != 1 else ' is'} new or changed. "
+                           "Hooks can run outside the sandbox after you trust them.")
+    for handler in review:
+        app.renderer.dim_line(f"    {handler.event}: {handler.command}  ({discovered.status(handler)})")
+    app.renderer.line("  1. Trust all and continue\n  2. Continue without trusting (hooks won't run)")
+    answer = app.ask("Select [1-2]: ").strip().lower()
+    if answer in ("1", "t", "trust", "y", "yes"):
+        trust_handlers(app.config.config_path, review, discovered.state)
+        state = dict(discovered.state)
+        for handler in review:
+            state[handler.key] = {**state.get(handler.key, {}), "trusted_hash": handler.trust_hash()}
+        app.hooks.discovered = dataclasses.replace(discovered, state=state)
+        app.renderer.note(f"Trusted {len(review)} hook{'s' if len(review) != 1 else ''}.")
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"
+
+
+def _pick(app: LineApp, title: str, options: list[str], current: int | None = None) -> int | None:
+    """A numbered list and a question; the chosen index, or None (cancelled / nonsense)."""
+    app.renderer.line(app.renderer.pal.bold(title))
+    for index, option in enumerate(options, 1):
+        suffix = app.renderer.pal.dim(" (current)") if index - 1 == current else ""
+        app.renderer.line(f"  {index}. {option}{suffix}")
+    answer = app.ask(f"Select [1-{len(options)}] (enter to cancel): ").strip()
+    if answer.isdigit() and 1 <= int(answer) <= len(options):
+        return int(answer) - 1
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+
+def _model(app: LineApp, args: str) -> bool:
+    words = args.split()
+    config = app.config
+    if words:
+        model = words[0]
+        effort = words[1] if len(words) > 1 else config.model_reasoning_effort
+    else:
+        names = list(dict.fromkeys((config.model, *MODELS)))
+        choice = _pick(app, "Select Model", names, current=0)
+        if choice is None:
+            return False
+        model = names[choice]
+        levels = [f"{e.capitalize()}{' (default)' if e == 'medium' else ''}" for e in EFFORTS]
+        current = EFFORTS.index(config.model_reasoning_effort) if config.model_reasoning_effort in EFFORTS else None
+        level = _pick(app, f"Select Reasoning Level for {model}", levels, current=current)
+        effort = EFFORTS[level] if level is not None else config.model_reasoning_effort
+    if effort is not None and effort not in (*EFFORTS, "minimal", "none"):
+        app.renderer.error(f"Unknown reasoning effort `{effort}`; use one of {', '.join(EFFORTS)}.")
+        return False
+    session = app.session
+    reasoning = dict(session.request.reasoning or {})
+    if effort:
+        reasoning["effort"] = effort
+    session.request = dataclasses.replace(session.request, model=model, reasoning=reasoning or None)
+    app.config = dataclasses.replace(config, model=model, model_reasoning_effort=effort)
+    app.hooks.model = model
+    app.renderer.note(f"Model changed to {model}{f' {effort}' if effort else ''}")
+    return False
+
+
+_PERMISSIONS = (
+    ("Read Only", "read files; ask before anything else", "read-only", "on-request"),
+    ("Ask for approval", "read and edit files in the workspace, run commands; ask for anything beyond it",
+     "workspace-write", "on-request"),
+    ("Full Access", "no sandbox and no questions; edit files and use the network anywhere", "danger-full-access",
+     "never"),
+)
+
+
+def _permissions(app: LineApp, args: str) -> bool:
+    from codex_cli.config import load_config
+
+    config = app.config
+    current = next((i for i, p in enumerate(_PERMISSIONS) if (p[2], p[3]) == (config.sandbox_mode,
+                                                                            config.approval_policy)), None)
+    choice = _pick(app, "Select Approval Mode", [f"{p[0]} — {p[1]}" for p in _PERMISSIONS], current=current)
+    if choice is None or choice == current:
+        return False
+    _, _, sandbox, approval = _PERMISSIONS[choice]
+    overrides = dataclasses.replace(app.overrides, sandbox_mode=sandbox, approval_policy=approval,
+                                    bypass_approvals_and_sandbox=False)
+    new_config = dataclasses.replace(load_config(overrides), model=config.model,  # keep a /model choice
+                                     model_reasoning_effort=config.model_reasoning_effort)
+    if app.reopen(new_config):
+        app.overrides = overrides
+        app.hooks.permission_mode = "bypassPermissions" if approval == "never" else "default"
+        app.renderer.note(f"Permissions changed to {permissions_label(new_config)}")
+    return False
+
+
+def _status(app: LineApp, args: str) -> bool:
+    from codex_cli.project_doc import load_agents_doc
+    from codex_cli.version import VERSION
+
+    config, session, pal = app.config, app.session, app.renderer.pal
+    reasoning = session.request.reasoning or {}
+    summary = reasoning.get("summary") or config.model_reasoning_summary or "auto"
+    model = f"{config.model} (reasoning {reasoning.get('effort', 'default')}, summaries {summary})"
+    doc = load_agents_doc(config.codex_home, config.cwd, max_bytes=config.project_doc_max_bytes,
+                          fallback_filenames=config.project_doc_fallback_filenames,
+                          root_markers=config.project_root_markers)
+    agents = [str(p) for p in _agents_files(config)] if doc.body else []
+    tokens, context = app.status_usage()
+    rows = [("Model", model), ("Model provider", config.model_provider_id), ("Directory", str(config.cwd)),
+            ("Permissions", permissions_label(config)), ("Agents.md", ", ".join(agents) or "<none>"),
+            ("Session", session.thread_id)]
+    if app.forked_from:
+        rows.append(("Forked from", app.forked_from))
+    rows.append(("Token usage", tokens))
+    if context is not None:
+        rows.append(("Context window", context))
+    app.renderer.line(f"{pal.bold('>_ Codex CLI (Python)')} {pal.dim(f'(v{VERSION})')}")
+    for key, value in rows:
+        label = f"{key}:"
+        app.renderer.line(f"  {pal.dim(f'{label:<17}')}{value}")
+    app.renderer.blank()
+    return False
+
+
+def _agents_files(config: Config) -> list[Path]:
+    """The instruction files in effect, from the project root down to the working directory."""
+    names = ("AGENTS.override.md", "AGENTS.md", *config.project_doc_fallback_filenames)
+    found: list[Path] = []
+    directory = config.cwd
+    while True:
+        match = next((directory / name for name in names if (directory / name).is_file()), None)
+        if match is not None:
+            found.append(match)
+        if directory == config.project_root or directory.parent == directory:
+            break
+        directory = directory.parent
+    return list(reversed(found))
+
+
+def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+
+def _diff(app: LineApp, args: str) -> bool:
+    cwd = app.config.cwd
+    try:
+        inside = _git(["rev-parse", "--is-inside-work-tree"], cwd)
+    except OSError:
+        inside = None
+    if inside is None or inside.returncode != 0:
+        app.renderer.note("`/diff` — not inside a git repository")
+        return False
+    text = _git(["diff", "--no-color", "--no-ext-diff"], cwd).stdout
+    untracked = _git(["ls-files", "--others", "--exclude-standard", "-z"], cwd).stdout.split("\0")
+    for name in filter(None, untracked):
+        text += _git(["diff", "--no-color", "--no-index", "--", "/dev/null", name], cwd).stdout
+    if not text.strip():
+        app.renderer.note("No changes.")
+    else:
+        app.renderer.diff(text)
+    return False
+
+
+def _new(app: LineApp, args: str) -> bool:
+    from codex_cli.bootstrap import ThreadStart
+
+    app.close_session()
+    app.open(ThreadStart(source="cli"), "startup")
+    app.renderer.note(f"New conversation started ({app.session.thread_id})")
+    app.renderer.blank()
+    return False
+
+
+def _resume(app: LineApp, args: str) -> bool:
+    from codex_cli import rollout
+    from codex_cli.bootstrap import ThreadStart
+
+    home, name = app.config.codex_home, args.strip()
+    if name:
+        path = rollout.find_thread(home, name) if rollout.is_uuid(name) else rollout.find_thread_by_name(
+            home, name, cwd=None)
+        if path is None:
+            app.renderer.error(f"No saved session found with ID {name}.")
+            return False
+    else:
+        picked = pick_thread(app, app.config.cwd)
+        if picked is None:
+            return False
+        path = picked
+    resumed = rollout.load_rollout(path)
+    app.close_session()
+    app.open(ThreadStart(resumed=resumed, source="cli"), "resume")
+    app.renderer.note(f"Resumed session {resumed.meta.id}")
+    replay(app, resumed)
+    return False
+
+
+def _compact(app: LineApp, args: str) -> bool:
+    result = app.run_turn(app.session.compact, label="Compacting")
+    if result is not None and result.status == "completed":
+        app.renderer.note("Context compacted")
+    return False
+
+
+def _init(app: LineApp, args: str) -> bool:
+    app.renderer.user_prompt(INIT_PROMPT)
+    app.submit(INIT_PROMPT)
+    return False
+
+
+def _review(app: LineApp, args: str) -> bool:
+    if args.strip():
+        prompt, what = args.strip(), args.strip()
+    else:
+        presets = ["Review against a base branch (PR Style)", "Review uncommitted changes", "Review a commit",
+                   "Custom review instructions"]
+        choice = _pick(app, "Select a review preset", presets)
+        if choice is None:
+            return False
+        if choice == 0:
+            branch = app.ask("Base branch: ").strip() or "main"
+            prompt = (f"Review the code changes against the base branch '{branch}': find the merge base with "
+                      f"`git merge-base HEAD {branch}`, inspect `git diff` against it, and provide prioritized "
+                      "findings.")
+            what = f"changes against {branch}"
+        elif choice == 1:
+            prompt, what = REVIEW_PROMPT, "current changes"
+        elif choice == 2:
+            sha = app.ask("Commit: ").strip() or "HEAD"
+            prompt, what = f"Review the code changes introduced by commit {sha} and provide prioritized findings.", \
+                f"commit {sha}"
+        else:
+            prompt = app.ask("Review instructions: ").strip()
+            what = prompt
+            if not prompt:
+                return False
+    app.renderer.line(f">> Code review started: {what} <<")
+    app.submit(prompt)
+    app.renderer.line("<< Code review finished >>")
+    return False
+
+
+def _mention(app: LineApp, args: str) -> bool:
+    query = args.strip() or app.ask("Search files: ").strip()
+    if not query:
+        return False
+    matches = _find_files(app.config.cwd, query)
+    if not matches:
+        app.renderer.note(f"No files match `{query}`.")
+        return False
+    choice = _pick(app, "Mention a file", matches)
+    if choice is not None:
+        app.draft = f"@{matches[choice]} "
+    return False
+
+
+def _find_files(root: Path, query: str, limit: int = 20) -> list[str]:
+    import os
+
+    needle, found = query.lower().lstrip("@"), []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in ("node_modules", "__pycache__"))
+        for name in sorted(files):
+            relative = os.path.relpath(os.path.join(folder, name), root)
+            if needle in relative.lower():
+                found.append(relative)
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def _mcp(app: LineApp, args: str) -> bool:
+    from codex_cli.mcp_client import format_status_lines
+
+    manager = app.session.tools.settings.mcp
+    app.renderer.line(app.renderer.pal.bold("🔌  MCP Tools"))
+    statuses = manager.list_status() if manager is not None else []
+    for line in format_status_lines(statuses, verbose=args.strip() == "verbose"):
+        app.renderer.line(f"  • {line.strip()}" if not line.startswith("    ") else f"    {line.strip()}")
+    if args.strip() != "verbose" and statuses:
+        app.renderer.dim_line("  Use /mcp verbose for tools and errors.")
+    return False
+
+
+def _hooks(app: LineApp, args: str) -> bool:
+    discovered = app.hooks.discovered
+    if not discovered.handlers:
+        app.renderer.note("No hooks configured (hooks.json or [hooks] in config.toml).")
+        return False
+    for handler in discovered.handlers:
+        app.renderer.line(f"  {handler.event:<18} {discovered.status(handler):<10} {handler.command}")
+    if discovered.needing_review():
+        review_hooks(app)
+    return False
+
+
+def _logout(app: LineApp, args: str) -> bool:
+    from codex_cli.auth import open_store, revoke_tokens
+    from codex_cli.errors import AuthError
+
+    setting = app.config.raw.get("cli_auth_credentials_store")
+    store = open_store(app.config.codex_home, setting if isinstance(setting, str) else None)
+    try:
+        stored = store.load()
+        if stored is not None:
+            revoke_tokens(stored, env=app.env)
+        removed = store.delete()
+    except (AuthError, OSError) as exc:
+        app.renderer.error(f"Error logging out: {exc}")
+        return False
+    app.renderer.note("Successfully logged out" if removed else "Not logged in")
+    return True
+
+
+def _quit(app: LineApp, args: str) -> bool:
+    return True
+
+
+def _help(app: LineApp, args: str) -> bool:
+    pal = app.renderer.pal
+    for command in COMMANDS:
+        if not command.hidden:
+            app.renderer.line(f"  {pal.bold(f'/{command.name}'):<14} {pal.dim(command.description)}")
+    app.renderer.dim_line("  @path mentions a file · !cmd runs a shell command · a trailing \\ continues the line")
+    return False
+
+
+COMMANDS: tuple[SlashCommand, ...] = (
+    SlashCommand("model", "choose what model and reasoning effort to use", _model),
+    SlashCommand("approvals", "choose what Codex can do without asking", _permissions),
+    SlashCommand("permissions", "choose what Codex is allowed to do", _permissions),
+    SlashCommand("review", "review my current changes and find issues", _review),
+    SlashCommand("new", "start a new chat during a conversation", _new),
+    SlashCommand("resume", "resume a saved chat", _resume),
+    SlashCommand("init", "create an AGENTS.md file with instructions for Codex", _init),
+    SlashCommand("compact", "summarize conversation to prevent hitting the context limit", _compact),
+    SlashCommand("diff", "show git diff (including untracked files)", _diff),
+    SlashCommand("mention", "mention a file", _mention),
+    SlashCommand("status", "show current session configuration and token usage", _status),
+    SlashCommand("mcp", "list MCP tools; use /mcp verbose for details", _mcp),
+    SlashCommand("hooks", "view and trust lifecycle hooks", _hooks),
+    SlashCommand("logout", "log out of Codex", _logout),
+    SlashCommand("quit", "exit Codex", _quit),
+    SlashCommand("exit", "exit Codex", _quit, hidden=True),
+    SlashCommand("help", "list the slash commands", _help),
+)
+
+
+def command_names() -> list[str]:
+    return [f"/{command.name}" for command in COMMANDS]
+
+
+def dispatch(app: LineApp, text: str) -> bool:
+    """Run `/name args`; True means quit."""
+    name, _, args = text[1:].partition(" ")
+    for command in COMMANDS:
+        if command.name == name:
+            return command.run(app, args)
+    app.renderer.note(f"Unrecognized command '/{name}'. Type \"/help\" for a list of supported commands.")
+    return False

@@ -1,0 +1,523 @@
+"""The interactive line UI driven in a pseudo-terminal (pexpect) against the fake model, plus its renderer parts."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+from cli_harness import CODEX, CodexEnv, make_codex_env  # noqa: E402
+from fake_responses import FakeResponsesServer, apply_patch_call, exec_call, message  # noqa: E402
+
+from codex_cli.line_input import Key, parse_keys  # noqa: E402
+from codex_cli.line_render import (  # noqa: E402
+    LineRenderer,
+    MarkdownStream,
+    Palette,
+    compact_number,
+    context_left_percent,
+    strip_controls,
+)
+from codex_cli.protocol import AgentMessageDelta, AgentMessageItem, ItemCompleted  # noqa: E402
+
+PY = sys.executable
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\r")
+PATCH = "*** Begin Patch\n*** Add File: hello.txt\n+hello world\n*** End Patch\n"
+
+
+@pytest.fixture
+def codex_env(tmp_path: Path) -> CodexEnv:
+    env = make_codex_env(tmp_path)
+    env.env["TERM"] = "xterm-256color"
+    return env
+
+
+def _slow_stream(count: int = 60, interval: float = 0.15) -> dict[str, Any]:
+    """A message that streams one word every `interval` seconds and never finishes by itself."""
+    created = {"type": "response.created", "response": {"id": "r_slow", "object": "response", "status": "in_progress"}}
+    added = {"type": "response.output_item.added", "output_index": 0,
+             "item": {"type": "message", "role": "assistant", "id": "m_slow", "status": "in_progress", "content": []}}
+    deltas = [{"type": "response.output_text.delta", "item_id": "m_slow", "output_index": 0, "content_index": 0,
+               "delta": f"chunk{i} "} for i in range(count)]
+    return {"events": [created, added, *deltas], "interval": interval, "no_completed": True, "hold_open": True}
+
+
+class Term:
+    """A `codex` child on a pseudo-terminal; `expect` fails with the screen text so far."""
+
+    def __init__(self, codex_env: CodexEnv, *args: str, command: str | None = None) -> None:
+        self.log = io.StringIO()
+        if command is None:
+            self.child = pexpect.spawn(CODEX[0], [*CODEX[1:], *args], cwd=str(codex_env.workdir), env=codex_env.env,
+                                       encoding="utf-8", dimensions=(50, 160), timeout=20)
+        else:
+            self.child = pexpect.spawn("bash", ["-c", command], cwd=str(codex_env.workdir), env=codex_env.env,
+                                       encoding="utf-8", dimensions=(50, 160), timeout=20)
+        self.child.logfile_read = self.log
+        self.pos, self.eof = 0, False
+
+    @property
+    def text(self) -> str:
+        return ANSI.sub("", self.log.getvalue())
+
+    def expect(self, needle: str, timeout: float = 20) -> None:
+        """Wait until `needle` shows up (colours stripped) after what the previous `expect` consumed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.text.find(needle, self.pos)
+            if found >= 0:
+                self.pos = found + len(needle)
+                return
+            if time.monotonic() > deadline or not self.child.isalive() and self._drained():
+                raise AssertionError(f"did not see {needle!r}; screen so far:\n{self.text[-3000:]}")
+            try:
+                self.child.read_nonblocking(65536, timeout=0.1)
+            except pexpect.TIMEOUT:
+                pass
+            except pexpect.EOF:
+                self.eof = True
+
+    def _drained(self) -> bool:
+        return self.eof
+
+    def prompt(self) -> None:
+        self.expect("› ")
+
+    def send(self, text: str) -> None:
+        self.child.send(text)
+
+    def line(self, text: str) -> None:
+        self.child.send(text + "\r")
+
+    def finish(self) -> int:
+        if not self.eof:
+            self.child.expect(pexpect.EOF, timeout=20)
+        self.child.close()
+        return int(self.child.exitstatus or 0)
+
+
+def _inputs(request: Any) -> list[dict[str, Any]]:
+    return list(request.body["input"])
+
+
+def _texts(request: Any, role: str = "user") -> list[str]:
+    return [part["text"] for item in _inputs(request) if item.get("role") == role
+            for part in item.get("content", []) if "text" in part]
+
+
+def _outputs(request: Any) -> dict[str, Any]:
+    return {item["call_id"]: item["output"] for item in _inputs(request)
+            if item.get("type") in ("function_call_output", "custom_tool_call_output")}
+
+
+def _session_flow(term: Term, server: FakeResponsesServer, workdir: Path) -> None:
+    """Prompt and streamed answer, command approval `y`, patch approval `n`, Ctrl-C mid-stream, /status, /new."""
+    term.prompt()
+    term.line("say hello")
+    term.expect("Hello there from the fake model")
+    term.expect("Token usage")
+    term.prompt()
+    term.line("run something")
+    term.expect("Would you like to run the following command")
+    term.expect("Answer with a key or a word")
+    term.send("y")
+    term.expect("You approved codex to run")
+    term.expect("command ran")
+    term.prompt()
+    term.line("make a file")
+    term.expect("Would you like to make the following edits")
+    term.expect("Answer with a key or a word")
+    term.send("n")
+    term.expect("Tell Codex what to do differently")
+    term.send("\r")
+    term.expect("interrupted")
+    term.prompt()
+    term.line("stream please")
+    term.expect("chunk3")
+    term.send("\x03")
+    term.expect("Conversation interrupted")
+    term.prompt()
+    term.line("/status")
+    term.expect("Session:")
+    term.expect("Token usage:")
+    term.prompt()
+    term.line("/new")
+    term.expect("New conversation started")
+    term.prompt()
+    term.line("fresh start")
+    term.expect("a new beginning")
+    term.prompt()
+    term.line("/quit")
+
+
+def _flow_script(workdir: Path) -> list[Any]:
+    return [
+        {"output": [message("# Greeting\n\nHello there from the fake model with `code`.\n")]},
+        {"output": [exec_call("echo from-the-command", "c1", sandbox_permissions="require_escalated",
+                              justification="it needs to run outside")]},
+        {"output": [message("command ran")]},
+        {"output": [apply_patch_call(PATCH, "p1")]},
+        _slow_stream(),
+        {"output": [message("a new beginning")]},
+    ]
+
+
+def _check_flow_requests(requests: list[Any], workdir: Path) -> None:
+    assert _texts(requests[0])[-1] == "say hello"
+    assert "from-the-command" in str(_outputs(requests[2])["c1"])
+    assert not (workdir / "hello.txt").exists()
+    stream_request = requests[4]
+    assert _texts(stream_request)[-1] == "stream please"
+    assert any(text.startswith("<turn_aborted>") for text in _texts(stream_request))  # the refused patch
+    fresh = requests[5]
+    assert _texts(fresh)[-1] == "fresh start"
+    assert not any("say hello" in text for text in _texts(fresh))  # /new: a new thread
+    assert fresh.headers["originator"] == "codex-tui"
+
+
+def test_interactive_session_on_a_terminal(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer(_flow_script(codex_env.workdir)) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env)
+        _session_flow(term, server, codex_env.workdir)
+        assert term.finish() == 0
+        requests = list(server.requests)
+    _check_flow_requests(requests, codex_env.workdir)
+    raw = term.log.getvalue()
+    assert "\x1b[" in raw  # a colour terminal gets colour
+    screen = term.text
+    assert "• # Greeting" in screen and "Hello there from the fake model with code." in screen
+    assert "• Ran echo from-the-command" in screen and "└ from-the-command" in screen
+    assert "+hello world" in screen  # the proposed patch is shown before the question
+    assert "To continue this session, run:" in screen and "codex resume " in screen
+    history = (codex_env.home / "history.jsonl").read_text().splitlines()
+    assert [json.loads(line)["text"] for line in history][:2] == ["say hello", "run something"]
+
+
+def test_piped_stdout_is_plain_text(codex_env: CodexEnv, tmp_path: Path) -> None:
+    out = tmp_path / "transcript.txt"
+    with FakeResponsesServer(_flow_script(codex_env.workdir)) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env, command=f"'{CODEX[0]}' '{CODEX[1]}' | tee '{out}'")
+        _session_flow(term, server, codex_env.workdir)
+        assert term.finish() == 0
+        requests = list(server.requests)
+    _check_flow_requests(requests, codex_env.workdir)
+    transcript = out.read_text(encoding="utf-8")
+    assert "\x1b" not in transcript and "\r" not in transcript
+    assert "› say hello\n• # Greeting\n\n  Hello there from the fake model with `code`.\n" in transcript
+    assert "• Ran echo from-the-command\n  └ from-the-command\n" in transcript
+    assert "■ Conversation interrupted" in transcript and "Session:" in transcript
+
+
+def test_typed_text_while_streaming_is_queued_for_the_next_turn(codex_env: CodexEnv) -> None:
+    script = [_slow_stream(count=12, interval=0.1) | {"no_completed": False, "hold_open": False},
+              {"output": [message("second answer")]}]
+    script[0]["events"].append({"type": "response.output_item.done", "output_index": 0, "item": message("x")})
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env)
+        term.prompt()
+        term.line("first")
+        term.expect("chunk2")
+        term.send("and then this\r")
+        term.expect("Queued for the next turn: and then this")
+        term.expect("second answer")
+        term.prompt()
+        term.line("/exit")
+        assert term.finish() == 0
+        requests = list(server.requests)
+    assert _texts(requests[1])[-1] == "and then this"
+
+
+def test_bang_command_runs_locally_and_reaches_the_next_request(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([{"output": [message("noted")]}]) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env)
+        term.prompt()
+        term.line("!echo hi from bang")
+        term.expect("You ran echo hi from bang")
+        term.prompt()
+        term.line("what did I run?")
+        term.expect("noted")
+        term.prompt()
+        term.send("\x04")
+        assert term.finish() == 0
+        request = server.requests[0]
+    texts = _texts(request)
+    assert texts[-1] == "what did I run?"
+    assert texts[-2].startswith(
+        "<user_shell_command>\n<command>\necho hi from bang\n</command>\n<result>\nExit code: 0")
+
+
+def test_notify_program_and_desktop_notification_after_a_turn(codex_env: CodexEnv, tmp_path: Path) -> None:
+    out = tmp_path / "notify.json"
+    script = tmp_path / "notify.py"
+    script.write_text(f"import sys\nopen({str(out)!r}, 'w').write(sys.argv[-1])\n")
+    extra = (f'notify = ["{PY}", "{script}"]\n'
+             '[tui]\nnotifications = true\nnotification_method = "osc9"\nnotification_condition = "always"\n')
+    with FakeResponsesServer([{"output": [message("Turn one done.")]}]) as server:
+        codex_env.write_config(server.base_url, extra=extra)
+        term = Term(codex_env)
+        term.prompt()
+        term.line("First prompt")
+        term.expect("Turn one done")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+    deadline = time.monotonic() + 10
+    while not (out.exists() and out.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    payload = json.loads(out.read_text())
+    assert payload["client"] == "codex-tui" and payload["input-messages"] == ["First prompt"]
+    assert payload["last-assistant-message"] == "Turn one done."
+    assert "\x1b]9;Turn one done.\x07" in term.log.getvalue()
+
+
+def test_hook_blocks_a_command_in_the_ui_after_trusting_it(codex_env: CodexEnv, tmp_path: Path) -> None:
+    hook = tmp_path / "block.py"
+    hook.write_text("import sys\nsys.stdin.read()\nsys.stderr.write('blocked by policy')\nsys.exit(2)\n")
+    config = {"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": f"{PY} {hook}"}]}]}}
+    (codex_env.home / "hooks.json").write_text(json.dumps(config))
+    script = [{"output": [exec_call("echo should-not-run", "c1")]}, {"output": [message("ok, blocked")]}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env, "-s", "danger-full-access")
+        term.expect("Hooks need review")
+        term.expect("Select")
+        term.line("1")
+        term.prompt()
+        term.line("try it")
+        term.expect("Blocked by hook")
+        term.expect("ok, blocked")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+        requests = list(server.requests)
+    assert _outputs(requests[1])["c1"] == (
+        "Command blocked by PreToolUse hook: blocked by policy. Command: echo should-not-run")
+    assert "trusted_hash = \"sha256:" in (codex_env.home / "config.toml").read_text()
+
+
+def test_resume_last_replays_and_continues_the_thread(codex_env: CodexEnv) -> None:
+    script = [{"output": [message("first answer")]}, {"output": [message("second answer")]}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env, "first question")
+        term.expect("first answer")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+        thread_id = re.search(r"codex resume (\S+)", term.text)
+        assert thread_id is not None
+        again = Term(codex_env, "resume", "--last")
+        again.expect("first answer")  # replayed
+        again.prompt()
+        again.line("next question")
+        again.expect("second answer")
+        again.prompt()
+        again.line("/quit")
+        assert again.finish() == 0
+        picker = Term(codex_env)
+        picker.prompt()
+        picker.line("/resume")
+        picker.expect("Resume a previous session")
+        picker.expect("1.")
+        picker.line("1")
+        picker.expect("Resumed session " + thread_id.group(1))
+        picker.expect("second answer")  # replayed
+        picker.prompt()
+        picker.line("/quit")
+        assert picker.finish() == 0
+        requests = list(server.requests)
+    assert _texts(requests[1])[-2:] == ["first question", "next question"]
+    assert requests[1].headers["thread-id"] == thread_id.group(1)
+
+
+def test_prompt_editing_mentions_multiline_and_ctrl_c(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([_slow_stream(count=40, interval=0.1), {"output": [message("ok")]}]) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env)
+        term.prompt()
+        term.send("discarded text")
+        term.expect("discarded text")
+        term.send("\x03")  # Ctrl-C with text: clears the line, does not quit
+        term.prompt()
+        term.line("stream")
+        term.expect("chunk2")
+        term.send("\x1b")  # Esc interrupts too
+        term.expect("Conversation interrupted")
+        term.prompt()
+        term.send("look at @REA\t")
+        term.expect("@README.md")
+        term.send("please \\\r")  # the completion ends with a space
+        term.expect("… ")
+        term.line("second line")
+        term.expect("ok")
+        term.prompt()
+        term.send("\x03")  # Ctrl-C on an empty prompt quits
+        assert term.finish() == 0
+        requests = list(server.requests)
+    assert len(requests) == 2
+    assert _texts(requests[1])[-1] == "look at @README.md please \nsecond line"
+
+
+def test_slash_commands(codex_env: CodexEnv) -> None:
+    marker = codex_env.workdir / "made-by-model.txt"
+    script = [
+        {"output": [exec_call(f"touch {marker}", "c1")]},
+        {"output": [message("touched")]},
+        {"output": [message("the summary")]},
+        {"output": [message("agents file written")]},
+        {"output": [message("looked at it")]},
+    ]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env)
+        term.prompt()
+        term.line("/help")
+        term.expect("/permissions")
+        term.prompt()
+        term.line("/bogus")
+        term.expect("Unrecognized command '/bogus'")
+        term.prompt()
+        term.line("/model gpt-5.5 high")
+        term.expect("Model changed to gpt-5.5 high")
+        term.prompt()
+        term.line("/approvals")
+        term.expect("Select [1-3]")
+        term.line("3")
+        term.expect("Permissions changed to Full Access")
+        term.prompt()
+        term.line("touch it")
+        term.expect("touched")
+        term.prompt()
+        term.line("/status")
+        term.expect("gpt-5.5 (reasoning high")
+        term.expect("Full Access")
+        term.prompt()
+        term.line("/diff")
+        term.expect("+hello")
+        term.prompt()
+        term.line("/mcp")
+        term.expect("No MCP servers configured.")
+        term.prompt()
+        term.line("/compact")
+        term.expect("Context compacted")
+        term.prompt()
+        term.line("/init")
+        term.expect("agents file written")
+        term.prompt()
+        term.line("/mention READ")
+        term.expect("1. README.md")
+        term.line("1")
+        term.expect("@README.md")
+        term.line("is it fine?")
+        term.expect("looked at it")
+        term.prompt()
+        term.line("/logout")
+        term.expect("Not logged in")
+        assert term.finish() == 0
+        requests = list(server.requests)
+    assert marker.exists()
+    assert requests[0].body["model"] == "gpt-5.5" and requests[0].body["reasoning"]["effort"] == "high"
+    assert not any(item.get("type") == "function_call" for item in _inputs(requests[3]))  # compacted
+    assert _texts(requests[3])[-1].startswith("Create an `AGENTS.md` file")
+    assert _texts(requests[4])[-1] == "@README.md is it fine?"
+
+
+def test_stdin_must_be_a_terminal(codex_env: CodexEnv) -> None:
+    run = codex_env.run(input="hello\n")
+    assert run.returncode == 1
+    assert "stdin is not a terminal" in run.stderr
+
+
+# ---------------------------------------------------------------------------------------------- renderer units
+
+
+MARKDOWN = ("# Heading\n\nHello from **fake** model with `inline code`.\n\n1. first\n2. second\n   - nested\n\n"
+            "> a quote\n\n```python\ndef f(x):\n    return x + 1\n```\n\nA [link](https://e.com) * star")
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7, 1000])
+def test_markdown_stream_is_the_same_however_the_text_is_split(step: int) -> None:
+    whole = MarkdownStream(Palette(True))
+    expected = whole.feed(MARKDOWN) + whole.finish()
+    stream = MarkdownStream(Palette(True))
+    out = "".join(stream.feed(MARKDOWN[i : i + step]) for i in range(0, len(MARKDOWN), step)) + stream.finish()
+    assert out == expected
+    assert strip_controls(out).splitlines()[:5] == [
+        "• # Heading", "", "  Hello from fake model with inline code.", "", "  1. first"]
+    assert "  def f(x):\n      return x + 1\n\n  A" in strip_controls(out)
+
+
+def test_plain_markdown_is_the_text_itself_indented() -> None:
+    stream = MarkdownStream(Palette(False))
+    out = stream.feed(MARKDOWN[:30]) + stream.feed(MARKDOWN[30:]) + stream.finish()
+    assert "\x1b" not in out
+    assert out == "• " + MARKDOWN.replace("\n", "\n  ").replace("\n  \n", "\n\n") + "\n"
+
+
+def test_each_delta_is_written_when_it_arrives() -> None:
+    out = io.StringIO()
+    renderer = LineRenderer(out, color=True, live=False)
+    renderer.handle(AgentMessageDelta("Hel"))
+    assert strip_controls(out.getvalue()) == "• Hel"
+    renderer.handle(AgentMessageDelta("lo wor"))
+    assert strip_controls(out.getvalue()) == "• Hello wor"
+    renderer.handle(ItemCompleted(AgentMessageItem("m", "Hello world")))
+    assert strip_controls(out.getvalue()) == "• Hello world\n"
+
+
+def test_cells_in_plain_text() -> None:
+    from codex_cli.protocol import CommandExecutionItem, FileChange, FileChangeItem, TodoEntry, TodoListItem
+
+    out = io.StringIO()
+    renderer = LineRenderer(out, color=False, live=False, cwd=Path("/w"))
+    output = "".join(f"line {i}\n" for i in range(1, 13))
+    renderer.command(CommandExecutionItem("c", "/bin/bash -lc 'seq 1 12'", output, 0, "completed"))
+    renderer.command(CommandExecutionItem("c", "/bin/bash -lc 'false'", "", 1, "failed"))
+    renderer.plan(TodoListItem("t", (TodoEntry("Inspect", True), TodoEntry("Write", False, True),
+                                     TodoEntry("Verify", False))))
+    diff = "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n"
+    renderer.patch(FileChangeItem("p", (FileChange("/w/x", "update"),), "completed", diff=diff))
+    assert out.getvalue() == (
+        "• Ran seq 1 12\n  └ line 1\n    line 2\n    line 3\n    … +7 lines\n    line 11\n    line 12\n"
+        "• Ran false · exit 1\n  └ (no output)\n"
+        "• Updated Plan · 1/3 complete\n  └ ✔ Inspect\n    → Write\n    □ Verify\n"
+        "• Edited x (+1 -1)\n    --- a/x\n    +++ b/x\n    @@ -1 +1 @@\n    -old\n    +new\n")
+
+
+def test_numbers_and_context_left() -> None:
+    assert [compact_number(n) for n in (999, 1300, 9100, 7000, 212_000, 1_500_000)] == [
+        "999", "1.3K", "9.1K", "7K", "212K", "1.5M"]
+    assert context_left_percent(205_000, 272_000) == 22
+    assert context_left_percent(102_000, 272_000) == 63
+    assert context_left_percent(1_500, 272_000) == 100
+
+
+def test_render_benchmark_writes_every_delta_in_its_tick() -> None:
+    import bench_render
+
+    cpu, _, late = bench_render.run(20_000, 5_000)
+    assert late == 0
+    assert cpu < 1.0
+
+
+def test_key_parsing() -> None:
+    keys, rest = parse_keys("ab\x1b[200~x\ny\x1b[201~\r\x03\x1b[I\x1b")
+    assert keys == [Key("text", "ab"), Key("paste", "x\ny"), Key("enter"), Key("ctrl-c"), Key("focus-in"),
+                    Key("esc")] and rest == ""
+    keys, rest = parse_keys("a\x1b[20", final=False)
+    assert keys == [Key("text", "a")] and rest == "\x1b[20"
+    assert subprocess is not None
