@@ -190,7 +190,8 @@ def _user_message(prompt: str, args: argparse.Namespace) -> dict[str, object]:
 
 def main(args: argparse.Namespace) -> int:
     """Run `codex exec`; returns the process exit code."""
-    from codex_cli.exec_output import HumanOutput, JsonOutput, Style, stream_wants_color
+    from codex_cli.exec_output import HumanOutput, JsonOutput
+    from codex_cli.style import Style, stream_wants_color
 
     err, out = sys.stderr, sys.stdout
     human = HumanOutput(err, Style(stream_wants_color(err, args.color, os.environ)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TextIO
 
 from codex_cli.jsoncodec import encode_json
@@ -25,53 +24,9 @@ from codex_cli.protocol import (
     WebSearchItem,
     event_to_json,
 )
+from codex_cli.style import Style
 
-__all__ = ["HumanOutput", "JsonOutput", "Style", "stream_wants_color"]
-
-
-def stream_wants_color(stream: TextIO, choice: str, env: dict[str, str] | os._Environ[str]) -> bool:
-    """The `--color` rule: always/never, else colour iff the stream is a terminal that allows it."""
-    if choice == "always":
-        return True
-    if choice == "never":
-        return False
-    if env.get("FORCE_COLOR") or env.get("CLICOLOR_FORCE"):
-        return True
-    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
-class Style:
-    """ANSI styling that turns into plain text when colour is off."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-
-    def _wrap(self, codes: str, text: str) -> str:
-        return f"{codes}{text}\x1b[0m" if self.enabled and text else text
-
-    def bold(self, text: str) -> str:
-        return self._wrap("\x1b[1m", text)
-
-    def dim(self, text: str) -> str:
-        return self._wrap("\x1b[2m", text)
-
-    def cyan(self, text: str) -> str:
-        return self._wrap("\x1b[36m", text)
-
-    def magenta(self, text: str) -> str:
-        return self._wrap("\x1b[35m\x1b[3m", text)
-
-    def green(self, text: str) -> str:
-        return self._wrap("\x1b[32m", text)
-
-    def red(self, text: str) -> str:
-        return self._wrap("\x1b[31m", text)
-
-    def warning(self, text: str) -> str:
-        return self._wrap("\x1b[1m\x1b[33m", text)
+__all__ = ["HumanOutput", "JsonOutput"]
 
 
 def _format_duration(seconds: float) -> str:
@@ -106,7 +61,7 @@ class HumanOutput:
         self._line(prompt)
 
     def warning(self, message: str) -> None:
-        self._line(f"{self.style.warning('warning:')} {message}")
+        self._line(f"{self.style.sgr('1;33', 'warning:')} {message}")
 
     def error(self, message: str) -> None:
         self._line(f"{self.style.red('ERROR:')} {message}")
@@ -138,7 +93,7 @@ class HumanOutput:
         if isinstance(item, McpToolCallItem):
             self._line(f"mcp: {item.server}/{item.tool} started")
         elif isinstance(item, CommandExecutionItem):
-            self._line(self.style.magenta("exec"))
+            self._line(self.style.sgr("35;3", "exec"))
             self._line(f"{self.style.bold(item.command)} in {item.cwd}")
         elif isinstance(item, TodoListItem):
             self._plan(item)
@@ -147,7 +102,7 @@ class HumanOutput:
         if isinstance(item, McpToolCallItem):
             self._line(f"mcp: {item.server}/{item.tool} ({item.status})")
         elif isinstance(item, AgentMessageItem):
-            self._line(self.style.magenta("codex"))
+            self._line(self.style.sgr("35;3", "codex"))
             self._line(item.text)
         elif isinstance(item, ReasoningItem) and not self.hide_reasoning:
             self._line(self.style.dim(item.text))
@@ -158,7 +113,7 @@ class HumanOutput:
         elif isinstance(item, ErrorItem):
             self.error(item.message)
         elif isinstance(item, WebSearchItem):
-            self._line(f"{self.style.magenta('web search')} {item.query}")
+            self._line(f"{self.style.sgr('35;3', 'web search')} {item.query}")
 
     def _command_done(self, item: CommandExecutionItem, elapsed: float) -> None:
         duration = _format_duration(elapsed)

@@ -2,7 +2,7 @@
 
 `LineRenderer.handle()` writes each event at once (a text delta is written and flushed in the call that receives
 it; only the few marker characters at the start of a line are held until the line's kind is known). Cells follow
-ux.md §5: `• ` bullets, two-space continuation, `└` children. `Palette` turns styling off entirely for `NO_COLOR`,
+ux.md §5: `• ` bullets, two-space continuation, `└` children. `Style` turns styling off entirely for `NO_COLOR`,
 `TERM=dumb` or a non-terminal stdout, so the output then holds no escape sequence at all; the spinner/status line
 is drawn only on a colour terminal.
 """
@@ -38,11 +38,11 @@ from codex_cli.protocol import (
     TurnStarted,
     Usage,
 )
+from codex_cli.style import Style
 
 __all__ = [
     "LineRenderer",
     "MarkdownStream",
-    "Palette",
     "compact_number",
     "context_left_percent",
     "display_command",
@@ -93,40 +93,6 @@ def display_command(command: str) -> str:
     return command
 
 
-class Palette:
-    """SGR styling that is the identity when disabled."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-
-    def sgr(self, codes: str, text: str) -> str:
-        return f"\x1b[{codes}m{text}\x1b[0m" if self.enabled and text else text
-
-    def bold(self, text: str) -> str:
-        return self.sgr("1", text)
-
-    def dim(self, text: str) -> str:
-        return self.sgr("2", text)
-
-    def green(self, text: str) -> str:
-        return self.sgr("32", text)
-
-    def red(self, text: str) -> str:
-        return self.sgr("31", text)
-
-    def cyan(self, text: str) -> str:
-        return self.sgr("36", text)
-
-    def magenta(self, text: str) -> str:
-        return self.sgr("35", text)
-
-    def blue(self, text: str) -> str:
-        return self.sgr("38;5;75", text)
-
-    def yellow(self, text: str) -> str:
-        return self.sgr("33", text)
-
-
 class MarkdownStream:
     """Streaming light markdown: headings, lists, quotes, `code`, **bold**, fenced blocks kept verbatim.
 
@@ -134,7 +100,7 @@ class MarkdownStream:
     trailing `*` wait for the next character. Without colour the text passes through as is (markers kept), only
     indented under the cell's bullet."""
 
-    def __init__(self, palette: Palette, bullet: str = "• ", indent: str = "  ") -> None:
+    def __init__(self, palette: Style, bullet: str = "• ", indent: str = "  ") -> None:
         self.pal, self.styled = palette, palette.enabled
         self.bullet, self.indent = bullet, indent
         self.first, self.line_start = True, True
@@ -312,7 +278,7 @@ class LineRenderer:
 
     def __init__(self, out: TextIO, *, color: bool, live: bool, cwd: Path | None = None,
                  hide_reasoning: bool = False, width: Callable[[], int] | None = None) -> None:
-        self.out, self.pal = out, Palette(color)
+        self.out, self.pal = out, Style(color)
         self.live = live and color
         self.cwd = cwd
         self.hide_reasoning = hide_reasoning

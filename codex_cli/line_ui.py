@@ -183,8 +183,8 @@ class LineApp:
 
     def __init__(self, config: Config, overrides: CliOverrides, *, bypass_hook_trust: bool = False,
                  out: TextIO | None = None, env: dict[str, str] | None = None) -> None:
-        from codex_cli.exec_output import stream_wants_color
         from codex_cli.notifications import DesktopNotifier
+        from codex_cli.style import stream_wants_color
 
         self.config, self.overrides = config, overrides
         self.out = out or sys.stdout

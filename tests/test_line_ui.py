@@ -23,12 +23,12 @@ from codex_cli.line_input import Key, parse_keys  # noqa: E402
 from codex_cli.line_render import (  # noqa: E402
     LineRenderer,
     MarkdownStream,
-    Palette,
     compact_number,
     context_left_percent,
     strip_controls,
 )
 from codex_cli.protocol import AgentMessageDelta, AgentMessageItem, ItemCompleted  # noqa: E402
+from codex_cli.style import Style
 
 PY = sys.executable
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\r")
@@ -451,9 +451,9 @@ MARKDOWN = ("# Heading\n\nHello from **fake** model with `inline code`.\n\n1. fi
 
 @pytest.mark.parametrize("step", [1, 2, 3, 7, 1000])
 def test_markdown_stream_is_the_same_however_the_text_is_split(step: int) -> None:
-    whole = MarkdownStream(Palette(True))
+    whole = MarkdownStream(Style(True))
     expected = whole.feed(MARKDOWN) + whole.finish()
-    stream = MarkdownStream(Palette(True))
+    stream = MarkdownStream(Style(True))
     out = "".join(stream.feed(MARKDOWN[i : i + step]) for i in range(0, len(MARKDOWN), step)) + stream.finish()
     assert out == expected
     assert strip_controls(out).splitlines()[:5] == [
@@ -462,7 +462,7 @@ def test_markdown_stream_is_the_same_however_the_text_is_split(step: int) -> Non
 
 
 def test_plain_markdown_is_the_text_itself_indented() -> None:
-    stream = MarkdownStream(Palette(False))
+    stream = MarkdownStream(Style(False))
     out = stream.feed(MARKDOWN[:30]) + stream.feed(MARKDOWN[30:]) + stream.finish()
     assert "\x1b" not in out
     assert out == "• " + MARKDOWN.replace("\n", "\n  ").replace("\n  \n", "\n\n") + "\n"
