@@ -36,6 +36,7 @@ __all__ = [
     "Table",
     "bool_at",
     "check_types",
+    "describe_value",
     "dotted",
     "expected_text",
     "find_unknown_keys",
@@ -408,7 +409,10 @@ def expected_text(spec: Spec) -> str:
     return "any value"
 
 
-def _describe(value: object) -> str:
+def describe_value(value: object) -> str:
+    """How serde names an unexpected value in its `invalid type` errors (config and MCP tool arguments)."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return f"boolean `{str(value).lower()}`"
     if isinstance(value, int):
@@ -441,13 +445,13 @@ def check_types(value: object, spec: Spec, path: KeyPath = ()) -> SchemaIssue | 
         return None
     if isinstance(spec, Scalar):
         if not _scalar_ok(spec.kind, value):
-            return SchemaIssue(path, f"invalid type: {_describe(value)}, expected {expected}", expected)
+            return SchemaIssue(path, f"invalid type: {describe_value(value)}, expected {expected}", expected)
         if spec.kind == "uint" and isinstance(value, int) and value < 0:
             return SchemaIssue(path, f"invalid value: integer `{value}`, expected {expected}", expected)
         return None
     if isinstance(spec, Choice):
         if not isinstance(value, str):
-            return SchemaIssue(path, f"invalid type: {_describe(value)}, expected {expected}", expected)
+            return SchemaIssue(path, f"invalid type: {describe_value(value)}, expected {expected}", expected)
         if value not in spec.values:
             return SchemaIssue(path, f"unknown variant `{value}`, expected {expected}", expected)
         return None
@@ -455,13 +459,13 @@ def check_types(value: object, spec: Spec, path: KeyPath = ()) -> SchemaIssue | 
         for option in spec.options:
             if _shape_matches(value, option):
                 return check_types(value, option, path)
-        return SchemaIssue(path, f"invalid type: {_describe(value)}, expected {expected}", expected)
+        return SchemaIssue(path, f"invalid type: {describe_value(value)}, expected {expected}", expected)
     if isinstance(spec, ListOf):
         if not isinstance(value, list):
-            return SchemaIssue(path, f"invalid type: {_describe(value)}, expected {expected}", expected)
+            return SchemaIssue(path, f"invalid type: {describe_value(value)}, expected {expected}", expected)
         return _first(check_types(item, spec.item, (*path, i)) for i, item in enumerate(value))
     if not isinstance(value, dict):
-        return SchemaIssue(path, f"invalid type: {_describe(value)}, expected {expected}", expected)
+        return SchemaIssue(path, f"invalid type: {describe_value(value)}, expected {expected}", expected)
     if isinstance(spec, MapOf):
         return _first(check_types(v, spec.value, (*path, k)) for k, v in value.items())
     return _first(check_types(v, spec.fields[k], (*path, k)) for k, v in value.items() if k in spec.fields)

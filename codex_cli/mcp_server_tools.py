@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from codex_cli.config import CliOverrides, Config
     from codex_cli.safety import ApprovalRequest, ReviewDecision
 
+from codex_cli.config_keys import describe_value
+
 __all__ = [
     "APPROVAL_POLICIES",
     "CODEX_REPLY_TOOL",
@@ -141,25 +143,10 @@ class ReplyArgs:
     prompt: str
 
 
-def _describe(value: object) -> str:
-    """How serde names an unexpected JSON value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean `{str(value).lower()}`"
-    if isinstance(value, int):
-        return f"integer `{value}`"
-    if isinstance(value, float):
-        return f"floating point `{value}`"
-    if isinstance(value, str):
-        return f"string {json.dumps(value)}"
-    return "sequence" if isinstance(value, list) else "map"
-
-
 def _expect(value: object, kind: type, name: str) -> object:
     wanted = {str: "a string", bool: "a boolean", dict: "a map"}[kind]
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise ToolArgumentError(f"invalid type: {_describe(value)}, expected {wanted} (field `{name}`)")
+        raise ToolArgumentError(f"invalid type: {describe_value(value)}, expected {wanted} (field `{name}`)")
     return value
 
 
@@ -204,7 +191,7 @@ def parse_codex_args(arguments: object) -> CodexToolArgs:
     """The `codex` arguments; raises ToolArgumentError with the full result text."""
     try:
         if not isinstance(arguments, Mapping):
-            raise ToolArgumentError(f"invalid type: {_describe(arguments)}, expected struct CodexToolCallParam")
+            raise ToolArgumentError(f"invalid type: {describe_value(arguments)}, expected struct CodexToolCallParam")
         fields = _codex_fields(arguments)
         if "prompt" not in fields:
             raise ToolArgumentError("missing field `prompt`")
@@ -224,7 +211,7 @@ def parse_reply_args(arguments: object) -> ReplyArgs:
     if not isinstance(prompt, str):
         problem = "missing field `prompt`"
         if prompt is not None:
-            problem = f"invalid type: {_describe(prompt)}, expected a string"
+            problem = f"invalid type: {describe_value(prompt)}, expected a string"
         raise ToolArgumentError(f"Failed to parse arguments for Codex reply tool: {problem}")
     return ReplyArgs(thread_id, prompt)
 
