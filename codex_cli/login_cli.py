@@ -2,8 +2,8 @@
 `codex logout`: the front end that prints, and the local callback server of the browser flow.
 
 Messages go to stderr; only the device-code prompt goes to stdout (auth.md §1–§2). Importing this module
-costs only `argparse`: `register()` runs inside `cli.build_parser()`, so `auth`, `http.server` and httpx
-are imported by the handlers. Test switches: `CODEX_LOGIN_NO_BROWSER=1` never opens a browser;
+costs only `argparse`: `register()` runs inside `cli.build_parser()`, so `auth`, `login`, `http.server` and
+httpx are imported by the handlers. Test switches: `CODEX_LOGIN_NO_BROWSER=1` never opens a browser;
 `CODEX_LOGIN_CALLBACK_PORTS=P[,Q]` replaces the callback ports 1455 and 1457 (0 = any free port).
 """
 
@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from codex_cli.auth import AuthStore, LoginSettings, TokenResponse
+    from codex_cli.auth import AuthStore
     from codex_cli.config import Config
     from codex_cli.errors import CodexError
+    from codex_cli.login import LoginSettings, TokenResponse
 
 __all__ = ["BrowserLogin", "main", "register", "run_browser_login", "run_device_login"]
 
@@ -277,8 +278,9 @@ def _logout(args: argparse.Namespace) -> int:
 
 
 def _chatgpt_login(args: argparse.Namespace) -> int:
-    from codex_cli.auth import CLIENT_ID, DEFAULT_ISSUER, LoginSettings, discard_existing_login
+    from codex_cli.auth import CLIENT_ID, DEFAULT_ISSUER
     from codex_cli.errors import CodexError
+    from codex_cli.login import LoginSettings, discard_existing_login
 
     config = _load_config(args)
     if _setting(config, "forced_login_method") == "api":
@@ -325,24 +327,24 @@ def run_device_login(
     settings: LoginSettings, store: AuthStore, *, out: TextIO, sleep: Callable[[float], None] = time.sleep
 ) -> None:
     """The device-code flow of auth.md §2.1: prompt on `out`, poll, exchange, save. Raises CodexError."""
-    from codex_cli import auth
+    from codex_cli import login
     from codex_cli.errors import AuthError
     from codex_cli.http import create_client
 
     with create_client() as client:
-        code = auth.request_device_code(client, settings)
+        code = login.request_device_code(client, settings)
         out.write(_device_prompt(code.verification_url, code.user_code, color="NO_COLOR" not in settings.env))
         out.flush()
-        grant = auth.poll_device_code(client, settings, code, sleep=sleep)
+        grant = login.poll_device_code(client, settings, code, sleep=sleep)
         try:
-            tokens = auth.exchange_code(
+            tokens = login.exchange_code(
                 client, settings, code=grant.authorization_code,
                 redirect_uri=f"{settings.base}/deviceauth/callback", verifier=grant.code_verifier,
             )
         except AuthError as exc:
             raise AuthError(f"device code exchange failed: {exc.message}", exc.hint) from None
-    auth.check_workspace(tokens, settings.workspace_ids)
-    store.save(auth.build_chatgpt_auth(tokens, None, settings))
+    login.check_workspace(tokens, settings.workspace_ids)
+    store.save(login.build_chatgpt_auth(tokens, None, settings))
 
 
 # -- browser flow ----------------------------------------------------------------------------------------
@@ -469,21 +471,21 @@ def run_browser_login(
     """The browser flow of auth.md §1: serve the callback, print the URL, wait for `/success`.
 
     Raises CodexError on failure; returns once the browser has fetched the success page."""
-    from codex_cli import auth
+    from codex_cli import login
     from codex_cli.http import create_client
 
     with create_client() as client:
-        pkce = auth.generate_pkce()
+        pkce = login.generate_pkce()
 
         def report(line: str) -> None:
             err.write(line + "\n")
             err.flush()
 
         flow = BrowserLogin(settings, store, client, report)
-        flow.state, flow.verifier = auth.generate_state(), pkce.verifier
+        flow.state, flow.verifier = login.generate_state(), pkce.verifier
         server = _bind(ports or _callback_ports(settings.env), flow)
         flow.port = int(server.server_address[1])
-        url = auth.authorize_url(settings, redirect_uri=flow.redirect_uri, pkce=pkce, state=flow.state)
+        url = login.authorize_url(settings, redirect_uri=flow.redirect_uri, pkce=pkce, state=flow.state)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         try:
@@ -624,7 +626,7 @@ def _handler_class(flow: BrowserLogin) -> type[Any]:
             self._complete(code)
 
         def _oauth_error(self, code: str, description: str) -> None:
-            from codex_cli.auth import entitlement_missing
+            from codex_cli.login import entitlement_missing
 
             if code == "access_denied" and entitlement_missing(description):
                 message = _ENTITLEMENT_MESSAGE
@@ -633,11 +635,11 @@ def _handler_class(flow: BrowserLogin) -> type[Any]:
             self._fail(code, AuthError(message), f"OAuth callback error: {message}")
 
         def _complete(self, code: str) -> None:
-            from codex_cli import auth
+            from codex_cli import login
 
             settings = flow.settings
             try:
-                tokens = auth.exchange_code(
+                tokens = login.exchange_code(
                     flow.client, settings, code=code, redirect_uri=flow.redirect_uri, verifier=flow.verifier
                 )
             except CodexError as exc:
@@ -645,13 +647,13 @@ def _handler_class(flow: BrowserLogin) -> type[Any]:
                 self._fail("token_exchange_failed", error, f"Token exchange error: {exc.message}")
                 return
             try:
-                auth.check_workspace(tokens, settings.workspace_ids)
+                login.check_workspace(tokens, settings.workspace_ids)
             except AuthError as exc:
                 self._fail("workspace_restriction", exc, f"Workspace restriction error: {exc.message}")
                 return
-            api_key = auth.exchange_for_api_key(flow.client, settings, tokens.id_token)
+            api_key = login.exchange_for_api_key(flow.client, settings, tokens.id_token)
             try:
-                flow.store.save(auth.build_chatgpt_auth(tokens, api_key, settings))
+                flow.store.save(login.build_chatgpt_auth(tokens, api_key, settings))
             except (CodexError, OSError) as exc:
                 reason = exc.message if isinstance(exc, CodexError) else exc.strerror
                 self._fail("persist_failed", AuthError(f"Failed to save the login: {reason}"))

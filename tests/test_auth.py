@@ -21,11 +21,10 @@ import pytest
 from fake_issuer import FakeIssuer, make_jwt
 from fake_responses import FakeResponsesServer, message
 
-from codex_cli import auth
+from codex_cli import auth, login
 from codex_cli.auth import (
     AuthDotJson,
     AuthManager,
-    LoginSettings,
     OAuthProvenance,
     TokenData,
     mask_api_key,
@@ -34,6 +33,7 @@ from codex_cli.auth import (
     resolve_credentials,
 )
 from codex_cli.errors import AuthError
+from codex_cli.login import LoginSettings
 from codex_cli.model import ModelClient, ProviderSettings
 
 THREAD = "01a2127e-83eb-7a81-9fe2-508756c34f9a"
@@ -74,7 +74,7 @@ def chatgpt_auth(issuer: FakeIssuer, *, access: str | None = None, last_refresh:
         oauth_provenance=OAuthProvenance(issuer.url, issuer.client_id) if provenance else None,
         login_owner_id="owner",
     )
-    return AuthDotJson("chatgpt", tokens=data, last_refresh=last_refresh or auth._now_iso())
+    return AuthDotJson("chatgpt", tokens=data, last_refresh=last_refresh or auth.utc_timestamp())
 
 
 def iso_days_ago(days: float) -> str:
@@ -97,18 +97,18 @@ def test_mask_api_key_boundary_at_13_characters(key: str, masked: str) -> None:
 
 
 def test_pkce_verifier_is_86_chars_and_challenge_is_s256() -> None:
-    pkce = auth.generate_pkce()
+    pkce = login.generate_pkce()
     assert len(pkce.verifier) == 86
     expected = base64.urlsafe_b64encode(hashlib.sha256(pkce.verifier.encode()).digest()).rstrip(b"=").decode()
     assert pkce.challenge == expected
-    assert len(auth.generate_state()) == 43
+    assert len(login.generate_state()) == 43
     assert pkce.verifier not in repr(pkce)
 
 
 def test_authorize_url_has_the_reference_parameter_order(tmp_path: Path) -> None:
     settings = LoginSettings(codex_home=tmp_path)
-    pkce = auth.generate_pkce()
-    url = auth.authorize_url(settings, redirect_uri="http://127.0.0.1:1455/auth/callback", pkce=pkce, state="s" * 43)
+    pkce = login.generate_pkce()
+    url = login.authorize_url(settings, redirect_uri="http://127.0.0.1:1455/auth/callback", pkce=pkce, state="s" * 43)
     assert url.startswith("https://auth.openai.com/oauth/authorize?response_type=code&client_id=app_EMoamEEZ73f0CkXaXp7hrann")
     assert "redirect_uri=http%3A%2F%2F127.0.0.1%3A1455%2Fauth%2Fcallback" in url
     assert "scope=openid+profile+email+offline_access+api.connectors.read+api.connectors.invoke" in url
@@ -122,7 +122,7 @@ def test_authorize_url_has_the_reference_parameter_order(tmp_path: Path) -> None
 
 def test_authorize_url_lists_allowed_workspaces_comma_joined(tmp_path: Path) -> None:
     settings = LoginSettings(codex_home=tmp_path, issuer="http://127.0.0.1:9/", workspace_ids=("ws-a", "ws-b"))
-    url = auth.authorize_url(settings, redirect_uri="http://x/cb", pkce=auth.generate_pkce(), state="s")
+    url = login.authorize_url(settings, redirect_uri="http://x/cb", pkce=login.generate_pkce(), state="s")
     assert url.startswith("http://127.0.0.1:9/oauth/authorize?")
     assert url.endswith("&originator=codex_cli_rs&allowed_workspace_id=ws-a%2Cws-b")
 
@@ -533,14 +533,14 @@ def test_token_endpoint_error_detail(tmp_path: Path, issuer: FakeIssuer, status:
     issuer.token_error = (status, body)
     settings = LoginSettings(codex_home=tmp_path, issuer=issuer.url)
     with httpx.Client() as client, pytest.raises(AuthError) as info:
-        auth.exchange_code(client, settings, code="c", redirect_uri="http://x/cb", verifier="v")
+        login.exchange_code(client, settings, code="c", redirect_uri="http://x/cb", verifier="v")
     assert info.value.message == f"token endpoint returned status {detail}"
 
 
 def test_token_endpoint_unreachable_message(tmp_path: Path) -> None:
     settings = LoginSettings(codex_home=tmp_path, issuer="http://127.0.0.1:9")
     with httpx.Client() as client, pytest.raises(AuthError) as info:
-        auth.exchange_code(client, settings, code="c", redirect_uri="http://x/cb", verifier="v")
+        login.exchange_code(client, settings, code="c", redirect_uri="http://x/cb", verifier="v")
     assert info.value.message == "error sending request for url (http://127.0.0.1:9/oauth/token)"
     assert "connection refused" in (info.value.hint or "")
 
@@ -549,7 +549,7 @@ def test_numeric_device_interval_is_rejected_like_0169(tmp_path: Path, issuer: F
     issuer.device_interval = 1
     settings = LoginSettings(codex_home=tmp_path, issuer=issuer.url)
     with httpx.Client() as client, pytest.raises(AuthError) as info:
-        auth.request_device_code(client, settings)
+        login.request_device_code(client, settings)
     assert info.value.message.startswith("invalid type: integer `1`, expected a string at line 1 column ")
 
 
@@ -562,15 +562,15 @@ def test_device_poll_times_out_after_15_minutes(tmp_path: Path, issuer: FakeIssu
         now[0] += 300
 
     with httpx.Client() as client:
-        code = auth.request_device_code(client, settings)
-        code = auth.DeviceCode(code.device_auth_id, code.user_code, 300.0, code.verification_url)
+        code = login.request_device_code(client, settings)
+        code = login.DeviceCode(code.device_auth_id, code.user_code, 300.0, code.verification_url)
         with pytest.raises(AuthError, match="device auth timed out after 15 minutes"):
-            auth.poll_device_code(client, settings, code, sleep=sleep, clock=lambda: now[0])
+            login.poll_device_code(client, settings, code, sleep=sleep, clock=lambda: now[0])
 
 
 def test_workspace_restriction(issuer: FakeIssuer) -> None:
     tokens = issuer.issue_tokens()
-    response = auth.TokenResponse(tokens["id_token"], tokens["access_token"], tokens["refresh_token"])
-    auth.check_workspace(response, ("acct-fake-1",))
+    response = login.TokenResponse(tokens["id_token"], tokens["access_token"], tokens["refresh_token"])
+    login.check_workspace(response, ("acct-fake-1",))
     with pytest.raises(AuthError, match=r"^Login is restricted to workspace id\(s\) ws-allowed\.$"):
-        auth.check_workspace(response, ("ws-allowed",))
+        login.check_workspace(response, ("ws-allowed",))
