@@ -9,7 +9,8 @@ whose every segment an `allow` rule matches runs unsandboxed; a dangerous comman
 a command approved for the session runs; a dangerous one is asked about; a `prompt` rule asks (rejects under
 `never`); then the policy decides: `untrusted` runs only known-safe commands unasked, `never` runs everything
 in the sandbox, `on-request`/`on-failure` ask only for escalation outside `danger-full-access`, and
-`on-failure` offers an unsandboxed retry when a sandboxed run fails.
+`on-failure` offers an unsandboxed retry when a sandboxed run fails. Where nothing can confine a command
+(Windows, `confinable=False`), only known-safe commands run unasked; others are asked about, refused under `never`.
 """
 
 from __future__ import annotations
@@ -653,11 +654,13 @@ def assess_command(
     session_approved: frozenset[tuple[str, ...]] = frozenset(),
     bypass: bool = False,
     rules: PrefixRules | None = None,
+    confinable: bool = True,
 ) -> CommandAssessment:
     """Decide one exec_command call (argv as it will be spawned, e.g. `[shell, "-lc", cmd]`).
 
     `bypass` (`--dangerously-bypass-approvals-and-sandbox`) means policy `never` without any sandbox; the
-    `never` rejections (escalation requests, dangerous commands, forbidden rules) still apply."""
+    `never` rejections (escalation requests, dangerous commands, forbidden rules) still apply.
+    `confinable=False` (Windows: no OS sandbox) makes approvals the control: see `_assess_unconfined`."""
     if bypass:
         policy, sandbox_mode = "never", "danger-full-access"
     confined = sandbox_mode != "danger-full-access"
@@ -681,6 +684,8 @@ def assess_command(
         return CommandAssessment("run", False, None)
     if view.dangerous and policy == "never":
         return CommandAssessment("reject", False, _command_rejection(argv, DANGEROUS_REJECTION))
+    if confined and not confinable:  # [sandbox item 4: Windows] approvals replace the missing sandbox
+        return _assess_unconfined(argv, view, policy, sandbox_mode, justification, session_approved)
     if tuple(argv) in session_approved:
         return run(after_approval)
     if view.dangerous:
@@ -694,6 +699,22 @@ def assess_command(
     if escalation_requested and confined:  # on-request / on-failure
         return ask()
     return run(confined)
+
+
+def _assess_unconfined(argv: Sequence[str], view: _RuleView, policy: ApprovalPolicy, sandbox_mode: str,
+                       justification: str | None, session_approved: frozenset[tuple[str, ...]]) -> CommandAssessment:
+    """Under read-only/workspace-write where nothing can confine a command: known-safe commands (and those
+    approved for the session) run, every other one is asked about, and `never` refuses it. Nothing is ever
+    reported as sandboxed, so no unsandboxed retry is offered either."""
+    if tuple(argv) in session_approved or (view.known_safe and view.prompt is None and not view.dangerous):
+        return CommandAssessment("run", False, None)
+    if policy == "never":
+        why = (f"this machine cannot confine commands to the `{sandbox_mode}` sandbox, so only known-safe "
+               "read-only commands run without approval, and approval policy `never` cannot ask for it")
+        return CommandAssessment("reject", False, _command_rejection(argv, why))
+    reason = justification or (view.prompt.justification if view.prompt is not None else None)
+    return CommandAssessment("ask", False, reason or f"This command would run unsandboxed (`{sandbox_mode}` cannot "
+                             "be enforced on this machine).")
 
 
 @dataclass(frozen=True)

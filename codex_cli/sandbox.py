@@ -8,11 +8,16 @@ warnings that say once what this machine cannot enforce. A policy that cannot be
 
 Linux layers (see /work/shared/reference/linux-sandbox-primitives.md): a private mount namespace whose `/` is
 read-only except the writable roots, read-only binds over `.git`, `.codex`, `.agents`, `.aws` at the top of
-each writable root (an empty placeholder directory is created for a missing one, and removed again by
-`PreparedSandbox.close()`), an empty network namespace, `no_new_privs`, a Landlock ruleset and a seccomp
-filter. Non-root users get the namespaces through a user namespace; root unshares them directly and loses the
-capabilities that could undo them. `CODEX_SANDBOX_TEST_DISABLE=landlock,userns,seccomp` (tests only)
-pretends a layer is missing.
+each project root (an empty placeholder directory is created for a missing one, never in /tmp or $TMPDIR; it
+is removed by `PreparedSandbox.close()`, at exit, on SIGTERM/SIGHUP, or, after a SIGKILL, by the next
+`prepare()` from its record under $CODEX_HOME), an empty network namespace, `no_new_privs`, a Landlock
+ruleset and a seccomp filter. Non-root users get the namespaces through a user namespace; root unshares them
+directly and loses the capabilities that could undo them. `CODEX_SANDBOX_TEST_DISABLE=landlock,userns,seccomp`
+(tests only) pretends a layer is missing.
+
+Windows has nothing to confine with: `prepare()` says so in a warning and returns an unconfined sandbox
+(`confined=False`), and approvals become the control (`safety.assess_command(confinable=False)`).
+`CODEX_SANDBOX_TEST_PLATFORM=win32` (tests only, read by `host_platform()`) takes that path on any OS.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ __all__ = [
     "PreparedSandbox",
     "SandboxMode",
     "SandboxPolicy",
+    "host_platform",
     "prepare",
     "probe_capabilities",
     "run_sandboxed_command",
@@ -55,6 +61,12 @@ SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
 _MODES: tuple[SandboxMode, ...] = ("read-only", "workspace-write", "danger-full-access")
 PROTECTED_NAMES = (".git", ".codex", ".agents", ".aws")  # read-only at the top of every writable root
 _TEST_DISABLE_VAR = "CODEX_SANDBOX_TEST_DISABLE"
+_TEST_PLATFORM_VAR = "CODEX_SANDBOX_TEST_PLATFORM"
+_WINDOWS_WARNING = (
+    "commands are NOT sandboxed on Windows: there is no OS confinement to lean on, so they run as you with "
+    "all your permissions; under {mode}, every command that is not known to be read-only needs your approval "
+    "first (codex exec, which cannot ask, refuses it)"
+)
 _READ_ONLY_HINT = (
     "codex sandbox: the read-only sandbox blocked a write; pass -c 'sandbox_mode=\"workspace-write\"' "
     "to allow writes in the current directory"
@@ -154,6 +166,12 @@ def _gitdir_named_by(git: Path) -> Path | None:
 # capabilities
 
 
+def host_platform() -> str:
+    """`sys.platform`, or `win32` when CODEX_SANDBOX_TEST_PLATFORM=win32 (tests only: the Windows path, which
+    confines nothing, can then be exercised on any OS). The only place that reads the switch."""
+    return "win32" if os.environ.get(_TEST_PLATFORM_VAR) == "win32" else sys.platform
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What this machine offers the sandbox. `namespaces` is how a child gets private mount and network
@@ -163,7 +181,6 @@ class Capabilities:
     kernel: str
     landlock_abi: int
     seccomp: bool
-    user_namespaces: bool
     namespaces: sandbox_linux.NamespaceMethod
     mount_setattr: bool
     is_root: bool
@@ -173,16 +190,14 @@ class Capabilities:
 @functools.cache
 def _probe_machine(euid: int) -> Capabilities:
     if sys.platform != "linux":
-        return Capabilities(sys.platform, os.uname().release if hasattr(os, "uname") else "", 0, False, False,
-                            "none", False, False)
-    methods = sandbox_linux.probe_namespace_methods(euid)
+        return Capabilities(sys.platform, os.uname().release if hasattr(os, "uname") else "", 0, False, "none",
+                            False, False)
     return Capabilities(
         platform=sys.platform,
         kernel=os.uname().release,
         landlock_abi=sandbox_linux.probe_landlock_abi(),
         seccomp=sandbox_linux.probe_seccomp(),
-        user_namespaces="user" in methods,
-        namespaces=methods[0] if methods else "none",
+        namespaces=sandbox_linux.probe_namespace_method(euid),
         mount_setattr=sandbox_linux.probe_mount_setattr(),
         is_root=euid == 0,
     )
@@ -202,7 +217,6 @@ def probe_capabilities() -> Capabilities:
         caps,
         landlock_abi=0 if "landlock" in disabled else caps.landlock_abi,
         seccomp=caps.seccomp and "seccomp" not in disabled,
-        user_namespaces=caps.user_namespaces and not no_ns,
         namespaces="none" if no_ns else caps.namespaces,
         disabled=disabled,
     )
@@ -212,52 +226,19 @@ def probe_capabilities() -> Capabilities:
 # prepare
 
 
-class _Placeholders:
-    """Empty directories created for missing protected names, shared by the sandboxes of this process.
-
-    A placeholder must outlive every command confined with it: removing it on the host would detach the
-    read-only bind in the command's mount namespace and let the command create the name.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users: dict[Path, int] = {}
-
-    def acquire(self, path: Path) -> bool:
-        """Create (or share) a placeholder at `path`; False when the path exists or cannot be created."""
-        with self._lock:
-            if path in self._users:
-                self._users[path] += 1
-                return True
-            try:
-                os.mkdir(path, 0o555)
-            except OSError:
-                return False
-            self._users[path] = 1
-            return True
-
-    def release(self, paths: Iterable[Path]) -> None:
-        with self._lock:
-            for path in paths:
-                left = self._users.pop(path, 1) - 1
-                if left > 0:
-                    self._users[path] = left
-                    continue
-                try:
-                    os.rmdir(path)
-                except OSError:
-                    pass  # no longer empty: someone made it a real directory meanwhile
-
-
 # The one mutable module global: placeholders are shared state of the process, like its file descriptors.
-_PLACEHOLDERS = _Placeholders()
+_PLACEHOLDERS = sandbox_linux.Placeholders()
 
 
 @dataclass(frozen=True)
 class PreparedSandbox:
     """A policy made ready to confine commands: pass `preexec` to `subprocess.Popen(preexec_fn=...)`, prefix
     the argv with `argv_prefix`, add `env_updates` to its environment, show `warnings` once, and call
-    `close()` (or use `with`) when no more commands will run. Reusable for many commands."""
+    `close()` (or use `with`) when no more commands will run. Reusable for many commands.
+
+    `confined` is False where the OS offers nothing to confine with (Windows): commands then run as the
+    user, a warning says so, and approvals are the only control (`safety.assess_command(confinable=False)`).
+    """
 
     preexec: Callable[[], None] | None
     env_updates: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -265,6 +246,7 @@ class PreparedSandbox:
     argv_prefix: tuple[str, ...] = ()
     writable_roots: tuple[Path, ...] = ()
     placeholders: tuple[Path, ...] = ()
+    confined: bool = True
     _cleanup: Callable[[], object] = field(default=lambda: None, repr=False, compare=False)
 
     def command(self, argv: Sequence[str]) -> list[str]:
@@ -290,6 +272,10 @@ def prepare(policy: SandboxPolicy, env: Mapping[str, str]) -> PreparedSandbox:
     """
     if policy.mode == "danger-full-access":
         return PreparedSandbox(preexec=None)
+    if host_platform() == "win32":
+        # Nothing to lean on: no environment variable may claim the network is off.
+        return PreparedSandbox(preexec=None, warnings=(_WINDOWS_WARNING.format(mode=policy.mode),),
+                               writable_roots=tuple(policy.effective_writable_roots(env)), confined=False)
     env_updates = {} if policy.network_access else {"CODEX_SANDBOX_NETWORK_DISABLED": "1"}
     if sys.platform == "darwin":
         env_updates["CODEX_SANDBOX"] = "seatbelt"
@@ -357,18 +343,19 @@ def _prepare_linux(policy: SandboxPolicy, env: Mapping[str, str], caps: Capabili
 
 def _protections(policy: SandboxPolicy, env: Mapping[str, str],
                  roots: Sequence[Path]) -> tuple[list[str], list[str], list[Path]]:
-    """(paths to bind read-only, those the child may recreate as placeholders, placeholders made here)."""
-    names = {r / n for r in roots for n in PROTECTED_NAMES}
-    protected: list[str] = []
-    creatable: list[str] = []
-    created: list[Path] = []
-    for path in policy.protected_paths(env):
-        if path in names and not path.exists() and not path.is_symlink() and _PLACEHOLDERS.acquire(path):
-            created.append(path)
-        if path.exists():  # a dangling symlink is skipped: there is nothing to bind
-            protected.append(str(path))
-            if path in names:
-                creatable.append(str(path))
+    """(paths to bind read-only, those the child may recreate as placeholders, placeholders made here).
+
+    The shared temporary directories (/tmp, $TMPDIR) never get a placeholder, even as the cwd: one left
+    behind there would show up in every project below them."""
+    shared = {Path("/tmp").resolve(), *([Path(env["TMPDIR"]).resolve()] if env.get("TMPDIR") else [])}
+    names = {r / n for r in roots if r not in shared for n in PROTECTED_NAMES}
+    paths = policy.protected_paths(env)
+    state_dir = policy.codex_home / "sandbox" / "placeholders" if policy.codex_home is not None else None
+    if state_dir is not None:
+        _PLACEHOLDERS.reap_stale(state_dir)
+    created = _PLACEHOLDERS.acquire([p for p in paths if p in names], state_dir)
+    protected = [str(p) for p in paths if p.exists()]  # a dangling symlink is skipped: there is nothing to bind
+    creatable = [p for p in protected if Path(p) in names]
     return protected, creatable, created
 
 
@@ -456,17 +443,23 @@ def run_sandboxed_command(policy: SandboxPolicy, argv: list[str], cwd: Path, env
 
 
 def _wait(proc: subprocess.Popen[bytes]) -> int:
-    # Like a shell: Ctrl-C and Ctrl-\ are for the command, which decides what they mean.
-    signals = [signal.SIGINT]
-    if sys.platform != "win32":
-        signals.append(signal.SIGQUIT)
+    # Like a shell: Ctrl-C and Ctrl-\ are for the command, which decides what they mean. SIGTERM and SIGHUP
+    # sent to us are passed on, as if we were the command (codex-rs execs it); the sandbox closes after it.
+    def forward(signum: int, frame: object) -> None:
+        proc.send_signal(signum)
+
+    handlers: list[tuple[int, Callable[[int, object], None] | int]] = [(signal.SIGINT, signal.SIG_IGN)]
+    for name, handler in (("SIGQUIT", signal.SIG_IGN), ("SIGTERM", forward), ("SIGHUP", forward)):
+        number = getattr(signal, name, None)
+        if number is not None:
+            handlers.append((number, handler))
     main = threading.current_thread() is threading.main_thread()
-    saved = [(s, signal.signal(s, signal.SIG_IGN)) for s in signals] if main else []
+    saved = [(s, signal.signal(s, h)) for s, h in handlers] if main else []
     try:
         code = proc.wait()
     finally:
-        for sig, handler in saved:
-            signal.signal(sig, handler)
+        for sig, previous in saved:
+            signal.signal(sig, previous)
     return 128 - code if code < 0 else code
 
 
@@ -477,11 +470,15 @@ def _say(line: str) -> None:
 
 
 _ENTRY_PLATFORMS = {"sandbox": ("linux", "macos", "windows"), "debug": ("landlock", "seatbelt")}
+_HOST_SANDBOX = {"linux": "linux", "darwin": "macos", "win32": "windows"}
 
 
 def sandbox_cli_main(entry: str, args: list[str]) -> int:
-    """`codex sandbox PLATFORM ...` (entry `sandbox`) or `codex debug landlock|seatbelt ...` (entry `debug`)."""
+    """`codex sandbox [PLATFORM] ...` (entry `sandbox`; without a platform, as in codex-rs 0.169, the host's)
+    or `codex debug landlock|seatbelt ...` (entry `debug`)."""
     choices = _ENTRY_PLATFORMS.get(entry, _ENTRY_PLATFORMS["sandbox"])
+    if entry == "sandbox" and args and args[0].startswith("-"):
+        args = [_HOST_SANDBOX.get(host_platform(), host_platform()), *args]
     if not args or args[0] not in choices:
         got = f" '{args[0]}'" if args else ""
         raise UsageError(f"codex {entry} needs a platform{got}: one of {', '.join(choices)}",
@@ -506,7 +503,7 @@ def sandbox_command_main(platform: str, argv: list[str], *, config_overrides: li
         _say("codex sandbox windows: Windows has no OS-level sandbox in this implementation, so nothing was run; "
              "use WSL 2 and `codex sandbox linux`, or run the command yourself.")
         return 1
-    host = {"linux": "linux", "darwin": "macos"}.get(sys.platform, sys.platform)
+    host = _HOST_SANDBOX.get(host_platform(), host_platform())
     if target != host:
         _say(f"codex sandbox {platform}: this sandbox needs {target}, but this machine runs {host}")
         return 1

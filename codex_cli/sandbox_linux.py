@@ -1,11 +1,12 @@
-"""Linux confinement internals: probes, and the steps a forked child runs before `execve`.
+"""Linux confinement internals: probes, the steps a forked child runs before `execve`, and placeholders.
 
 Everything byte-shaped (the seccomp BPF program, Landlock attributes, id maps, mount arguments) is built in
 the parent by `ChildConfinement.__init__`; the child only calls libc through ctypes in the order that
 /work/shared/reference/linux-sandbox-primitives.md §4 verified: no_new_privs → unshare → id maps → private
 mounts → read-only root and writable roots → protected sub-paths → capability bounding set (root) →
 Landlock → seccomp. A failing step writes one line to fd 2 and `_exit(101)`s; the command never runs
-unconfined.
+unconfined. `Placeholders` owns the empty directories made for missing protected names, and their records
+under `$CODEX_HOME/sandbox/placeholders/` that let the next run remove those a killed process left behind.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from __future__ import annotations
 import ctypes
 import errno
 import functools
+import json
 import os
-import platform
+import signal
+import stat
 import struct
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 __all__ = [
@@ -27,11 +32,12 @@ __all__ = [
     "ChildConfinement",
     "LinuxPlan",
     "NamespaceMethod",
+    "Placeholders",
     "SeccompMode",
     "landlock_fs_mask",
     "probe_landlock_abi",
     "probe_mount_setattr",
-    "probe_namespace_methods",
+    "probe_namespace_method",
     "probe_seccomp",
     "seccomp_program",
 ]
@@ -102,7 +108,7 @@ _ARCHES = {
 
 
 def _arch() -> _Arch | None:
-    machine = platform.machine().lower()
+    machine = os.uname().machine.lower() if hasattr(os, "uname") else ""
     return _ARCHES.get({"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine))
 
 
@@ -217,17 +223,16 @@ def _id_maps(uid: int, gid: int) -> tuple[tuple[bytes, bytes], ...]:
             (b"/proc/self/gid_map", b"%d %d 1" % (gid, gid)))
 
 
-def probe_namespace_methods(euid: int) -> tuple[NamespaceMethod, ...]:
-    """The ways a child can get private mount and network namespaces here, best first: `direct` (root)
-    and `user` (through a user namespace). Each is tried in a real forked child."""
+def probe_namespace_method(euid: int) -> NamespaceMethod:
+    """The best way a child can get private mount and network namespaces here: `direct` (root), `user`
+    (through a user namespace) or `none`. Each candidate is tried in a real forked child, best first."""
     if sys.platform != "linux":
-        return ()
+        return "none"
     egid = os.getegid()
     candidates: list[tuple[NamespaceMethod, int, tuple[tuple[bytes, bytes], ...]]] = []
     if euid == 0:
         candidates.append(("direct", _CLONE_NEWNS | _CLONE_NEWNET, ()))
     candidates.append(("user", _CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWNET, _id_maps(euid, egid)))
-    working: list[NamespaceMethod] = []
     for method, flags, maps in candidates:
         try:
             # The executable is never run: the probe `_exit`s inside preexec_fn.
@@ -236,8 +241,8 @@ def probe_namespace_methods(euid: int) -> tuple[NamespaceMethod, ...]:
         except (OSError, subprocess.SubprocessError):
             continue
         if proc.returncode == 0:
-            working.append(method)
-    return tuple(working)
+            return method
+    return "none"
 
 
 @dataclass(frozen=True)
@@ -469,3 +474,169 @@ class _LandlockRules:
         if syscall(c_long(_SYS_LANDLOCK_RESTRICT_SELF), c_long(ruleset), c_long(0)) != 0:
             raise _StepFailed("landlock_restrict_self")
         os.close(ruleset)
+
+
+# --- placeholders ------------------------------------------------------------------------------------------
+
+
+class Placeholders:
+    """Empty directories made for missing protected names (`.codex`, ...), shared by this process's sandboxes.
+
+    A placeholder must outlive every command confined with it: removing it on the host would detach the
+    read-only bind in the command's mount namespace and let the command create the name. While one exists it
+    is recorded, with its device, inode and ctime, in `<state_dir>/<pid>.json`; `reap_stale()` removes those
+    that a killed codex left behind (still empty, still the same untouched directory) and drops the record.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users: dict[Path, int] = {}
+        self._owned: dict[Path, tuple[os.stat_result, Path | None]] = {}  # path -> (its lstat, state dir)
+
+    def acquire(self, paths: Iterable[Path], state_dir: Path | None) -> list[Path]:
+        """Create (or share this process's) placeholders at `paths`; those now held. An existing path is
+        skipped: it is the user's directory, or another process's placeholder."""
+        held: list[Path] = []
+        with self._lock:
+            for path in paths:
+                if path in self._users:
+                    self._users[path] += 1
+                    held.append(path)
+                    continue
+                try:
+                    os.mkdir(path, 0o555)  # EEXIST for anything already there, a dangling symlink included
+                    st = os.lstat(path)
+                except OSError:
+                    continue
+                self._users[path] = 1
+                self._owned[path] = (st, state_dir)
+                held.append(path)
+            if held:
+                self._save(state_dir)
+        if held:
+            _end_on_termination()
+        return held
+
+    def release(self, paths: Iterable[Path]) -> None:
+        """Give up placeholders from `acquire`; the last user removes each (unless it is no longer empty)."""
+        with self._lock:
+            dirs: set[Path | None] = set()
+            for path in paths:
+                left = self._users.pop(path, 1) - 1
+                if left > 0:
+                    self._users[path] = left
+                    continue
+                owned = self._owned.pop(path, None)
+                if owned is None:
+                    continue
+                dirs.add(owned[1])
+                try:
+                    os.rmdir(path)
+                except OSError:
+                    pass  # no longer empty: someone made it a real directory meanwhile
+            for state_dir in dirs:
+                self._save(state_dir)
+
+    def _save(self, state_dir: Path | None) -> None:
+        """Rewrite this process's record in `state_dir` (delete it when nothing is left). Best effort."""
+        if state_dir is None:
+            return
+        record = state_dir / f"{os.getpid()}.json"
+        entries = [{"path": str(p), "dev": st.st_dev, "ino": st.st_ino, "ctime_ns": st.st_ctime_ns}
+                   for p, (st, d) in self._owned.items() if d == state_dir]
+        try:
+            if not entries:
+                record.unlink(missing_ok=True)
+                return
+            state_dir.mkdir(parents=True, exist_ok=True)
+            owner = {"pid": os.getpid(), "start": _process_start(os.getpid()), **_host_identity()}
+            tmp = state_dir / f".{os.getpid()}.json.tmp"
+            tmp.write_text(json.dumps({**owner, "placeholders": entries}), encoding="utf-8")
+            os.replace(tmp, record)
+        except OSError:
+            pass  # an unwritable CODEX_HOME only loses the cleanup after a crash
+
+    def reap_stale(self, state_dir: Path) -> None:
+        """Remove the placeholders recorded by processes of this machine that no longer run."""
+        try:
+            names = os.listdir(state_dir)
+        except OSError:
+            return
+        mine = f"{os.getpid()}.json"
+        for name in names:
+            if not name.endswith(".json") or name == mine:
+                continue
+            record = state_dir / name
+            try:
+                data = json.loads(record.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if not isinstance(data, dict) or _owner_alive(data):
+                continue
+            for entry in data.get("placeholders") or []:
+                if isinstance(entry, dict):
+                    _remove_placeholder(entry)
+            try:
+                record.unlink()
+            except OSError:
+                pass
+
+
+def _process_start(pid: int) -> int | None:
+    """The start time of process `pid` (clock ticks since boot), or None when it does not exist."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+@functools.cache
+def _host_identity() -> dict[str, str]:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            boot = f.read().strip()
+    except OSError:
+        boot = ""
+    return {"host": os.uname().nodename if hasattr(os, "uname") else "", "boot": boot}
+
+
+def _owner_alive(data: dict[str, object]) -> bool:
+    """Whether the process that wrote a record may still run; records of other hosts are never judged."""
+    here = _host_identity()
+    if data.get("host") != here["host"]:
+        return True
+    if data.get("boot") != here["boot"]:
+        return False
+    pid, start = data.get("pid"), data.get("start")
+    return isinstance(pid, int) and start is not None and _process_start(pid) == start
+
+
+def _remove_placeholder(entry: dict[str, object]) -> None:
+    path = entry.get("path")
+    if not isinstance(path, str):
+        return
+    try:
+        st = os.lstat(path)
+        recorded = (entry.get("dev"), entry.get("ino"), entry.get("ctime_ns"))
+        if stat.S_ISDIR(st.st_mode) and (st.st_dev, st.st_ino, st.st_ctime_ns) == recorded:
+            os.rmdir(path)  # fails, and so keeps it, once anything was put inside
+    except OSError:
+        pass
+
+
+def _end_on_termination() -> None:
+    """Make SIGTERM and SIGHUP end this process through its normal cleanup (closing sandboxes removes the
+    placeholders) instead of killing it outright. Only where nobody chose a handler, and only from the main
+    thread (the only one that may set handlers); elsewhere the next `reap_stale()` is the fallback."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) == signal.SIG_DFL:
+            signal.signal(number, _leave)
+
+
+def _leave(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)

@@ -367,6 +367,8 @@ class ToolRunner:
             session_approved=frozenset(self._approved_commands),
             bypass=self.settings.bypass,
             rules=self.settings.rules,
+            # [sandbox item 4: Windows] no OS confinement: approvals are the control (safety._assess_unconfined)
+            confinable=self.settings.sandbox is None or self.settings.sandbox.confined,
         )
         if assessment.action == "reject":
             raise _ToolError(assessment.reason or "rejected")

@@ -416,6 +416,74 @@ def test_prepared_sandbox_is_reusable_and_close_removes_placeholders(tmp_path: P
 
 
 @linux_only
+def test_placeholder_shared_by_two_sandboxes_outlives_the_first_close(tmp_path: Path) -> None:
+    _caps_or_skip()
+    if probe_capabilities().namespaces == "none":
+        pytest.skip("placeholders need mount namespaces")
+    policy = SandboxPolicy.from_config("workspace-write", tmp_path, codex_home=tmp_path / "home")
+    first = prepare(policy, os.environ)
+    second = prepare(policy, os.environ)
+    assert (tmp_path / ".codex") in first.placeholders and (tmp_path / ".codex") in second.placeholders
+    first.close()
+    assert (tmp_path / ".codex").is_dir()
+    assert [p.name for p in (tmp_path / "home" / "sandbox" / "placeholders").iterdir()] == [f"{os.getpid()}.json"]
+    second.close()
+    assert not (tmp_path / ".codex").exists()
+    assert list((tmp_path / "home" / "sandbox" / "placeholders").iterdir()) == []
+
+
+@linux_only
+def test_reap_stale_removes_only_empty_placeholders_of_dead_processes(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+
+    def entry(path: Path, other_dir: bool = False) -> dict[str, object]:
+        path.mkdir()
+        st = path.stat()
+        return {"path": str(path), "dev": st.st_dev, "ino": st.st_ino + other_dir, "ctime_ns": st.st_ctime_ns}
+
+    ours, filled, replaced, alive = (tmp_path / n for n in ("ours", "filled", "replaced", "alive"))
+    record = {"pid": dead.pid, "start": 1, **sandbox_linux._host_identity(),
+              "placeholders": [entry(ours), entry(filled), entry(replaced, other_dir=True)]}
+    (filled / "kept").write_text("x", encoding="utf-8")
+    (state / f"{dead.pid}.json").write_text(json.dumps(record), encoding="utf-8")
+    live = {"pid": os.getppid(), "start": sandbox_linux._process_start(os.getppid()), **sandbox_linux._host_identity(),
+            "placeholders": [entry(alive)]}
+    (state / "live.json").write_text(json.dumps(live), encoding="utf-8")
+    sandbox_linux.Placeholders().reap_stale(state)
+    assert not ours.exists() and filled.is_dir() and replaced.is_dir() and alive.is_dir()
+    assert [p.name for p in state.iterdir()] == ["live.json"]
+
+
+def test_windows_prepare_confines_nothing_and_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CODEX_SANDBOX_TEST_PLATFORM", "win32")
+    for mode in ("read-only", "workspace-write"):
+        prepared = prepare(SandboxPolicy.from_config(mode, tmp_path), os.environ)
+        assert not prepared.confined and prepared.preexec is None and prepared.argv_prefix == ()
+        assert not prepared.env_updates, "nothing may claim the network is off"
+        assert len(prepared.warnings) == 1 and "NOT sandboxed" in prepared.warnings[0] and mode in prepared.warnings[0]
+    assert prepare(SandboxPolicy("danger-full-access"), os.environ).warnings == ()
+
+
+@pytest.mark.parametrize(("policy", "cmd", "action"), [
+    ("never", "touch x", "reject"), ("never", "ls", "run"), ("on-request", "touch x", "ask"),
+    ("untrusted", "touch x", "ask"), ("on-failure", "cat README.md", "run"), ("never", "rm -rf x", "reject"),
+])
+def test_unconfinable_sandbox_makes_approvals_the_control(policy: str, cmd: str, action: str) -> None:
+    from codex_cli import safety
+
+    assessment = safety.assess_command(["bash", "-lc", cmd], policy=policy,  # type: ignore[arg-type]
+                                       sandbox_mode="workspace-write", escalation_requested=False,
+                                       justification=None, confinable=False)
+    assert assessment.action == action
+    assert not assessment.sandboxed and not assessment.retry_unsandboxed_on_failure
+    if action == "reject" and cmd == "touch x":
+        assert "`workspace-write` sandbox" in str(assessment.reason)
+
+
+@linux_only
 def test_confinement_failure_never_runs_the_command(tmp_path: Path) -> None:
     plan = sandbox_linux.LinuxPlan(
         namespaces=probe_capabilities().namespaces, unshare_net=True, readonly_root=False, writable_roots=(),
