@@ -8,6 +8,7 @@ from codex_cli.jsoncodec import encode_json
 from codex_cli.protocol import (
     AgentMessageItem,
     CommandExecutionItem,
+    ContextCompacted,
     ErrorItem,
     ErrorNotice,
     Event,
@@ -83,6 +84,8 @@ class HumanOutput:
             self.error(event.message)
             if event.hint:
                 self._line(event.hint)
+        elif isinstance(event, ContextCompacted):
+            self._line("context compacted")
         elif isinstance(event, TurnAborted):
             self._line("turn interrupted")
         elif isinstance(event, TurnCompleted):

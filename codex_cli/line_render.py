@@ -22,6 +22,7 @@ from codex_cli.protocol import (
     AgentMessageItem,
     CommandExecutionItem,
     CommandOutputDelta,
+    ContextCompacted,
     ErrorItem,
     ErrorNotice,
     Event,
@@ -393,6 +394,9 @@ class LineRenderer:
             self.error(event.message)
             if event.hint:
                 self.dim_line(f"  {event.hint}")
+        elif isinstance(event, ContextCompacted):
+            self.end_message()
+            self.dim_line("• Context compacted")
         elif isinstance(event, TurnAborted):
             self.end_message()
             self.error("Conversation interrupted - tell the model what to do differently.")

@@ -15,6 +15,7 @@ __all__ = [
     "CommandExecutionItem",
     "CommandOutputDelta",
     "CommandStatus",
+    "ContextCompacted",
     "ErrorItem",
     "ErrorNotice",
     "Event",
@@ -283,6 +284,13 @@ class ErrorNotice:
 
 
 @dataclass(frozen=True)
+class ContextCompacted:
+    """The history was replaced by a summary to make room in the context window."""
+
+    trigger: str  # "auto" or "manual"
+
+
+@dataclass(frozen=True)
 class TurnCompleted:
     usage: Usage
     last_agent_message: str | None
@@ -310,6 +318,7 @@ Event = (
     | ReasoningDelta
     | CommandOutputDelta
     | ErrorNotice
+    | ContextCompacted
     | TurnCompleted
     | TurnFailed
     | TurnAborted

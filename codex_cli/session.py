@@ -34,6 +34,7 @@ from codex_cli.model import (
 from codex_cli.protocol import (
     AgentMessageDelta,
     AgentMessageItem,
+    ContextCompacted,
     ErrorNotice,
     Event,
     ItemCompleted,
@@ -286,6 +287,7 @@ class Session:
             self._recorder.record_compaction(
                 f"{SUMMARY_PREFIX}\n{summary}", self.history[1 if has_base else 0 :], self._tokens_at_mark, self.usage
             )
+        self._emit(ContextCompacted(trigger))
         if self.hooks is not None:
             self.hooks.post_compact(trigger)
 

@@ -364,6 +364,7 @@ def test_long_conversation_compacts_and_goes_on(codex_env: CodexEnv) -> None:
     assert "update_plan" in [t.get("name") for t in requests[2].body["tools"]]
 
     assert second.returncode == 0, second.stderr
+    assert "context compacted\n" in second.stderr  # the human transcript says so
     pre_turn = requests[4].body
     assert pre_turn["tools"] == [] and "one more thing" not in _texts(requests[4])
     final = _texts(requests[5])
