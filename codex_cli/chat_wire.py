@@ -39,7 +39,7 @@ from codex_cli.model import (
     TextDelta,
     failure_from_error,
 )
-from codex_cli.patch import APPLY_PATCH_TOOL_DESCRIPTION
+from codex_cli.patch_grammar import APPLY_PATCH_TOOL_DESCRIPTION
 from codex_cli.protocol import Usage, uuid7
 
 __all__ = [

@@ -281,9 +281,8 @@ def _add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         parser.set_defaults(sandbox_entry=name)
 
 
-@functools.lru_cache(maxsize=1)
-def build_parser() -> argparse.ArgumentParser:
-    """The whole argument tree (stdlib only, no I/O) for parsing, help and completions."""
+def _root_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]]:
+    """`codex [OPTIONS]` and its (still empty) table of commands."""
     parser = argparse.ArgumentParser(
         prog="codex",
         description=(
@@ -299,6 +298,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(prompt=None)
     # A first positional that is not a command is the interactive session's prompt (`_ExecCommands`).
     subparsers = parser.add_subparsers(dest="command", metavar="[PROMPT] | COMMAND", action=_ExecCommands)
+    return parser, subparsers
+
+
+def _seal(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    if isinstance(subparsers.choices, _AnyName):
+        subparsers.choices.sealed = True
+
+
+@functools.lru_cache(maxsize=1)
+def build_parser() -> argparse.ArgumentParser:
+    """The whole argument tree (stdlib only, no I/O) for parsing, help and completions."""
+    parser, subparsers = _root_parser()
     _add_exec(subparsers)
     _add_apply_patch(subparsers)
     _add_sandbox(subparsers)
@@ -307,8 +318,16 @@ def build_parser() -> argparse.ArgumentParser:
     # Commands that own their argument trees; their modules import only the stdlib at the top.
     for module in ("mcp_cli", "login_cli", "doctor", "completion", "update", "mcp_server", "features_cli"):
         importlib.import_module(f"codex_cli.{module}").register(subparsers)
-    if isinstance(subparsers.choices, _AnyName):
-        subparsers.choices.sealed = True
+    _seal(subparsers)
+    return parser
+
+
+def _exec_parser() -> argparse.ArgumentParser:
+    """The tree for an argument list that starts with `exec`: the root and `exec` exactly as `build_parser()` builds
+    them, without the other commands (whose trees and modules cost ~5 ms of `codex exec`'s start)."""
+    parser, subparsers = _root_parser()
+    _add_exec(subparsers)
+    _seal(subparsers)
     return parser
 
 
@@ -355,9 +374,11 @@ def _resolve(target: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
-def _skip_unused_async_backends() -> None:
-    """Keep httpcore from importing anyio and trio: the CLI only uses httpx's sync client (saves ~70 ms)."""
-    for name in ("anyio", "trio"):
+def _skip_unused_imports() -> None:
+    """Keep httpcore from importing anyio and trio: the CLI only uses httpx's sync client (saves ~70 ms). Also keep
+    httpx from importing its own command line (`httpx._main`: click, pygments and rich when installed, ~10 ms);
+    httpx then defines a stub `httpx.main` instead."""
+    for name in ("anyio", "trio", "httpx._main"):
         if name not in sys.modules:
             sys.modules[name] = None  # type: ignore[assignment]
 
@@ -366,20 +387,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `codex` command."""
     from codex_cli.errors import CodexError
 
-    _skip_unused_async_backends()
+    _skip_unused_imports()
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list in (["--version"], ["-V"]):
         # The common probe answers before the whole argument tree (and its modules) is built.
         sys.stdout.write(f"codex-cli {VERSION}\n")
         return 0
-    parser = build_parser()
-    args = parser.parse_args(args_list)
-    handler_path = getattr(args, "handler", None)
-    if handler_path is None and getattr(args, "command", None) is None:
-        handler_path = "codex_cli.line_ui:main"  # `codex [OPTIONS] [PROMPT]`: the interactive UI
-    if handler_path is None:
-        parser.print_help()
-        return 0
+    if args_list[:1] in (["sandbox"], ["debug"]) and args_list[1:2] not in (["-h"], ["--help"]):
+        # The sandbox commands parse their own options, which may come before the platform or `--`.
+        args = argparse.Namespace(sandbox_entry=args_list[0], sandbox_args=args_list[1:])
+        handler_path = "codex_cli.cli:_run_sandbox"
+    else:
+        parser = _exec_parser() if args_list[:1] in (["exec"], ["e"]) else build_parser()
+        args = parser.parse_args(args_list)
+        found: str | None = getattr(args, "handler", None)
+        if found is None and getattr(args, "command", None) is None:
+            found = "codex_cli.line_ui:main"  # `codex [OPTIONS] [PROMPT]`: the interactive UI
+        if found is None:
+            parser.print_help()
+            return 0
+        handler_path = found
     try:
         return _resolve(handler_path)(args)
     except CodexError as exc:

@@ -178,13 +178,18 @@ def _overrides(args: argparse.Namespace) -> CliOverrides:
 
 def _user_message(prompt: str, args: argparse.Namespace) -> dict[str, object]:
     """The first user message: the prompt, after any `-i` images (exec.md §2.2); a bad image raises ImageError."""
-    from codex_cli.images import split_image_args, user_message_with_images
+    values = getattr(args, "image", None)
+    paths: list[str] = []
+    if values:
+        from codex_cli.images import split_image_args
 
-    paths = split_image_args(getattr(args, "image", None))
+        paths = split_image_args(values)
     if not paths:
         from codex_cli.session import text_message
 
         return text_message("user", prompt)
+    from codex_cli.images import user_message_with_images
+
     return user_message_with_images(prompt, paths)
 
 
@@ -207,6 +212,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None) -> int:
+    from codex_cli import tls
+
+    tls.warm_ssl_context()  # loads the trust roots (OpenSSL, GIL released) while the session is being set up
+
     from codex_cli.bootstrap import build_session
     from codex_cli.config import load_config
 
@@ -256,10 +265,16 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
 
 def _hook_engine(args: argparse.Namespace, config: Config, human: HumanOutput, jsonl: JsonOutput | None) \
         -> HookEngine | None:
-    """Lifecycle hooks for this run (untrusted ones are skipped silently); `hook: <Event> [<Status>]` on stderr."""
-    from codex_cli.hooks import BYPASS_TRUST_WARNING, HookEngine, HookFinished, HookReport
+    """Lifecycle hooks for this run (untrusted ones are skipped silently); `hook: <Event> [<Status>]` on stderr.
+    `hooks.py` is imported only when there are handlers (or the bypass warning to print)."""
+    from codex_cli.hook_config import discover_hooks
 
     bypass = bool(getattr(args, "dangerously_bypass_hook_trust", False))
+    discovered = discover_hooks(config)
+    if not discovered.handlers and not bypass:
+        return None
+    from codex_cli.hooks import BYPASS_TRUST_WARNING, HookEngine, HookFinished, HookReport
+
     if bypass:
         if jsonl is not None:
             jsonl.warning(BYPASS_TRUST_WARNING, "hook_trust")
@@ -272,9 +287,10 @@ def _hook_engine(args: argparse.Namespace, config: Config, human: HumanOutput, j
             human.err.write(f"hook: {event.event}{status}\n")
             human.err.flush()
 
-    engine = HookEngine.from_config(config, bypass_trust=bypass, on_report=report)
-    engine.permission_mode = "bypassPermissions"  # exec never asks (exec.md §8.1)
-    return engine if engine.discovered.handlers else None
+    # exec never asks (exec.md §8.1)
+    engine = HookEngine(discovered, cwd=config.cwd, model=config.model, permission_mode="bypassPermissions",
+                        bypass_trust=bypass, on_report=report)
+    return engine if discovered.handlers else None
 
 
 def _settle_thread_positionals(args: argparse.Namespace) -> None:
@@ -330,8 +346,6 @@ def _header_fields(config: Config, thread_id: str) -> list[tuple[str, str]]:
 
 
 def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path: Path | None, config: Config) -> int:
-    from codex_cli.notifications import notify_payload, run_notify, user_messages
-
     def on_sigint(signum: int, frame: FrameType | None) -> None:
         session.interrupt()
         raise KeyboardInterrupt
@@ -347,6 +361,8 @@ def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path
     if result.status != "completed":
         return 1
     if config.notify and session.turn_id is not None:
+        from codex_cli.notifications import notify_payload, run_notify, user_messages
+
         run_notify(config.notify, notify_payload(
             thread_id=session.thread_id, turn_id=session.turn_id, cwd=config.cwd, client="codex_exec",
             input_messages=user_messages(session.history), last_message=result.last_agent_message), config.cwd)

@@ -10,6 +10,7 @@ retried by the request layer only and TLS errors never (reference README §3).
 from __future__ import annotations
 
 import functools
+import io
 import os
 import platform
 import queue
@@ -420,8 +421,11 @@ class ModelClient:
         if spec.turn_state is not None and spec.turn_state.value:
             headers["x-codex-turn-state"] = spec.turn_state.value
         timeout = httpx.Timeout(30.0, connect=15.0, read=self._idle_timeout)
-        # `content=` bytes: httpx streams them as they are, with an explicit Content-Length (no copy, no re-encode).
-        request = self._client.build_request("POST", self.url, content=spec.payload, headers=headers, timeout=timeout)
+        # The encoded body goes out in 64 KiB reads of one buffer (BytesIO shares the bytes, no copy): handed the
+        # bytes whole, httpcore would copy the unsent rest after every partial socket write, some 20 MB more at the
+        # peak for a resumed thread's 25 MB body. httpx measures the buffer, so Content-Length is sent as for bytes.
+        content = io.BytesIO(spec.payload)
+        request = self._client.build_request("POST", self.url, content=content, headers=headers, timeout=timeout)
         request.headers.pop("accept-encoding", None)  # 0.169 sends none; compressed SSE would buffer
         return request
 

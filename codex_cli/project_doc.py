@@ -7,7 +7,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 __all__ = [
     "AgentsDoc",
@@ -30,6 +29,11 @@ _BUDGET_ADVICE = (
     "Trim your project instructions to fit the budget. "
     "If you need to keep them all, increase `project_doc_max_bytes`."
 )
+
+
+def _escape(text: str) -> str:
+    """`&`, `<` and `>` as XML entities, as `xml.sax.saxutils.escape` does (without importing the xml package)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 @dataclass(frozen=True)
@@ -164,12 +168,12 @@ def _local_timezone() -> str:
 
 
 def _entry(access: str, *, path: Path | None = None, special: str | None = None) -> str:
-    inner = f"<path>{escape(str(path))}</path>" if path is not None else f"<special>{special}</special>"
+    inner = f"<path>{_escape(str(path))}</path>" if path is not None else f"<special>{special}</special>"
     return f'<entry access="{access}">{inner}</entry>'
 
 
 def _filesystem(ctx: PermissionsContext) -> str:
-    roots = "".join(f"<root>{escape(str(r))}</root>" for r in ctx.writable_roots or (ctx.cwd,))
+    roots = "".join(f"<root>{_escape(str(r))}</root>" for r in ctx.writable_roots or (ctx.cwd,))
     if ctx.sandbox_mode == "danger-full-access":
         profile = '<permission_profile type="disabled"><file_system type="unrestricted" /></permission_profile>'
     else:
@@ -194,10 +198,10 @@ def environment_context(ctx: PermissionsContext, shell: str, *, today: datetime.
     date = (today or datetime.date.today()).isoformat()
     return (
         "<environment_context>\n"
-        f"  <cwd>{escape(str(ctx.cwd))}</cwd>\n"
-        f"  <shell>{escape(shell)}</shell>\n"
+        f"  <cwd>{_escape(str(ctx.cwd))}</cwd>\n"
+        f"  <shell>{_escape(shell)}</shell>\n"
         f"  <current_date>{date}</current_date>\n"
-        f"  <timezone>{escape(_local_timezone())}</timezone>\n"
+        f"  <timezone>{_escape(_local_timezone())}</timezone>\n"
         f"  {_filesystem(ctx)}\n"
         "</environment_context>"
     )
@@ -209,7 +213,7 @@ def environment_context_update(ctx: PermissionsContext, *, today: datetime.date 
     return (
         "<environment_context>\n"
         f"  <current_date>{date}</current_date>\n"
-        f"  <timezone>{escape(_local_timezone())}</timezone>\n"
+        f"  <timezone>{_escape(_local_timezone())}</timezone>\n"
         f"  {_filesystem(ctx)}\n"
         "</environment_context>"
     )

@@ -27,6 +27,7 @@ from codex_cli.errors import TLSError
 
 if TYPE_CHECKING:
     import ssl
+    import threading
 
 __all__ = [
     "CA_ENV_VARS",
@@ -43,6 +44,7 @@ __all__ = [
     "selected_ca_bundle",
     "ssl_context",
     "trust_summary",
+    "warm_ssl_context",
 ]
 
 CA_ENV_VARS = ("CODEX_CA_CERTIFICATE", "SSL_CERT_FILE")
@@ -128,8 +130,42 @@ def selected_ca_bundle() -> CaBundle | None:
 
 def ssl_context() -> ssl.SSLContext:
     """Return the shared client context (built once per trust setting); raise TLSError for a bad bundle."""
+    warming = _warming
+    if warming is not None:
+        warming.join()  # its context is in `_build_context`'s cache now; a failure is raised again below
+    return _context()
+
+
+def _context() -> ssl.SSLContext:
     bundle = selected_ca_bundle()
     return _build_context(bundle, native_roots(), _cert_dir(), (_file_stamp(bundle), os.environ.get("SSL_CERT_FILE")))
+
+
+_warming: threading.Thread | None = None
+
+
+def warm_ssl_context() -> None:
+    """Start building the shared context in a background thread, for a caller that needs it soon (`codex exec`).
+
+    Loading the roots is mostly OpenSSL reading files with the GIL released, so it overlaps the caller's own
+    start-up. `ssl_context()` waits for it; errors are not raised here but by `ssl_context()`, which builds again.
+    """
+    global _warming
+    if _warming is not None:
+        return
+    import ssl  # noqa: F401  (imported in this thread, so the two threads never wait on each other's imports)
+    import threading
+
+    _has_truststore()
+    _warming = threading.Thread(target=_warm, name="codex-tls-warm-up", daemon=True)
+    _warming.start()
+
+
+def _warm() -> None:
+    try:
+        _context()
+    except Exception:  # ssl_context() raises it again in the caller's thread
+        pass
 
 
 def ca_bundle_description() -> str:
@@ -269,8 +305,22 @@ def _build_context(bundle: CaBundle | None, roots: TrustRoots, cert_dir: str | N
             ctx.load_verify_locations(capath=cert_dir)
     if extra:
         assert bundle is not None
-        _add_certificates(ctx, extra, bundle)
+        if not _is_root_file(bundle.path, roots.files):
+            _add_certificates(ctx, extra, bundle)
     return ctx
+
+
+def _is_root_file(path: str, files: Sequence[str]) -> bool:
+    """Whether the bundle is a roots file loaded already (SSL_CERT_FILE often names the system bundle): OpenSSL's
+    store keeps the first copy of a certificate and ignores the same one added again, so loading it twice (~20 ms
+    for a distribution bundle) would change nothing."""
+    for root in files:
+        try:
+            if os.path.samefile(path, root):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _add_directory(ctx: ssl.SSLContext, path: str) -> None:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codex_cli import patch, safety, shell
+from codex_cli import safety, shell
+from codex_cli.patch_grammar import APPLY_PATCH_LARK_GRAMMAR, APPLY_PATCH_TOOL_DESCRIPTION
 from codex_cli.protocol import (
     CommandExecutionItem,
     CommandOutputDelta,
@@ -27,6 +28,7 @@ from codex_cli.protocol import (
 )
 
 if TYPE_CHECKING:
+    from codex_cli import patch
     from codex_cli.mcp_client import McpConnectionManager
     from codex_cli.sandbox import PreparedSandbox
 
@@ -220,8 +222,8 @@ def _apply_patch_spec() -> dict[str, object]:
     return {
         "type": "custom",
         "name": "apply_patch",
-        "description": patch.APPLY_PATCH_TOOL_DESCRIPTION,
-        "format": {"type": "grammar", "syntax": "lark", "definition": patch.APPLY_PATCH_LARK_GRAMMAR},
+        "description": APPLY_PATCH_TOOL_DESCRIPTION,
+        "format": {"type": "grammar", "syntax": "lark", "definition": APPLY_PATCH_LARK_GRAMMAR},
     }
 
 
@@ -415,6 +417,8 @@ class ToolRunner:
         if not isinstance(cmd, str):
             raise _ToolError("failed to parse function arguments: missing field `cmd`")
         cwd = self._resolve_workdir(args, ctx)
+        from codex_cli import patch  # the engine, on the first command (not to offer the tool)
+
         intercepted = patch.extract_apply_patch_from_shell(cmd)
         if intercepted is not None:
             patch_cwd = (cwd / intercepted.workdir).resolve() if intercepted.workdir else cwd
@@ -493,6 +497,8 @@ class ToolRunner:
             raise _ToolError("failed to parse function arguments: `command` must be a non-empty array of strings")
         argv = [str(a) for a in command]
         cwd = self._resolve_workdir(args, ctx)
+        from codex_cli import patch
+
         intercepted = patch.extract_apply_patch_from_shell(argv)
         if intercepted is not None:
             patch_cwd = (cwd / intercepted.workdir).resolve() if intercepted.workdir else cwd
@@ -516,6 +522,8 @@ class ToolRunner:
     # ------------------------------------------------------------------ patch
 
     def _apply_patch(self, patch_text: str, cwd: Path, call: ToolCall, ctx: ToolContext) -> str:
+        from codex_cli import patch
+
         started = time.monotonic()
         try:
             planned = patch.plan_patch(patch_text, cwd)

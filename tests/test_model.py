@@ -138,6 +138,19 @@ def test_model_exec_call_round_trip_shape(fake_server: StartServer) -> None:
     assert int(second_request.headers["content-length"]) == len(encode_json(second_body))
 
 
+def test_model_large_body_arrives_whole_with_content_length(fake_server: StartServer) -> None:
+    """A resumed thread's body (tens of MB) goes out in pieces of one buffer, framed exactly like small ones."""
+    server = fake_server([{"output": [message("done")]}])
+    output = "".join(f"line {n:05d}: ünïcödé build output\n" for n in range(100_000))  # ~3.6 MB
+    body = dict(BODY, input=[{"type": "function_call_output", "call_id": "call_1", "output": output}])
+    with model_client(server.base_url) as client:
+        assert final_text(list(client.stream(body))) == ["done"]
+    (request,) = server.response_requests
+    assert request.body == body
+    assert int(request.headers["content-length"]) == len(encode_json(body))
+    assert "transfer-encoding" not in request.headers
+
+
 def test_model_completed_ends_stream_at_once_even_if_connection_stays_open(fake_server: StartServer) -> None:
     server = fake_server([{"output": [message("done")], "hold_open": True}])
     start = time.monotonic()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,8 +18,9 @@ PACKAGE = ROOT / "codex_cli"
 HEAVY_MODULES = ("httpx", "ssl", "msgspec", "json")
 MAX_MODULE_LINES = 1500
 
-# Runs codex.py's main() in-process, then writes the loaded module names to the file in argv[1].
-# It must import nothing that the CLI would not: only sys, which every interpreter has loaded already.
+# Runs codex.py's main() in-process, then writes the loaded module names to the file in argv[1] (not the names
+# the CLI blocks with a None entry, e.g. `httpx._main`). It must import nothing that the CLI would not: only sys,
+# which every interpreter has loaded already.
 _DRIVER = """
 import sys
 out_path, args = sys.argv[1], sys.argv[2:]
@@ -29,7 +32,7 @@ try:
 except SystemExit as exc:
     code = exc.code
 with open(out_path, "w", encoding="utf-8") as out:
-    out.write("\\n".join(sorted(sys.modules)))
+    out.write("\\n".join(sorted(name for name, module in sys.modules.items() if module is not None)))
 sys.exit(code)
 """
 
@@ -63,6 +66,34 @@ def test_startup_commands_leave_heavy_modules_unloaded(tmp_path: Path, args: lis
     assert "codex_cli.cli" in modules  # the driver really ran the CLI
     loaded = sorted(name for name in modules if name.split(".")[0] in HEAVY_MODULES)
     assert loaded == []
+
+
+# What a plain `codex exec` turn (no MCP servers, hooks, images, notify or chat wire; the model only answers) never
+# needs: each is imported on the path that uses it (the patch engine with the first command). `httpx._main` is the
+# httpx command line (click, pygments, rich), which httpx would load by itself.
+EXEC_UNUSED_MODULES = (
+    "codex_cli.chat_wire", "codex_cli.completion", "codex_cli.doctor", "codex_cli.hooks", "codex_cli.images",
+    "codex_cli.line_ui", "codex_cli.login_cli", "codex_cli.mcp_client", "codex_cli.notifications", "codex_cli.patch",
+    "httpx._main",
+)
+
+
+def test_exec_loads_only_the_modules_on_its_path(tmp_path: Path, fake_server: Callable[..., Any]) -> None:
+    from cli_harness import make_codex_env
+    from fake_responses import message
+
+    codex_env = make_codex_env(tmp_path)
+    server = fake_server([{"output": [message("done")]}])
+    codex_env.write_config(server.base_url)
+    out_path = tmp_path / "modules.txt"
+    proc = subprocess.run(
+        [sys.executable, "-c", _DRIVER.format(root=str(ROOT)), str(out_path), "exec", "--json", "say done"],
+        capture_output=True, text=True, timeout=60, cwd=codex_env.workdir, env=codex_env.env, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    modules = set(out_path.read_text(encoding="utf-8").splitlines())
+    assert {"codex_cli.session", "httpx"} <= modules  # the turn really ran
+    assert sorted(modules.intersection(EXEC_UNUSED_MODULES)) == []
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda path: path.name)

@@ -186,6 +186,42 @@ def test_tls_context_is_shared_and_rebuilt_when_trust_changes(
     assert second.minimum_version >= ssl.TLSVersion.TLSv1_2 and second.verify_mode == ssl.CERT_REQUIRED
 
 
+def test_tls_warmed_context_is_the_one_ssl_context_returns(
+    origin: OkOrigin, ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tls, "_warming", None)
+    monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(write_pem(tmp_path / "warm.pem", ca.cert_pem.bytes())))
+    tls.warm_ssl_context()
+    context = tls.ssl_context()
+    assert tls._warming is not None and not tls._warming.is_alive()
+    assert tls.ssl_context() is context
+    assert post(origin.url()) == "ok"
+
+
+def test_tls_warm_up_failure_is_raised_by_ssl_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tls, "_warming", None)
+    bundle = write_pem(tmp_path / "garbage.pem", b"hello\n")
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    tls.warm_ssl_context()
+    with pytest.raises(TLSError) as info:
+        tls.ssl_context()
+    assert info.value.message.startswith(f"Failed to load CA certificates from {bundle} selected by SSL_CERT_FILE")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a symlink needs a privilege there")
+def test_tls_bundle_that_is_a_roots_file_trusts_the_same_certificates(ca: trustme.CA, tmp_path: Path) -> None:
+    """SSL_CERT_FILE often names the system bundle itself; it is then not loaded a second time."""
+    other = trustme.CA(organization_name="Second CA")
+    roots_file = write_pem(tmp_path / "roots.pem", ca.cert_pem.bytes(), other.cert_pem.bytes())
+    alias = tmp_path / "alias.pem"
+    alias.symlink_to(roots_file)
+    roots = tls.TrustRoots("certifi", "test roots", (str(roots_file),))
+    expected = tls._build_context(None, roots, None, "roots only").get_ca_certs()
+    bundle = tls.CaBundle("SSL_CERT_FILE", str(alias))
+    assert len(expected) == 2
+    assert tls._build_context(bundle, roots, None, "same file").get_ca_certs() == expected
+
+
 @pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="the OS keeps the roots there")
 def test_tls_system_store_is_found_on_this_linux() -> None:
     roots = tls.native_roots()
