@@ -29,6 +29,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
 
+from codex_cli.project_doc import find_project_root
+
 __all__ = [
     "APPROVAL_POLICIES",
     "CHATGPT_CODEX_BASE_URL",
@@ -452,8 +454,8 @@ def _project(cwd: Path, home: Path, settings: Doc, env: Mapping[str, str]) -> _P
     markers = keys.strs_at(settings, "project_root_markers")
     markers = (".git",) if markers is None else markers
     real_cwd = cwd.resolve()
-    root = _find_up(real_cwd, markers)
-    git_root = _find_up(real_cwd, (".git",))
+    root = find_project_root(real_cwd, markers) or real_cwd
+    git_root = find_project_root(real_cwd) or real_cwd
     projects = settings.get("projects")
     level: Literal["trusted", "untrusted"] | None = None
     for directory in (real_cwd, root, git_root):
@@ -489,13 +491,6 @@ def _project(cwd: Path, home: Path, settings: Doc, env: Mapping[str, str]) -> _P
                 )
             layers.append(layer)
     return _Project(markers, root, level, tuple(layers), tuple(notes))
-
-
-def _find_up(start: Path, markers: tuple[str, ...]) -> Path:
-    for directory in (start, *start.parents):
-        if any((directory / marker).exists() for marker in markers):
-            return directory
-    return start
 
 
 def _strip_denylisted(doc: Doc) -> list[str]:

@@ -95,10 +95,6 @@ def resolve_prompt(prompt: str | None, stdin: TextIO, err: TextIO, *, grace: flo
     return f"{prompt}\n\n<stdin>\n{extra}{'' if extra.endswith(chr(10)) else chr(10)}</stdin>"
 
 
-def _inside_git_repo(cwd: Path) -> bool:
-    return any((directory / ".git").exists() for directory in (cwd, *cwd.parents))
-
-
 def _load_output_schema(path: str | None) -> object | None:
     if path is None:
         return None
@@ -227,8 +223,10 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
     else:
         prompt = resolve_prompt(args.prompt, sys.stdin, sys.stderr)
     config = load_config(_overrides(args))
-    if not (args.skip_git_repo_check or args.dangerously_bypass_approvals_and_sandbox) and not _inside_git_repo(
-        config.cwd
+    from codex_cli.project_doc import find_project_root
+
+    if not (args.skip_git_repo_check or args.dangerously_bypass_approvals_and_sandbox) and (
+        find_project_root(config.cwd) is None
     ):
         raise CodexError(
             "Not inside a trusted directory and --skip-git-repo-check was not specified.",
