@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codex_cli.line_input import Key
 from codex_cli.line_render import display_command
+from codex_cli.records import Record, replace
 
 if TYPE_CHECKING:
     from codex_cli.line_ui import LineApp, PendingApproval
@@ -37,8 +37,7 @@ BANNED_PREFIXES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class _Option:
+class _Option(Record):
     key: str
     word: str
     decision: str  # a ReviewDecision, or "prefix" / "feedback"

@@ -20,7 +20,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, cast
 from urllib.parse import urlencode, urlsplit
 
 from codex_cli.errors import AuthError, CodexError
+from codex_cli.records import Record, field, replace
 
 if TYPE_CHECKING:
     import httpx
@@ -90,16 +90,14 @@ _REFRESH_FAILURES = {
 # -- the auth.json schema ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OAuthProvenance:
+class OAuthProvenance(Record):
     """Which issuer and client id a ChatGPT login came from; refresh goes back to them."""
 
     issuer: str
     client_id: str
 
 
-@dataclass(frozen=True)
-class TokenData:
+class TokenData(Record):
     """The `tokens` object of a ChatGPT login. Secrets are left out of the repr."""
 
     id_token: str = field(repr=False)
@@ -118,8 +116,7 @@ class TokenData:
         return decode_jwt_payload(self.access_token) or {}
 
 
-@dataclass(frozen=True)
-class AuthDotJson:
+class AuthDotJson(Record):
     """One stored login. `auth_mode` is resolved (a missing mode is inferred as auth.md §3.2 says)."""
 
     auth_mode: AuthMode
@@ -477,8 +474,7 @@ def _error_code(body: str) -> str | None:
     return code if isinstance(code, str) else None
 
 
-@dataclass(frozen=True)
-class IssuerReply:
+class IssuerReply(Record):
     status: int
     text: str
 
@@ -728,8 +724,7 @@ class AuthManager:
             return True
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(Record):
     """The bearer token for model requests, plus ChatGPT-mode routing when that is the login in use."""
 
     bearer_token: str | None = field(repr=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +27,7 @@ from codex_cli.project_doc import (
     sandbox_policy,
 )
 from codex_cli.protocol import Event
+from codex_cli.records import Record
 from codex_cli.session import ContextSettings, RequestSettings, Session, new_thread_id, text_message
 from codex_cli.tools import ToolRunner, ToolSettings, web_search_spec
 from codex_cli.version import VERSION
@@ -47,8 +47,7 @@ _LOCAL_PROVIDERS = {
 _PROBE_SECONDS = 1.5  # `--oss` must name the URL within 2 s when nothing listens
 
 
-@dataclass(frozen=True)
-class SessionBundle:
+class SessionBundle(Record):
     """A ready session plus what the front end shows before the first turn."""
 
     session: Session
@@ -56,8 +55,7 @@ class SessionBundle:
     rollout_path: Path | None = None
 
 
-@dataclass(frozen=True)
-class ThreadStart:
+class ThreadStart(Record):
     """How the thread begins: new, resumed from a rollout (same id, same file) or forked from one (new id)."""
 
     resumed: ResumedThread | None = None

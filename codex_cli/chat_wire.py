@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 from codex_cli.jsoncodec import decode_json, encode_json
 from codex_cli.model import (
@@ -41,6 +40,7 @@ from codex_cli.model import (
 )
 from codex_cli.patch_grammar import APPLY_PATCH_TOOL_DESCRIPTION
 from codex_cli.protocol import Usage, uuid7
+from codex_cli.records import Record, field
 
 __all__ = [
     "ChatClient",
@@ -67,8 +67,7 @@ _APPLY_PATCH_DESCRIPTION = APPLY_PATCH_TOOL_DESCRIPTION.replace(
 _TOOL_IMAGES_TEXT = "Images returned by the tool call(s) above:"
 
 
-@dataclass(frozen=True)
-class ToolNames:
+class ToolNames(Record):
     """How the chat function names of one request map back to the session's tool calls."""
 
     freeform: frozenset[str] = frozenset()  # custom tools offered as `{input: string}` functions
@@ -277,8 +276,7 @@ def _int(obj: object, key: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-@dataclass
-class _PartialCall:
+class _PartialCall(Record, frozen=False):
     call_id: str = ""
     name: str = ""
     arguments: list[str] = field(default_factory=list)

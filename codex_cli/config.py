@@ -15,7 +15,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, TypeAlias, cast
@@ -23,6 +22,7 @@ from typing import Literal, TypeAlias, cast
 from codex_cli import config_keys as keys
 from codex_cli.config_keys import KeyPath, KeySpot, SchemaIssue
 from codex_cli.errors import ConfigError, UsageError
+from codex_cli.records import Record, field
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -66,8 +66,7 @@ Doc: TypeAlias = dict[str, object]
 _Resolver: TypeAlias = Callable[[str], str]
 
 
-@dataclass(frozen=True)
-class CliOverrides:
+class CliOverrides(Record):
     """Everything the command line can say about configuration."""
 
     config_overrides: tuple[str, ...] = ()
@@ -85,8 +84,7 @@ class CliOverrides:
     oss: bool = False
 
 
-@dataclass(frozen=True)
-class ModelProviderInfo:
+class ModelProviderInfo(Record):
     """One model provider. `base_url` is None only for the built-in `openai` provider without
     `openai_base_url`: the URL then depends on the login (API key: OPENAI_API_BASE_URL, ChatGPT:
     CHATGPT_CODEX_BASE_URL)."""
@@ -110,8 +108,7 @@ class ModelProviderInfo:
     supports_websockets: bool = False
 
 
-@dataclass(frozen=True)
-class SandboxWorkspaceWrite:
+class SandboxWorkspaceWrite(Record):
     """`[sandbox_workspace_write]`: what workspace-write mode adds to the cwd (roots already absolute)."""
 
     writable_roots: tuple[Path, ...] = ()
@@ -120,8 +117,7 @@ class SandboxWorkspaceWrite:
     exclude_slash_tmp: bool = False
 
 
-@dataclass(frozen=True)
-class ShellEnvironmentPolicy:
+class ShellEnvironmentPolicy(Record):
     """`[shell_environment_policy]`: how the environment of spawned commands is built."""
 
     inherit: Literal["all", "core", "none"] = "all"
@@ -132,8 +128,7 @@ class ShellEnvironmentPolicy:
     experimental_use_profile: bool = False
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Record):
     """The effective configuration of one run. `raw` is the merged TOML (files, `-c`, `--enable/--disable`;
     relative paths already absolute) for settings owned by other modules (mcp_servers, hooks, tui, ...)."""
 
@@ -221,8 +216,7 @@ def parse_override(raw: str) -> tuple[list[str], object]:
 # Layers
 
 
-@dataclass(frozen=True)
-class _Layer:
+class _Layer(Record):
     """One source of settings. Session flags have no file; they remember which flag set each key.
     A `[profiles.NAME]` table is its own layer whose positions are looked up in `alias_of`."""
 
@@ -440,8 +434,7 @@ def _profile_layer(name: str, from_flag: bool, home: Path, base: list[_Layer], e
     )
 
 
-@dataclass(frozen=True)
-class _Project:
+class _Project(Record):
     markers: tuple[str, ...]
     root: Path
     trust: Literal["trusted", "untrusted"] | None

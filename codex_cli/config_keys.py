@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal, TypeAlias
+
+from codex_cli.records import Record, field
 
 __all__ = [
     "FEATURES",
@@ -62,52 +63,45 @@ KeyPath: TypeAlias = tuple[str | int, ...]
 # Spec types
 
 
-@dataclass(frozen=True)
-class Scalar:
+class Scalar(Record):
     """A TOML scalar; `path` is a string that is resolved against the defining file's directory."""
 
     kind: Literal["str", "bool", "int", "uint", "float", "path"]
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(Record):
     """A string from a fixed set (a serde enum)."""
 
     values: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ListOf:
+class ListOf(Record):
     """A TOML array whose items all match `item`."""
 
     item: Spec
 
 
-@dataclass(frozen=True)
-class MapOf:
+class MapOf(Record):
     """A table with free-form keys (provider ids, server names, ...) whose values match `value`."""
 
     value: Spec
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(Record):
     """A table with known keys; other keys are unknown (warned about) unless `open`."""
 
     fields: Mapping[str, Spec]
     open: bool = False
 
 
-@dataclass(frozen=True)
-class Either:
+class Either(Record):
     """The first option that accepts the value wins; `expected` describes them all for messages."""
 
     options: tuple[Spec, ...]
     expected: str
 
 
-@dataclass(frozen=True)
-class Anything:
+class Anything(Record):
     """A known key whose contents are owned by another module (mcp, hooks, tui, ...)."""
 
 
@@ -128,8 +122,7 @@ _STR_MAP = MapOf(_STR)
 # Feature registry (codex-rs 0.169 `features list`, grouped by stage and default)
 
 
-@dataclass(frozen=True)
-class FeatureSpec:
+class FeatureSpec(Record):
     """One feature flag: its lifecycle stage and its default state."""
 
     stage: str
@@ -377,8 +370,7 @@ PROJECT_DENYLIST: tuple[KeyPath, ...] = (
 # Walkers
 
 
-@dataclass(frozen=True)
-class SchemaIssue:
+class SchemaIssue(Record):
     """A value that does not fit the schema: where, what went wrong, and what is allowed."""
 
     path: KeyPath
@@ -609,8 +601,7 @@ def snippet(text: str, line: int, col: int, length: int) -> str:
 # Key positions in TOML text
 
 
-@dataclass(frozen=True)
-class KeySpot:
+class KeySpot(Record):
     """Where a key (or an array item) and its value start, 1-based, with their lengths on that line."""
 
     line: int
@@ -621,8 +612,7 @@ class KeySpot:
     value_length: int = 0
 
 
-@dataclass
-class _Scanner:
+class _Scanner(Record, frozen=False):
     """A forgiving TOML reader that only records positions; run it on text tomllib already accepted."""
 
     text: str

@@ -14,10 +14,10 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from codex_cli.jsoncodec import decode_json, encode_json
+from codex_cli.records import Record
 
 __all__ = ["HISTORY_FILE", "HistoryEntry", "append_entry", "read_entries"]
 
@@ -25,8 +25,7 @@ HISTORY_FILE = "history.jsonl"
 _TRIM_TARGET_PERCENT = 80
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(Record):
     session_id: str
     ts: int
     text: str

@@ -12,9 +12,10 @@ import json
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+from codex_cli.records import Record, field
 
 if TYPE_CHECKING:
     from codex_cli.config import Config
@@ -36,8 +37,7 @@ def event_label(event: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", event).lower()
 
 
-@dataclass(frozen=True)
-class HookHandler:
+class HookHandler(Record):
     """One configured command handler of one event."""
 
     event: str
@@ -66,8 +66,7 @@ class HookHandler:
         return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
-class DiscoveredHooks:
+class DiscoveredHooks(Record):
     handlers: tuple[HookHandler, ...]
     state: Mapping[str, Mapping[str, object]]
     warnings: tuple[str, ...] = ()

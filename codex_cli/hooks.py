@@ -12,7 +12,6 @@ prints — front ends hear about runs through `on_report` (`HookStarted` / `Hook
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -20,11 +19,11 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from codex_cli.hook_config import EVENTS, DiscoveredHooks, HookHandler, discover_hooks, event_label, trust_handlers
+from codex_cli.records import Record, field, replace
 
 if TYPE_CHECKING:
     from codex_cli.config import Config
@@ -58,14 +57,12 @@ Item = dict[str, object]
 # ---------------------------------------------------------------------------------------------------- running
 
 
-@dataclass(frozen=True)
-class HookStarted:
+class HookStarted(Record):
     event: str
     handler: HookHandler
 
 
-@dataclass(frozen=True)
-class HookFinished:
+class HookFinished(Record):
     """One handler's end: `completed`, `blocked` (with the reason) or `failed` (with what went wrong)."""
 
     event: str
@@ -78,8 +75,7 @@ class HookFinished:
 HookReport = HookStarted | HookFinished
 
 
-@dataclass
-class HookOutcome:
+class HookOutcome(Record, frozen=False):
     """The merged answer of every handler of one event."""
 
     blocked: bool = False
@@ -251,8 +247,7 @@ def _tool_view(call: ToolCall) -> tuple[str, list[str], dict[str, object]]:
     return name, [name], args
 
 
-@dataclass(frozen=True)
-class PreToolResult:
+class PreToolResult(Record):
     call: ToolCall
     blocked_output: str | None = None
 
@@ -437,7 +432,7 @@ def _rewrite(call: ToolCall, updated: dict[str, object]) -> ToolCall:
     """The call with a hook's `updatedInput` applied (`command` is the shell text or the patch)."""
     command = updated.get("command")
     if call.kind == "custom":
-        return dataclasses.replace(call, payload=command) if isinstance(command, str) else call
+        return replace(call, payload=command) if isinstance(command, str) else call
     try:
         args = json.loads(call.payload or "{}")
     except ValueError:
@@ -451,7 +446,7 @@ def _rewrite(call: ToolCall, updated: dict[str, object]) -> ToolCall:
         args["command"] = shell_argv(command)
     else:
         args.update(updated)
-    return dataclasses.replace(call, payload=json.dumps(args))
+    return replace(call, payload=json.dumps(args))
 
 
 class HookedApprover:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from codex_cli import tls
 from codex_cli.errors import CodexError, NetworkError, TLSError
+from codex_cli.records import Record, field
 
 if TYPE_CHECKING:
     import ssl
@@ -62,8 +62,7 @@ _MISMATCH_HINT = (
 _PROXY_HINT = "Check HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY (UPPERCASE wins over lowercase)."
 
 
-@dataclass(frozen=True)
-class ProxyConfig:
+class ProxyConfig(Record):
     """Proxies chosen from the environment; `no_proxy` holds the bypass entries as written."""
 
     http: str | None = None

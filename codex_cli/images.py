@@ -13,11 +13,11 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from codex_cli.errors import CodexError
 from codex_cli.protocol import uuid7
+from codex_cli.records import Record
 
 __all__ = [
     "MAX_IMAGE_BYTES",
@@ -44,8 +44,7 @@ class ImageError(CodexError):
     """An image that cannot be sent: too large, not an image we support, or unreadable."""
 
 
-@dataclass(frozen=True)
-class LocalImage:
+class LocalImage(Record):
     """A checked image: its absolute path, its real MIME type and its bytes."""
 
     path: Path

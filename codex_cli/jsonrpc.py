@@ -17,10 +17,10 @@ import itertools
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import IO
 
 from codex_cli.jsoncodec import decode_json, encode_json
+from codex_cli.records import Record
 
 __all__ = [
     "INTERNAL_ERROR",
@@ -121,8 +121,7 @@ def encode_line(message: Mapping[str, object]) -> bytes:
     return encode_json(message) + b"\n"
 
 
-@dataclass(frozen=True)
-class IncomingRequest:
+class IncomingRequest(Record):
     """A request the other side sent us; the handler's return value becomes the result."""
 
     id: RequestId

@@ -15,16 +15,16 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+
+from codex_cli.records import Record
 
 __all__ = ["Key", "PromptReader", "Terminal", "complete_mention", "parse_keys"]
 
 _PASTE_START, _PASTE_END = "\x1b[200~", "\x1b[201~"
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(Record):
     """One key press: `name` is `text`, `paste`, `enter`, `backspace`, `esc`, `ctrl-c`, `ctrl-d`, `ctrl-u`,
     `focus-in` or `focus-out`; `text` carries the characters of `text` and `paste`."""
 

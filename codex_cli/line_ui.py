@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -26,6 +25,7 @@ from codex_cli.errors import CodexError
 from codex_cli.hooks import HookEngine, HookFinished, HookReport, HookStarted
 from codex_cli.line_input import Key, PromptReader, Terminal
 from codex_cli.line_render import LineRenderer, compact_number, context_left_percent
+from codex_cli.records import Record, field
 from codex_cli.version import VERSION
 
 if TYPE_CHECKING:
@@ -43,8 +43,7 @@ CLIENT = "codex-tui"
 PROMPT = "› "
 
 
-@dataclass
-class PendingApproval:
+class PendingApproval(Record, frozen=False):
     """A question from the session thread, answered on the UI thread."""
 
     request: ApprovalRequest
@@ -54,8 +53,7 @@ class PendingApproval:
     decision: ReviewDecision = "abort"
 
 
-@dataclass(frozen=True)
-class Done:
+class Done(Record):
     """The worker's last message: what its call returned (or raised)."""
 
     result: object
@@ -78,8 +76,7 @@ def pump(messages: queue.SimpleQueue[object], dispatch: Callable[[object], None]
         between(monotonic())
 
 
-@dataclass(frozen=True)
-class _Note:
+class _Note(Record):
     text: str
     warning: bool = False
 

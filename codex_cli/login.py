@@ -15,7 +15,6 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -36,6 +35,7 @@ from codex_cli.auth import (
     utc_timestamp,
 )
 from codex_cli.errors import AuthError
+from codex_cli.records import Record, field
 
 if TYPE_CHECKING:
     import httpx
@@ -72,8 +72,7 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-@dataclass(frozen=True)
-class PkceCodes:
+class PkceCodes(Record):
     """An 86-character verifier (64 random bytes) and its S256 challenge."""
 
     verifier: str = field(repr=False)
@@ -90,8 +89,7 @@ def generate_state() -> str:
     return _b64url(secrets.token_bytes(32))
 
 
-@dataclass(frozen=True)
-class LoginSettings:
+class LoginSettings(Record):
     """What every login flow needs; `--experimental_issuer` / `--experimental_client-id` set issuer and client."""
 
     codex_home: Path
@@ -133,8 +131,7 @@ def entitlement_missing(description: str) -> bool:
 # -- the token endpoint ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TokenResponse:
+class TokenResponse(Record):
     """The three tokens of a code exchange."""
 
     id_token: str = field(repr=False)
@@ -230,8 +227,7 @@ def build_chatgpt_auth(tokens: TokenResponse, api_key: str | None, settings: Log
 # -- device code ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DeviceCode:
+class DeviceCode(Record):
     """A user code to show, and how to poll for its approval."""
 
     device_auth_id: str = field(repr=False)
@@ -240,8 +236,7 @@ class DeviceCode:
     verification_url: str
 
 
-@dataclass(frozen=True)
-class DeviceGrant:
+class DeviceGrant(Record):
     """What the poll returns once the user approved: a code to exchange with its PKCE verifier."""
 
     authorization_code: str = field(repr=False)

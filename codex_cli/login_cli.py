@@ -15,8 +15,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
+
+from codex_cli.records import Record, field
 
 if TYPE_CHECKING:
     from http.server import ThreadingHTTPServer
@@ -350,8 +351,7 @@ def run_device_login(
 # -- browser flow ----------------------------------------------------------------------------------------
 
 
-@dataclass
-class BrowserLogin:
+class BrowserLogin(Record, frozen=False):
     """State shared by the callback handler threads and the waiting command."""
 
     settings: LoginSettings

@@ -19,7 +19,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -56,6 +55,7 @@ from codex_cli.mcp_tools import (
     sanitize_name,
     tool_model_names,
 )
+from codex_cli.records import Record
 from codex_cli.version import VERSION
 
 if TYPE_CHECKING:
@@ -322,8 +322,7 @@ class _StartupError(Exception):
         self.timed_out = timed_out
 
 
-@dataclass(frozen=True)
-class _Tool:
+class _Tool(Record):
     raw_name: str
     model_name: str
     description: str
@@ -331,8 +330,7 @@ class _Tool:
     read_only: bool
 
 
-@dataclass(frozen=True)
-class ServerStatus:
+class ServerStatus(Record):
     """One configured server as `/mcp` shows it."""
 
     name: str

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
 from codex_cli.errors import ConfigError
+from codex_cli.records import Record, field
 
 __all__ = [
     "DEFAULT_SCHEMA_MAX_BYTES",
@@ -40,8 +40,7 @@ SERVER_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_:@/.-]+$")
 _APPROVAL_MODES = ("auto", "prompt", "writes", "approve")
 
 
-@dataclass(frozen=True)
-class EnvVarSpec:
+class EnvVarSpec(Record):
     """One `env_vars` entry: a variable copied from our environment (`source` as written, None for a bare name)."""
 
     name: str
@@ -51,8 +50,7 @@ class EnvVarSpec:
         return self.name if self.source is None else {"name": self.name, "source": self.source}
 
 
-@dataclass(frozen=True)
-class McpServerConfig:
+class McpServerConfig(Record):
     """One `[mcp_servers.NAME]` table, validated. Timeouts are None when not configured (defaults apply)."""
 
     name: str

@@ -15,7 +15,6 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from codex_cli.protocol import (
     AgentMessageDelta,
@@ -40,6 +39,7 @@ from codex_cli.protocol import (
     TurnStarted,
     Usage,
 )
+from codex_cli.records import Record
 
 __all__ = ["CodexEventStream", "EventMsg", "SessionInfo", "parsed_command"]
 
@@ -47,8 +47,7 @@ Msg = dict[str, object]
 EventMsg = tuple[str, Msg]  # (event id, msg)
 
 
-@dataclass(frozen=True)
-class SessionInfo:
+class SessionInfo(Record):
     """What `session_configured` reports about a session."""
 
     thread_id: str

@@ -14,13 +14,11 @@ can continue a thread started here. Malformed lines and unknown methods get JSON
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,6 +54,7 @@ from codex_cli.mcp_server_tools import (
     tool_result,
 )
 from codex_cli.protocol import Event, TurnStarted
+from codex_cli.records import Record, replace
 from codex_cli.version import VERSION
 
 if TYPE_CHECKING:
@@ -89,8 +88,7 @@ def _request_id(value: object) -> RequestId | None:
     return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
 
 
-@dataclass(eq=False)
-class _Call:
+class _Call(Record, frozen=False, eq=False):
     """One `tools/call` being served."""
 
     request_id: RequestId
@@ -424,7 +422,7 @@ class McpServer:
                 return None
             resumed = rollout.load_rollout(path)
             recorded = Path(resumed.last_cwd or resumed.meta.cwd or self._cwd)
-            overrides = dataclasses.replace(self._overrides, cwd=recorded if recorded.is_dir() else self._cwd)
+            overrides = replace(self._overrides, cwd=recorded if recorded.is_dir() else self._cwd)
             thread = _Thread(self)
             thread.call, call.thread = call, thread
             self._build(thread, load_config(overrides, self._env), ThreadStart(resumed=resumed, source="mcp"))

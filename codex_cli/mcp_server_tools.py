@@ -11,16 +11,15 @@ Schemas follow codex-rs 0.153.4 (mcp.md §10.2) plus the issue's `profile` and `
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codex_cli.mcp_server_events import parsed_command
+from codex_cli.records import Record, field, replace
 
 if TYPE_CHECKING:
     from codex_cli.config import CliOverrides, Config
@@ -118,8 +117,7 @@ class ToolArgumentError(Exception):
     """Arguments that do not fit the tool's input schema; the message is the whole result text."""
 
 
-@dataclass(frozen=True)
-class CodexToolArgs:
+class CodexToolArgs(Record):
     """The arguments of one `codex` call."""
 
     prompt: str
@@ -135,8 +133,7 @@ class CodexToolArgs:
     include_plan_tool: bool | None = None
 
 
-@dataclass(frozen=True)
-class ReplyArgs:
+class ReplyArgs(Record):
     """The arguments of one `codex-reply` call."""
 
     thread_id: str
@@ -268,7 +265,7 @@ def session_config(args: CodexToolArgs, base: CliOverrides, env: Mapping[str, st
         cwd = (server_cwd / Path(args.cwd).expanduser()).resolve()
         if not cwd.is_dir():
             raise ConfigError(f"The cwd {args.cwd} is not a directory.", "Pass an existing directory as `cwd`.")
-    overrides = dataclasses.replace(
+    overrides = replace(
         base,
         config_overrides=(*base.config_overrides, *_config_overrides(args)),
         profile=args.profile or base.profile,
@@ -279,9 +276,9 @@ def session_config(args: CodexToolArgs, base: CliOverrides, env: Mapping[str, st
     )
     config = load_config(overrides, env)
     if args.base_instructions is not None:
-        config = dataclasses.replace(config, base_instructions=args.base_instructions)
+        config = replace(config, base_instructions=args.base_instructions)
     if args.developer_instructions is not None:
-        config = dataclasses.replace(config, developer_instructions=args.developer_instructions)
+        config = replace(config, developer_instructions=args.developer_instructions)
     return config
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Literal
 
 from codex_cli.jsoncodec import encode_json
 from codex_cli.mcp_config import DEFAULT_SCHEMA_MAX_BYTES
 from codex_cli.protocol import McpToolCallItem
+from codex_cli.records import Record
 
 __all__ = [
     "CallStatus",
@@ -193,8 +193,7 @@ def _collapse(top: dict[str, object]) -> dict[str, object]:
 # ---------------------------------------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
-class McpCallTarget:
+class McpCallTarget(Record):
     """Which server and raw tool a model call goes to, with its parsed arguments (None: absent or invalid)."""
 
     server: str
@@ -206,8 +205,7 @@ class McpCallTarget:
         return McpToolCallItem(item_id, self.server, self.tool, self.arguments)
 
 
-@dataclass(frozen=True)
-class McpCallOutcome:
+class McpCallOutcome(Record):
     """A finished call: what goes back to the model and what the event item shows."""
 
     server: str

@@ -20,7 +20,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
@@ -30,6 +29,7 @@ from codex_cli.errors import ApiError, CodexError, ContextWindowExceeded, Networ
 from codex_cli.http import create_client, is_connect_error, map_transport_error
 from codex_cli.jsoncodec import decode_json, encode_json
 from codex_cli.protocol import Usage
+from codex_cli.records import Record, field
 from codex_cli.sse import SseDecoder
 from codex_cli.version import VERSION
 
@@ -89,59 +89,51 @@ def _count(obj: object, key: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-@dataclass(frozen=True)
-class TextDelta:
+class TextDelta(Record):
     """Streaming assistant text (display only)."""
 
     delta: str
 
 
-@dataclass(frozen=True)
-class ReasoningSummaryDelta:
+class ReasoningSummaryDelta(Record):
     """Streaming reasoning-summary text."""
 
     delta: str
     summary_index: int
 
 
-@dataclass(frozen=True)
-class ReasoningSummaryPartAdded:
+class ReasoningSummaryPartAdded(Record):
     """A new reasoning-summary section starts."""
 
     summary_index: int
 
 
-@dataclass(frozen=True)
-class ReasoningRawDelta:
+class ReasoningRawDelta(Record):
     """Raw reasoning text (shown only with `show_raw_agent_reasoning`)."""
 
     delta: str
 
 
-@dataclass(frozen=True)
-class OutputItemAdded:
+class OutputItemAdded(Record):
     """An output item starts (progress display only)."""
 
     item: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class OutputItemDone:
+class OutputItemDone(Record):
     """A complete output item: the only way an item becomes real."""
 
     item: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Completed:
+class Completed(Record):
     """The response finished; the stream ends here."""
 
     response_id: str
     usage: Usage | None
 
 
-@dataclass(frozen=True)
-class StreamRetry:
+class StreamRetry(Record):
     """The attempt failed and will be re-run after `delay` seconds; drop the items it produced."""
 
     attempt: int
@@ -183,8 +175,7 @@ class AuthProvider(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class ProviderSettings:
+class ProviderSettings(Record):
     """What the client needs from a resolved `[model_providers.<id>]` entry."""
 
     base_url: str
@@ -198,8 +189,7 @@ class ProviderSettings:
     name: str = "openai"
 
 
-@dataclass
-class TurnState:
+class TurnState(Record, frozen=False):
     """The `x-codex-turn-state` value echoed on every later request of one turn (new one per turn)."""
 
     value: str | None = None
@@ -241,8 +231,7 @@ class _ResponsesParser:
         return []
 
 
-@dataclass(frozen=True)
-class _Request:
+class _Request(Record):
     """One sample's request as sent on every attempt, and how to read its answer."""
 
     payload: bytes

@@ -11,13 +11,12 @@ them (0.169 warns on every start). Config keys win over the table: `model_contex
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from codex_cli.records import Record
 
 __all__ = ["FALLBACK", "FAMILIES", "ModelFamily", "RequestShape", "find_family", "request_shape"]
 
 
-@dataclass(frozen=True)
-class ModelFamily:
+class ModelFamily(Record):
     """One family of models; `prefix` matches slugs that start with it."""
 
     prefix: str
@@ -61,8 +60,7 @@ def find_family(slug: str) -> ModelFamily:
     return next((family for family in _BY_LENGTH if lowered.startswith(family.prefix)), FALLBACK)
 
 
-@dataclass(frozen=True)
-class RequestShape:
+class RequestShape(Record):
     """The model-dependent request fields: `reasoning` (None: leave it out) and `text.verbosity`."""
 
     reasoning: dict[str, str] | None

@@ -14,9 +14,10 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from codex_cli.records import Record
 
 __all__ = [
     "DesktopNotifier",
@@ -127,8 +128,7 @@ def _toast_script(message: str) -> str:
     )
 
 
-@dataclass
-class DesktopNotifier:
+class DesktopNotifier(Record, frozen=False):
     """`[tui] notifications`, `notification_method`, `notification_condition` applied to one terminal."""
 
     enabled: bool | tuple[str, ...]

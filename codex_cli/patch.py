@@ -22,11 +22,11 @@ import re
 import secrets
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TextIO
 
 from codex_cli.patch_grammar import APPLY_PATCH_LARK_GRAMMAR, APPLY_PATCH_TOOL_DESCRIPTION
+from codex_cli.records import Record, field
 
 __all__ = [
     "APPLY_PATCH_LARK_GRAMMAR",
@@ -122,23 +122,20 @@ class PatchParseError(PatchError):
 # ---------------------------------------------------------------------------------------- patch model
 
 
-@dataclass(frozen=True)
-class AddFile:
+class AddFile(Record):
     """`*** Add File:` — `path` as written, `contents` with LF endings."""
 
     path: str
     contents: str
 
 
-@dataclass(frozen=True)
-class DeleteFile:
+class DeleteFile(Record):
     """`*** Delete File:` — `path` as written."""
 
     path: str
 
 
-@dataclass(frozen=True)
-class UpdateChunk:
+class UpdateChunk(Record):
     """One `@@` block. `lines` holds (kind, text) pairs, kind being ' ' (context), '-' or '+'."""
 
     context: str | None
@@ -154,8 +151,7 @@ class UpdateChunk:
         return [text for kind, text in self.lines if kind != "-"]
 
 
-@dataclass(frozen=True)
-class UpdateFile:
+class UpdateFile(Record):
     """`*** Update File:` with an optional `*** Move to:` and at least one chunk."""
 
     path: str
@@ -166,16 +162,14 @@ class UpdateFile:
 Hunk = AddFile | DeleteFile | UpdateFile
 
 
-@dataclass(frozen=True)
-class Patch:
+class Patch(Record):
     """A parsed patch: its hunks in patch order and the optional `*** Environment ID:` value."""
 
     hunks: tuple[Hunk, ...]
     environment_id: str | None = None
 
 
-@dataclass(frozen=True)
-class FileChange:
+class FileChange(Record):
     """One file touched by a successful atomic apply. `content` is the new text (the old one for deletes)."""
 
     path: Path
@@ -189,16 +183,14 @@ class FileChange:
         return (self.path,) if self.move_path is None else (self.path, self.move_path)
 
 
-@dataclass(frozen=True)
-class PatchOutcome:
+class PatchOutcome(Record):
     """Result of `apply_patch_atomic`: the changes, and the summary text in the CLI's format."""
 
     changes: list[FileChange]
     summary: str
 
 
-@dataclass(frozen=True)
-class PlannedPatch:
+class PlannedPatch(Record):
     """A verified patch, not yet written: its changes, summary, and the final bytes per path (None: delete)."""
 
     changes: list[FileChange]
@@ -216,8 +208,7 @@ class PlannedPatch:
         return "".join(parts)
 
 
-@dataclass(frozen=True)
-class ShellPatch:
+class ShellPatch(Record):
     """An apply_patch invocation found in a shell command: the patch and the `cd` directory, if any."""
 
     patch: str
@@ -570,8 +561,7 @@ def _unified_diff(old: str, new: str) -> str:
     return "".join(row + "\n" for row in list(rows)[2:])
 
 
-@dataclass
-class _Plan:
+class _Plan(Record, frozen=False):
     """Collects the changes and the final state per path (bytes, or None to delete); sources of moves apart."""
 
     final: dict[Path, bytes | None] = field(default_factory=dict)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from codex_cli.records import Record
 
 __all__ = [
     "AgentsDoc",
@@ -36,8 +37,7 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-@dataclass(frozen=True)
-class AgentsDoc:
+class AgentsDoc(Record):
     """The AGENTS.md block for the first user message, and warnings about the byte budget."""
 
     text: str | None
@@ -45,8 +45,7 @@ class AgentsDoc:
     warnings: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class PermissionsContext:
+class PermissionsContext(Record):
     """What the model is told about its sandbox: mode, network and writable roots."""
 
     sandbox_mode: str

@@ -6,8 +6,9 @@ recorder) consumes these types; `codex exec --json` is simply `event_to_json(eve
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
+
+from codex_cli.records import Record, field
 
 __all__ = [
     "AgentMessageDelta",
@@ -58,8 +59,7 @@ PatchStatus = Literal["in_progress", "completed", "failed"]
 ChangeKind = Literal["add", "delete", "update"]
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(Record):
     """Token counts, summed over every model response of a thread."""
 
     input_tokens: int = 0
@@ -97,22 +97,19 @@ class Usage:
 # ---------------------------------------------------------------------------- items
 
 
-@dataclass(frozen=True)
-class AgentMessageItem:
+class AgentMessageItem(Record):
     id: str
     text: str
     type: Literal["agent_message"] = "agent_message"
 
 
-@dataclass(frozen=True)
-class ReasoningItem:
+class ReasoningItem(Record):
     id: str
     text: str
     type: Literal["reasoning"] = "reasoning"
 
 
-@dataclass(frozen=True)
-class CommandExecutionItem:
+class CommandExecutionItem(Record):
     id: str
     command: str
     aggregated_output: str = ""
@@ -122,14 +119,12 @@ class CommandExecutionItem:
     cwd: str = field(default="", compare=False)
 
 
-@dataclass(frozen=True)
-class FileChange:
+class FileChange(Record):
     path: str
     kind: ChangeKind
 
 
-@dataclass(frozen=True)
-class FileChangeItem:
+class FileChangeItem(Record):
     id: str
     changes: tuple[FileChange, ...]
     status: PatchStatus = "in_progress"
@@ -138,30 +133,26 @@ class FileChangeItem:
     diff: str = field(default="", compare=False)
 
 
-@dataclass(frozen=True)
-class TodoEntry:
+class TodoEntry(Record):
     text: str
     completed: bool
     in_progress: bool = field(default=False, compare=False)
 
 
-@dataclass(frozen=True)
-class TodoListItem:
+class TodoListItem(Record):
     id: str
     items: tuple[TodoEntry, ...]
     type: Literal["todo_list"] = "todo_list"
     explanation: str | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
-class ErrorItem:
+class ErrorItem(Record):
     id: str
     message: str
     type: Literal["error"] = "error"
 
 
-@dataclass(frozen=True)
-class McpToolCallItem:
+class McpToolCallItem(Record):
     """exec.md §6.3; `error` is the message (serialised as {"message": ...})."""
 
     id: str
@@ -174,8 +165,7 @@ class McpToolCallItem:
     type: Literal["mcp_tool_call"] = "mcp_tool_call"
 
 
-@dataclass(frozen=True)
-class WebSearchItem:
+class WebSearchItem(Record):
     """exec.md §6.3: a search the model ran with the hosted `web_search` tool; `action` is the Responses
     `web_search_call.action` (`{"type": "search", "query": ...}`, `open_page`, ...)."""
 
@@ -228,54 +218,45 @@ def item_to_dict(item: Item) -> dict[str, object]:
 # ---------------------------------------------------------------------------- events
 
 
-@dataclass(frozen=True)
-class ThreadStarted:
+class ThreadStarted(Record):
     thread_id: str
 
 
-@dataclass(frozen=True)
-class TurnStarted:
+class TurnStarted(Record):
     turn_id: str
 
 
-@dataclass(frozen=True)
-class ItemStarted:
+class ItemStarted(Record):
     item: Item
 
 
-@dataclass(frozen=True)
-class ItemUpdated:
+class ItemUpdated(Record):
     item: Item
 
 
-@dataclass(frozen=True)
-class ItemCompleted:
+class ItemCompleted(Record):
     item: Item
 
 
-@dataclass(frozen=True)
-class AgentMessageDelta:
+class AgentMessageDelta(Record):
     """Streaming assistant text, for display only; the item arrives complete later."""
 
     delta: str
 
 
-@dataclass(frozen=True)
-class ReasoningDelta:
+class ReasoningDelta(Record):
     """Streaming reasoning summary text, for display only."""
 
     delta: str
     new_section: bool = False
 
 
-@dataclass(frozen=True)
-class CommandOutputDelta:
+class CommandOutputDelta(Record):
     item_id: str
     chunk: str
 
 
-@dataclass(frozen=True)
-class ErrorNotice:
+class ErrorNotice(Record):
     """A message for the person: a retry notice, or the fatal error before `TurnFailed`."""
 
     message: str
@@ -283,28 +264,24 @@ class ErrorNotice:
     fatal: bool = False  # the same message ends the turn in the `TurnFailed` that follows
 
 
-@dataclass(frozen=True)
-class ContextCompacted:
+class ContextCompacted(Record):
     """The history was replaced by a summary to make room in the context window."""
 
     trigger: str  # "auto" or "manual"
 
 
-@dataclass(frozen=True)
-class TurnCompleted:
+class TurnCompleted(Record):
     usage: Usage
     last_agent_message: str | None
 
 
-@dataclass(frozen=True)
-class TurnFailed:
+class TurnFailed(Record):
     message: str
     usage: Usage
     hint: str | None = None
 
 
-@dataclass(frozen=True)
-class TurnAborted:
+class TurnAborted(Record):
     reason: str = "interrupted"
 
 

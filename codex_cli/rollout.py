@@ -18,7 +18,6 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from codex_cli.compaction import estimate_tokens, is_context_message
@@ -37,6 +36,7 @@ from codex_cli.protocol import (
     TurnStarted,
     Usage,
 )
+from codex_cli.records import Record, field
 
 __all__ = [
     "ARCHIVED_DIR",
@@ -82,8 +82,7 @@ def _utc_timestamp(now: datetime.datetime | None = None) -> str:
     return now.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-@dataclass(frozen=True)
-class SessionMeta:
+class SessionMeta(Record):
     """The `session_meta` line: who started the thread, where, and the base instructions it was started with."""
 
     id: str
@@ -346,8 +345,7 @@ def _event_item(event: ItemCompleted) -> Item | None:
 # ---------------------------------------------------------------------------------------------------- reading
 
 
-@dataclass
-class ResumedThread:
+class ResumedThread(Record, frozen=False):
     """What a rollout says about its thread: enough to send the next request as if the process never stopped."""
 
     path: Path
@@ -482,8 +480,7 @@ def load_rollout(path: Path) -> ResumedThread:
 # ---------------------------------------------------------------------------------------------------- finding
 
 
-@dataclass(frozen=True)
-class ThreadSummary:
+class ThreadSummary(Record):
     """What a picker shows of a thread, read from the head of its rollout only."""
 
     id: str

@@ -22,11 +22,11 @@ import re
 import shlex
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol, TypeAlias
 
 from codex_cli.errors import ConfigError
+from codex_cli.records import Record
 
 __all__ = [
     "DANGEROUS_REJECTION",
@@ -88,8 +88,7 @@ _RESERVED = frozenset(
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
 
 
-@dataclass
-class _Scanned:
+class _Scanned(Record, frozen=False):
     items: list[tuple[bool, str]]  # (is_operator, text)
     plain: bool
     nested: list[str]  # bodies of $(...) and `...`
@@ -453,8 +452,7 @@ def is_dangerous_command(argv: Sequence[str]) -> bool:
 PatternToken: TypeAlias = tuple[str, ...]  # alternatives for one argv position
 
 
-@dataclass(frozen=True)
-class RuleMatch:
+class RuleMatch(Record):
     """The strictest rule that matched one command segment."""
 
     decision: RuleDecision
@@ -462,8 +460,7 @@ class RuleMatch:
     justification: str | None = None
 
 
-@dataclass(frozen=True)
-class PrefixRule:
+class PrefixRule(Record):
     """`prefix_rule(pattern=[...], decision=..., justification=...)` from a `.rules` file."""
 
     pattern: tuple[PatternToken, ...]
@@ -477,8 +474,7 @@ class PrefixRule:
         return RuleMatch(self.decision, tuple(argv[: len(self.pattern)]), self.justification)
 
 
-@dataclass(frozen=True)
-class PrefixRules:
+class PrefixRules(Record):
     """All loaded rules plus the `host_executable` paths that let `/usr/bin/git` use rules for `git`."""
 
     rules: tuple[PrefixRule, ...] = ()
@@ -586,8 +582,7 @@ def append_allow_rule(codex_home: Path, pattern: Sequence[str]) -> None:
 # -------------------------------------------------------------------------------------------- assessments
 
 
-@dataclass(frozen=True)
-class CommandAssessment:
+class CommandAssessment(Record):
     """What the runner must do with one `exec_command` call."""
 
     action: Action
@@ -612,8 +607,7 @@ def _command_rejection(argv: Sequence[str], why: str) -> str:
     return exec_rejection_output(f"`{shlex.join(argv)}` rejected: {why}")
 
 
-@dataclass(frozen=True)
-class _RuleView:
+class _RuleView(Record):
     forbidden: RuleMatch | None
     prompt: RuleMatch | None
     all_allowed: bool
@@ -717,8 +711,7 @@ def _assess_unconfined(argv: Sequence[str], view: _RuleView, policy: ApprovalPol
                              "be enforced on this machine).")
 
 
-@dataclass(frozen=True)
-class PatchAssessment:
+class PatchAssessment(Record):
     """What the runner must do with one apply_patch call."""
 
     action: Action
@@ -770,8 +763,7 @@ def assess_patch(
 # -------------------------------------------------------------------------------------- asking and answers
 
 
-@dataclass(frozen=True)
-class ApprovalRequest:
+class ApprovalRequest(Record):
     """One question to the user: run this command, or apply this patch?"""
 
     kind: Literal["exec", "patch"]
@@ -804,8 +796,7 @@ class PolicyOnlyApprover:
         return "denied"
 
 
-@dataclass(frozen=True)
-class DecisionResult:
+class DecisionResult(Record):
     """What one answer means for the pending call."""
 
     action: Literal["run", "reject", "abort"]  # abort: interrupt the turn, send no output for the call

@@ -23,7 +23,6 @@ Windows has nothing to confine with: `prepare()` says so in a warning and return
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import os
 import re
@@ -33,13 +32,13 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Literal
 
 from codex_cli import sandbox_linux
 from codex_cli.errors import ConfigError, SandboxError, UsageError
+from codex_cli.records import Record, field, replace
 from codex_cli.seatbelt import seatbelt_argv, seatbelt_profile
 
 __all__ = [
@@ -73,8 +72,7 @@ _READ_ONLY_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class SandboxPolicy:
+class SandboxPolicy(Record):
     """What a sandboxed command may do. `writable_roots` are resolved paths (cwd first, then --add-dir,
     then `sandbox_workspace_write.writable_roots`) and matter only in workspace-write."""
 
@@ -172,8 +170,7 @@ def host_platform() -> str:
     return "win32" if os.environ.get(_TEST_PLATFORM_VAR) == "win32" else sys.platform
 
 
-@dataclass(frozen=True)
-class Capabilities:
+class Capabilities(Record):
     """What this machine offers the sandbox. `namespaces` is how a child gets private mount and network
     namespaces: `direct` (root), `user` (through an unprivileged user namespace) or `none`."""
 
@@ -213,7 +210,7 @@ def probe_capabilities() -> Capabilities:
     if not disabled:
         return caps
     no_ns = "userns" in disabled or "namespaces" in disabled
-    return dataclasses.replace(
+    return replace(
         caps,
         landlock_abi=0 if "landlock" in disabled else caps.landlock_abi,
         seccomp=caps.seccomp and "seccomp" not in disabled,
@@ -230,8 +227,7 @@ def probe_capabilities() -> Capabilities:
 _PLACEHOLDERS = sandbox_linux.Placeholders()
 
 
-@dataclass(frozen=True)
-class PreparedSandbox:
+class PreparedSandbox(Record):
     """A policy made ready to confine commands: pass `preexec` to `subprocess.Popen(preexec_fn=...)`, prefix
     the argv with `argv_prefix`, add `env_updates` to its environment, show `warnings` once, and call
     `close()` (or use `with`) when no more commands will run. Reusable for many commands.

@@ -23,9 +23,10 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from codex_cli.records import Record
 
 __all__ = [
     "SETUP_FAILED_EXIT",
@@ -88,8 +89,7 @@ _RET_ALLOW, _RET_ERRNO = 0x7FFF0000, 0x00050000
 _AF_UNIX, _AF_VSOCK = 1, 40
 
 
-@dataclass(frozen=True)
-class _Arch:
+class _Arch(Record):
     audit: int
     check_x32: bool
     socket: int
@@ -245,8 +245,7 @@ def probe_namespace_method(euid: int) -> NamespaceMethod:
     return "none"
 
 
-@dataclass(frozen=True)
-class LinuxPlan:
+class LinuxPlan(Record):
     """What the child must do, decided in the parent from the policy and the machine's capabilities.
 
     Paths are absolute. Writable roots are existing, host-writable directories; `rw_submounts` are host

@@ -6,7 +6,6 @@ import itertools
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -50,6 +49,7 @@ from codex_cli.protocol import (
     WebSearchItem,
     uuid7,
 )
+from codex_cli.records import Record, field
 from codex_cli.tools import ToolCall, ToolContext, ToolRunner, tool_call_from_item
 
 if TYPE_CHECKING:
@@ -84,8 +84,7 @@ def text_message(role: str, *texts: str) -> dict[str, object]:
     }
 
 
-@dataclass(frozen=True)
-class RequestSettings:
+class RequestSettings(Record):
     """The parts of a model request that do not change between samples."""
 
     model: str
@@ -98,8 +97,7 @@ def _no_items() -> list[Item]:
     return []
 
 
-@dataclass(frozen=True)
-class ContextSettings:
+class ContextSettings(Record):
     """How the session keeps its context current and within the window (sessions.md §6.3, §8)."""
 
     auto_compact_limit: int | None = None  # compact when the context reaches this many tokens; None: never
@@ -120,15 +118,13 @@ class SessionRecorder(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class TurnResult:
+class TurnResult(Record):
     status: TurnStatus
     last_agent_message: str | None = None
     error: str | None = None
 
 
-@dataclass
-class _Sample:
+class _Sample(Record, frozen=False):
     items: list[dict[str, object]] = field(default_factory=list)
 
 

@@ -23,10 +23,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from codex_cli.records import Record, field
 from codex_cli.version import VERSION
 
 __all__ = [
@@ -88,8 +88,7 @@ class ExecFailure(Exception):
 # ---------------------------------------------------------------------------------------------- environment
 
 
-@dataclass(frozen=True)
-class EnvPolicy:
+class EnvPolicy(Record):
     """`[shell_environment_policy]`: which variables of codex's own environment a command starts with."""
 
     inherit: str = "all"
@@ -260,8 +259,7 @@ def _new_chunk_id() -> str:
     return f"{random.getrandbits(24):06x}"
 
 
-@dataclass(frozen=True)
-class ExecRequest:
+class ExecRequest(Record):
     """One `exec_command` call, already resolved to an argv, a directory and an environment."""
 
     argv: list[str]
@@ -272,8 +270,7 @@ class ExecRequest:
     tty: bool = False
 
 
-@dataclass(frozen=True)
-class ExecResult:
+class ExecResult(Record):
     """What one `exec_command`/`write_stdin` call collected; `exit_code` is None while the process still runs."""
 
     output: str

@@ -6,13 +6,13 @@ turn runs are queued like any other text, so none of them ever runs during a tur
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from codex_cli.records import Record, replace
 
 if TYPE_CHECKING:
     from codex_cli.config import Config
@@ -50,8 +50,7 @@ Use Markdown headings and short bullet points, 200-400 words in all. If `AGENTS.
 overwrite it; say so and stop."""
 
 
-@dataclass(frozen=True)
-class SlashCommand:
+class SlashCommand(Record):
     name: str
     description: str
     run: Callable[[LineApp, str], bool]
@@ -134,7 +133,7 @@ def review_hooks(app: LineApp) -> None:
         state = dict(discovered.state)
         for handler in review:
             state[handler.key] = {**state.get(handler.key, {}), "trusted_hash": handler.trust_hash()}
-        app.hooks.discovered = dataclasses.replace(discovered, state=state)
+        app.hooks.discovered = replace(discovered, state=state)
         app.renderer.note(f"Trusted {len(review)} hook{'s' if len(review) != 1 else ''}.")
 
 
@@ -183,8 +182,8 @@ def _model(app: LineApp, args: str) -> bool:
     reasoning = dict(session.request.reasoning or {})
     if effort:
         reasoning["effort"] = effort
-    session.request = dataclasses.replace(session.request, model=model, reasoning=reasoning or None)
-    app.config = dataclasses.replace(config, model=model, model_reasoning_effort=effort)
+    session.request = replace(session.request, model=model, reasoning=reasoning or None)
+    app.config = replace(config, model=model, model_reasoning_effort=effort)
     app.hooks.model = model
     app.renderer.note(f"Model changed to {model}{f' {effort}' if effort else ''}")
     return False
@@ -209,9 +208,9 @@ def _permissions(app: LineApp, args: str) -> bool:
     if choice is None or choice == current:
         return False
     _, _, sandbox, approval = _PERMISSIONS[choice]
-    overrides = dataclasses.replace(app.overrides, sandbox_mode=sandbox, approval_policy=approval,
+    overrides = replace(app.overrides, sandbox_mode=sandbox, approval_policy=approval,
                                     bypass_approvals_and_sandbox=False)
-    new_config = dataclasses.replace(load_config(overrides), model=config.model,  # keep a /model choice
+    new_config = replace(load_config(overrides), model=config.model,  # keep a /model choice
                                      model_reasoning_effort=config.model_reasoning_effort)
     if app.reopen(new_config):
         app.overrides = overrides

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+
+from codex_cli.records import Record
 
 __all__ = ["SseDecoder", "SseEvent", "iter_sse_events"]
 
 
-@dataclass(frozen=True)
-class SseEvent:
+class SseEvent(Record):
     """One dispatched event; `event` is `message` when the stream named none."""
 
     data: str

@@ -20,10 +20,10 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from codex_cli.errors import TLSError
+from codex_cli.records import Record
 
 if TYPE_CHECKING:
     import ssl
@@ -75,16 +75,14 @@ _MISMATCH_WORDS = re.compile(r"mismatch|does not match|not valid for|CN_NO_MATCH
 _EXPIRED_WORDS = re.compile(r"expired|not yet valid|validity period", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class CaBundle:
+class CaBundle(Record):
     """The extra CA bundle in effect: the variable that chose it and its path."""
 
     variable: str
     path: str
 
 
-@dataclass(frozen=True)
-class TrustRoots:
+class TrustRoots(Record):
     """The roots under the extra bundle: `kind` is "system", "certifi" or "none"."""
 
     kind: str
@@ -93,8 +91,7 @@ class TrustRoots:
     directories: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class CertificateInfo:
+class CertificateInfo(Record):
     """What a person needs to recognise a certificate."""
 
     subject: str
@@ -108,8 +105,7 @@ class CertificateInfo:
         return self.subject == self.issuer
 
 
-@dataclass(frozen=True)
-class TrustSummary:
+class TrustSummary(Record):
     """The trust in effect, for `codex doctor`: the extra bundle and its certificates, and the roots."""
 
     bundle: CaBundle | None

@@ -18,9 +18,10 @@ import re
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from codex_cli.records import Record
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,8 +49,7 @@ class TomlEditError(Exception):
     """The document cannot be edited safely (invalid TOML, or the key is defined in a form we do not edit)."""
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(Record):
     """One logical line (or several, for multi-line values): `[start, end)` are offsets into the text."""
 
     kind: Literal["table", "array_table", "keyval", "trivia"]

@@ -6,7 +6,6 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,7 @@ from codex_cli.protocol import (
     TodoListItem,
     uuid7,
 )
+from codex_cli.records import Record, field
 
 if TYPE_CHECKING:
     from codex_cli import patch
@@ -35,8 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["ToolCall", "ToolContext", "ToolRunner", "ToolSettings", "tool_call_from_item", "web_search_spec"]
 
 
-@dataclass(frozen=True)
-class ToolCall:
+class ToolCall(Record):
     """One call the model made: a function call (JSON arguments) or a custom (freeform) call."""
 
     kind: str  # "function" | "custom"
@@ -72,8 +71,7 @@ def tool_call_from_item(item: Mapping[str, object]) -> ToolCall | None:
     return None
 
 
-@dataclass(frozen=True)
-class ToolSettings:
+class ToolSettings(Record):
     """What the tools need to know about the session: policy, environment and switches."""
 
     sandbox_mode: str
@@ -93,8 +91,7 @@ class ToolSettings:
     web_search: Mapping[str, object] | None = None  # the hosted `web_search` tool entry (`web_search_spec`)
 
 
-@dataclass
-class ToolContext:
+class ToolContext(Record, frozen=False):
     """Per-turn state the tools share with the session."""
 
     cwd: Path

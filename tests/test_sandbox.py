@@ -9,7 +9,6 @@ judge allowed/denied by exit status and by whether the file exists afterwards, n
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import os
@@ -26,6 +25,7 @@ import pytest
 
 from codex_cli import sandbox_linux
 from codex_cli.errors import ConfigError, SandboxError
+from codex_cli.records import replace
 from codex_cli.sandbox import (
     PreparedSandbox,
     SandboxPolicy,
@@ -491,7 +491,7 @@ def test_confinement_failure_never_runs_the_command(tmp_path: Path) -> None:
         landlock_net=False, seccomp="none", drop_root_caps=False, mount_setattr=True,
     )
     if plan.namespaces == "none":
-        plan = dataclasses.replace(plan, landlock_abi=99)  # an impossible ABI fails at create_ruleset
+        plan = replace(plan, landlock_abi=99)  # an impossible ABI fails at create_ruleset
     marker = tmp_path / "ran"
     result = subprocess.run(["/bin/sh", "-c", f"touch {marker}"], preexec_fn=sandbox_linux.ChildConfinement(plan),
                             capture_output=True, text=True, check=False)
