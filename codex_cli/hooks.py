@@ -191,10 +191,9 @@ def _apply_json(event: str, handler: HookHandler, doc: dict[str, object], outcom
 
 def _run_command(handler: HookHandler, payload: bytes, cwd: Path, env: Mapping[str, str]) \
         -> tuple[int | None, str, str]:
-    from codex_cli.shell import default_shell_path
+    from codex_cli.shell import shell_argv, spawn_argv
 
-    shell = default_shell_path()
-    argv = [shell, "/c", handler.command] if shell.lower().endswith("cmd.exe") else [shell, "-lc", handler.command]
+    argv = spawn_argv(shell_argv(handler.command))
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 cwd=cwd, env=dict(env), start_new_session=sys.platform != "win32")

@@ -577,13 +577,13 @@ class LineApp:
         from codex_cli.history import append_entry
         from codex_cli.protocol import CommandExecutionItem
         from codex_cli.session import text_message
-        from codex_cli.shell import default_shell_path
+        from codex_cli.shell import shell_argv, spawn_argv
 
         append_entry(self.config.codex_home, self.session.thread_id, typed,
                      persistence=self.config.history_persistence, max_bytes=self.config.history_max_bytes)
         started = time.monotonic()
         try:
-            proc = subprocess.run([default_shell_path(), "-lc", command], cwd=self.config.cwd,
+            proc = subprocess.run(spawn_argv(shell_argv(command)), cwd=self.config.cwd,
                                   stdin=subprocess.DEVNULL, capture_output=True, timeout=600)
             output = (proc.stdout + proc.stderr).decode("utf-8", "replace")
             code: int | None = proc.returncode

@@ -41,6 +41,7 @@ __all__ = [
     "format_command_for_display",
     "run_legacy_shell",
     "shell_argv",
+    "spawn_argv",
     "truncate_for_model",
 ]
 
@@ -156,21 +157,28 @@ def build_command_env(
 
 
 def default_shell_path() -> str:
-    """`$SHELL` when it names an executable, else `bash` on PATH, else `/bin/sh` (`%COMSPEC%` on Windows)."""
+    """The shell commands run in: `$SHELL` when it names an executable; else on Windows PowerShell (`pwsh`, then
+    Windows PowerShell, then `%COMSPEC%`), elsewhere `bash` on PATH, else `/bin/sh`.
+
+    On Windows `bash` is not looked up: the `bash.exe` on PATH is usually WSL's launcher, which would run the
+    command in another system. Git Bash or `cmd` is chosen by pointing `SHELL` at it."""
     configured = os.environ.get("SHELL", "")
     found = shutil.which(configured) if configured else None  # an absolute path is checked, a name searched
     if found:
         return found
-    bash = shutil.which("bash")
-    if bash:
-        return bash
     if sys.platform == "win32":
+        system_root = os.environ.get("SystemRoot", r"C:\Windows")
+        windows_powershell = os.path.join(system_root, "System32", "WindowsPowerShell", "v1.0", "powershell.exe")
+        for candidate in ("pwsh", "powershell", windows_powershell):
+            found = shutil.which(candidate)
+            if found:
+                return found
         return os.environ.get("COMSPEC", "cmd.exe")
-    return "/bin/sh"
+    return shutil.which("bash") or "/bin/sh"
 
 
 def _shell_name(path: str) -> str:
-    name = os.path.basename(path)
+    name = re.split(r"[\\/]", path)[-1]  # either separator: Windows paths are named on every platform
     return name[:-4] if name.lower().endswith(".exe") else name
 
 
@@ -386,6 +394,19 @@ def _child_setup(with_pty: bool, confine: Preexec | None) -> Preexec | None:
     return setup
 
 
+_POWERSHELL_UTF8 = "[Console]::OutputEncoding=[System.Text.Encoding]::UTF8; "
+
+
+def spawn_argv(argv: Sequence[str], platform: str = sys.platform) -> list[str]:
+    """The argv actually started for `argv`: on Windows a PowerShell `-Command` script first switches the output
+    to UTF-8 (Windows PowerShell writes to a pipe in the OEM code page; the output is read as UTF-8). Approvals
+    and the displayed command use `argv` as the model asked for it."""
+    if platform == "win32" and len(argv) >= 3 and argv[-2].lower() == "-command":
+        if _shell_name(argv[0]).lower() in ("powershell", "pwsh"):
+            return [*argv[:-1], _POWERSHELL_UTF8 + argv[-1]]
+    return list(argv)
+
+
 def _spawn(
     argv: list[str], cwd: Path, env: Mapping[str, str], tty: bool, confine: Preexec | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
@@ -393,7 +414,7 @@ def _spawn(
     with_pty = tty and sys.platform != "win32"
     try:
         popen = subprocess.Popen(
-            argv,
+            spawn_argv(argv),
             cwd=cwd,
             env=dict(env),
             stdin=child_fd if with_pty else subprocess.DEVNULL,

@@ -9,6 +9,7 @@ import shutil
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,7 @@ from codex_cli.shell import (
     format_command_for_display,
     run_legacy_shell,
     shell_argv,
+    spawn_argv,
     truncate_for_model,
 )
 from codex_cli.version import VERSION
@@ -432,3 +434,53 @@ def test_legacy_shell_output_truncated_like_exec_command(tmp_path):
 def test_legacy_shell_missing_program_raises(tmp_path):
     with pytest.raises(ExecFailure, match="^execution error: No such file or directory"):
         run_legacy_shell(["no_such_program_qq"], tmp_path, dict(os.environ), None)
+
+
+def _executables(directory: Path, *names: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        path = directory / name
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o755)
+    return directory
+
+
+def test_windows_default_shell_is_powershell_never_path_bash(monkeypatch, tmp_path):
+    # Windows is simulated: the selection logic is platform-independent apart from sys.platform.
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.delenv("SHELL", raising=False)
+    monkeypatch.setenv("SystemRoot", str(tmp_path / "nowindows"))
+    monkeypatch.setenv("COMSPEC", "C:/Windows/System32/cmd.exe")
+    monkeypatch.setenv("PATHEXT", ".exe")  # shutil.which looks names up the Windows way under win32
+    monkeypatch.chdir(tmp_path)
+    bin_dir = _executables(tmp_path / "bin", "bash.exe", "pwsh.exe", "powershell.exe")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert default_shell_path() == str(bin_dir / "pwsh.exe")  # PowerShell 7 first
+    (bin_dir / "pwsh.exe").unlink()
+    assert default_shell_path() == str(bin_dir / "powershell.exe")  # then Windows PowerShell on PATH
+    (bin_dir / "powershell.exe").unlink()
+    system_ps = _executables(tmp_path / "nowindows" / "System32" / "WindowsPowerShell" / "v1.0", "powershell.exe")
+    assert default_shell_path() == str(system_ps / "powershell.exe")  # then its fixed place
+    (system_ps / "powershell.exe").unlink()
+    assert default_shell_path() == "C:/Windows/System32/cmd.exe"  # WSL's bash.exe on PATH is never picked
+    monkeypatch.setenv("SHELL", str(bin_dir / "bash.exe"))  # Git Bash (or cmd) when SHELL names it
+    assert default_shell_path() == str(bin_dir / "bash.exe")
+
+
+def test_windows_shell_argv_forms_and_utf8_output(monkeypatch, tmp_path):
+    bin_dir = _executables(tmp_path / "bin", "pwsh.exe", "cmd.exe")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    pwsh, cmd = str(bin_dir / "pwsh.exe"), str(bin_dir / "cmd.exe")
+    assert shell_argv("dir", shell="cmd.exe") == [cmd, "/c", "dir"]
+    assert shell_argv("Get-ChildItem", shell="pwsh.exe") == [pwsh, "-Command", "Get-ChildItem"]
+    assert shell_argv("ls", shell="pwsh.exe", login=False) == [pwsh, "-NoProfile", "-Command", "ls"]
+    # What is started switches PowerShell's pipe output to UTF-8 on Windows only; approvals and the
+    # displayed command keep the model's text.
+    started = spawn_argv([pwsh, "-Command", "Get-ChildItem"], platform="win32")
+    assert started == [pwsh, "-Command", "[Console]::OutputEncoding=[System.Text.Encoding]::UTF8; Get-ChildItem"]
+    assert spawn_argv(["C:\\Tools\\PowerShell.EXE", "-NoProfile", "-command", "ls"], platform="win32")[-1].startswith(
+        "[Console]::OutputEncoding"
+    )
+    assert spawn_argv([pwsh, "-Command", "ls"], platform="linux") == [pwsh, "-Command", "ls"]
+    assert spawn_argv([cmd, "/c", "dir"], platform="win32") == [cmd, "/c", "dir"]
+    assert spawn_argv(["/bin/bash", "-lc", "-Command"], platform="win32") == ["/bin/bash", "-lc", "-Command"]
