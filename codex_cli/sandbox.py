@@ -22,7 +22,6 @@ Windows has nothing to confine with: `prepare()` says so in a warning and return
 
 from __future__ import annotations
 
-import argparse
 import functools
 import os
 import re
@@ -54,6 +53,7 @@ __all__ = [
     "sandbox_cli_main",
     "sandbox_command_main",
     "seatbelt_profile",
+    "start_probing",
 ]
 
 SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
@@ -185,6 +185,17 @@ class Capabilities(Record):
 
 
 @functools.cache
+def _namespace_probe(euid: int) -> Callable[[], sandbox_linux.NamespaceMethod]:
+    return functools.cache(sandbox_linux.start_namespace_probe(euid))
+
+
+def start_probing() -> None:
+    """Start the slow part of `probe_capabilities` (forked namespace probes) so it runs while the caller goes on."""
+    if sys.platform == "linux":
+        _namespace_probe(os.geteuid())
+
+
+@functools.cache
 def _probe_machine(euid: int) -> Capabilities:
     if sys.platform != "linux":
         return Capabilities(sys.platform, os.uname().release if hasattr(os, "uname") else "", 0, False, "none",
@@ -194,7 +205,7 @@ def _probe_machine(euid: int) -> Capabilities:
         kernel=os.uname().release,
         landlock_abi=sandbox_linux.probe_landlock_abi(),
         seccomp=sandbox_linux.probe_seccomp(),
-        namespaces=sandbox_linux.probe_namespace_method(euid),
+        namespaces=_namespace_probe(euid)(),
         mount_setattr=sandbox_linux.probe_mount_setattr(),
         is_root=euid == 0,
     )
@@ -479,16 +490,46 @@ def sandbox_cli_main(entry: str, args: list[str]) -> int:
         got = f" '{args[0]}'" if args else ""
         raise UsageError(f"codex {entry} needs a platform{got}: one of {', '.join(choices)}",
                          f"Example: codex {entry} {choices[0]} -- ls")
-    parser = argparse.ArgumentParser(prog=f"codex {entry} {args[0]}",
-                                     description="Run COMMAND under the sandbox policy from config.")
-    parser.add_argument("--full-auto", action="store_true", help="workspace-write instead of read-only")
-    parser.add_argument("-c", "--config", action="append", default=[], metavar="key=value",
-                        help="override a config.toml value (repeatable)")
-    parser.add_argument("--log-denials", action="store_true", help="macOS: log sandbox denials (not supported)")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="the command and its arguments")
-    ns = parser.parse_args(args[1:])
-    return sandbox_command_main(args[0], list(ns.command), config_overrides=list(ns.config),
-                                full_auto=ns.full_auto, log_denials=ns.log_denials)
+    prog = f"codex {entry} {args[0]}"
+    full_auto = log_denials = False
+    overrides: list[str] = []
+    rest = list(args[1:])
+    while rest and rest[0].startswith("-") and rest[0] != "--":
+        word = rest.pop(0)
+        if word in ("-h", "--help"):
+            sys.stdout.write(_SANDBOX_HELP.format(prog=prog))
+            return 0
+        if word == "--full-auto":
+            full_auto = True
+        elif word == "--log-denials":
+            log_denials = True
+        elif word in ("-c", "--config"):
+            if not rest:
+                raise UsageError(f"{prog}: {word} needs a value (key=value)", _SANDBOX_USAGE.format(prog=prog))
+            overrides.append(rest.pop(0))
+        elif word.startswith("--config="):
+            overrides.append(word.removeprefix("--config="))
+        elif word.startswith("-c") and not word.startswith("--"):
+            overrides.append(word[2:])  # `-ckey=value`, as argparse takes it
+        else:
+            raise UsageError(f"{prog}: unknown option {word}", _SANDBOX_USAGE.format(prog=prog))
+    return sandbox_command_main(args[0], rest, config_overrides=overrides, full_auto=full_auto,
+                                log_denials=log_denials)
+
+
+# Parsed by hand rather than with argparse, whose help formatter alone imports shutil, bz2 and lzma: this command
+# wraps a single process, and its start-up is the cost it adds (see scripts/bench_sandbox.py).
+_SANDBOX_USAGE = "usage: {prog} [--full-auto] [-c key=value]... [--log-denials] [--] COMMAND [ARG...]"
+_SANDBOX_HELP = _SANDBOX_USAGE + """
+
+Run COMMAND under the sandbox policy from config (read-only unless config or an option says otherwise).
+
+options:
+  -h, --help              show this help and exit
+  --full-auto             workspace-write instead of read-only
+  -c, --config key=value  override a config.toml value (repeatable)
+  --log-denials           macOS: log sandbox denials (not supported)
+"""
 
 
 def sandbox_command_main(platform: str, argv: list[str], *, config_overrides: list[str], full_auto: bool,
@@ -508,6 +549,7 @@ def sandbox_command_main(platform: str, argv: list[str], *, config_overrides: li
     if not argv:
         _say("Error: sandbox command must not be empty")
         return 1
+    start_probing()  # forked namespace probes run while the config is read
     from codex_cli.config import CliOverrides, load_config
 
     config = load_config(CliOverrides(config_overrides=tuple(config_overrides),

@@ -19,7 +19,6 @@ import os
 import signal
 import stat
 import struct
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -200,7 +199,7 @@ def probe_mount_setattr() -> bool:
 def _namespace_probe(flags: int, maps: tuple[tuple[bytes, bytes], ...]) -> Callable[[], None]:
     libc = _libc()
 
-    def probe() -> None:  # runs in the forked child; never execs
+    def probe() -> None:  # runs in a forked child; never returns
         ok = libc.unshare(flags) == 0
         for path, data in maps if ok else ():
             try:
@@ -226,23 +225,45 @@ def _id_maps(uid: int, gid: int) -> tuple[tuple[bytes, bytes], ...]:
 def probe_namespace_method(euid: int) -> NamespaceMethod:
     """The best way a child can get private mount and network namespaces here: `direct` (root), `user`
     (through a user namespace) or `none`. Each candidate is tried in a real forked child, best first."""
+    return start_namespace_probe(euid)()
+
+
+def start_namespace_probe(euid: int) -> Callable[[], NamespaceMethod]:
+    """Fork one child per candidate method now, all at once, and return the call that waits for them and gives
+    the best method that worked (see `probe_namespace_method`). Making a network namespace takes the kernel
+    about 2 ms; started early, the children do it while the caller goes on (e.g. reads its config)."""
     if sys.platform != "linux":
-        return "none"
-    egid = os.getegid()
+        return lambda: "none"
     candidates: list[tuple[NamespaceMethod, int, tuple[tuple[bytes, bytes], ...]]] = []
     if euid == 0:
         candidates.append(("direct", _CLONE_NEWNS | _CLONE_NEWNET, ()))
-    candidates.append(("user", _CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWNET, _id_maps(euid, egid)))
+    candidates.append(("user", _CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWNET, _id_maps(euid, os.getegid())))
+    children: list[tuple[NamespaceMethod, int]] = []
     for method, flags, maps in candidates:
+        probe = _namespace_probe(flags, maps)
         try:
-            # The executable is never run: the probe `_exit`s inside preexec_fn.
-            proc = subprocess.run([sys.executable], preexec_fn=_namespace_probe(flags, maps), check=False,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except (OSError, subprocess.SubprocessError):
+            pid = os.fork()
+        except OSError:
             continue
-        if proc.returncode == 0:
-            return method
-    return "none"
+        if pid == 0:  # the child: probe, then _exit whatever happens (it must never return into our caller)
+            try:
+                probe()
+            finally:
+                os._exit(1)
+        children.append((method, pid))
+
+    def best() -> NamespaceMethod:
+        found: NamespaceMethod = "none"
+        for method, pid in children:  # every child is reaped, best candidate first
+            try:
+                _, status = os.waitpid(pid, 0)
+            except ChildProcessError:
+                continue
+            if found == "none" and os.waitstatus_to_exitcode(status) == 0:
+                found = method
+        return found
+
+    return best
 
 
 class LinuxPlan(Record):

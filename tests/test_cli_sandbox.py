@@ -284,3 +284,22 @@ def test_placeholders_are_never_made_in_tmp_or_tmpdir(codex_env: CodexEnv) -> No
             assert {f"{cwd}/{n}" for n in PLACEHOLDER_NAMES} <= seen
     assert list(tmpdir.iterdir()) == []
     assert {f"/tmp/{name}" for name in names if os.path.lexists(f"/tmp/{name}")} == already
+
+
+def test_sandbox_options_help_and_usage_errors(codex_env: CodexEnv) -> None:
+    shown = codex_env.run("sandbox", "linux", "--help")
+    assert shown.returncode == 0
+    assert shown.stdout.startswith("usage: codex sandbox linux [--full-auto] [-c key=value]...")
+    for option in ("--full-auto", "-c, --config key=value", "--log-denials"):
+        assert option in shown.stdout
+    unknown = codex_env.run("sandbox", "linux", "--bogus", "--", "true")
+    assert unknown.returncode == 2
+    assert "unknown option --bogus" in unknown.stderr and "usage: codex sandbox linux" in unknown.stderr
+    missing = codex_env.run("debug", "landlock", "-c")
+    assert missing.returncode == 2 and "-c needs a value (key=value)" in missing.stderr
+    # Every spelling of -c reaches the config; the first word that is not an option starts the command.
+    for spelling in (["-c", 'sandbox_mode="workspace-write"'], ['--config=sandbox_mode="workspace-write"'],
+                     ['-csandbox_mode="workspace-write"']):
+        _confinement_or_skip()
+        run = codex_env.run("sandbox", "linux", *spelling, "sh", "-c", "echo hi > written && cat written")
+        assert (run.returncode, run.stdout) == (0, "hi\n"), run.stderr
