@@ -1,337 +1,22 @@
-"""The argument tree of every subcommand, and dispatch to the chosen handler, imported lazily."""
+"""The `codex` entry point: quick answers (`--version`, `sandbox`), then the argument tree (`cli_parser`) and
+dispatch to the chosen handler, imported lazily."""
 
 from __future__ import annotations
 
-import argparse
 import atexit
-import functools
 import gc
 import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from codex_cli.version import VERSION
 
-__all__ = ["build_parser", "main"]
+if TYPE_CHECKING:
+    import argparse
 
-SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
-
-
-def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    """The options that shape the configuration, shared by `codex` and `codex exec`."""
-    group = parser.add_argument_group("configuration")
-    group.add_argument(
-        "-c", "--config", action="append", default=[], metavar="key=value",
-        help="override a config.toml value; the value is parsed as TOML, else taken as a string",
-    )
-    group.add_argument("--enable", action="append", default=[], metavar="FEATURE", help="turn a feature flag on")
-    group.add_argument("--disable", action="append", default=[], metavar="FEATURE", help="turn a feature flag off")
-    group.add_argument("--strict-config", action="store_true", help="treat unknown config keys as errors")
-    group.add_argument("-p", "--profile", help="use a configuration profile from config.toml")
-    group.add_argument("-m", "--model", help="the model to use (e.g. gpt-5.5)")
-    group.add_argument("--oss", action="store_true", help="use a local open-source model provider")
-    group.add_argument(
-        "--local-provider", choices=("lmstudio", "ollama"), metavar="PROVIDER",
-        help="the local provider --oss uses: lmstudio or ollama (default: oss_provider, else ollama)",
-    )
-    group.add_argument("--search", action="store_true", help="let the model search the live web (web_search tool)")
-    group.add_argument(
-        "-i", "--image", action="append", default=[], metavar="FILE",
-        help="attach an image to the prompt (repeatable, or comma-separated; PNG, JPEG, GIF or WebP)",
-    )
-    group.add_argument(
-        "-s", "--sandbox", choices=SANDBOX_MODES, metavar="MODE",
-        help="sandbox for model-run commands: read-only (default), workspace-write, danger-full-access",
-    )
-    group.add_argument("--full-auto", action="store_true", help=argparse.SUPPRESS)
-    group.add_argument(
-        "--dangerously-bypass-approvals-and-sandbox", "--yolo", action="store_true",
-        help="run every command without sandbox or approval (only inside an isolated environment)",
-    )
-    group.add_argument("-C", "--cd", metavar="DIR", help="use DIR as the working root")
-    group.add_argument(
-        "--add-dir", action="append", default=[], metavar="DIR", help="another writable directory (repeatable)"
-    )
-    group.add_argument(
-        "--dangerously-bypass-hook-trust", action="store_true",
-        help="run every enabled lifecycle hook, even untrusted ones, for this invocation",
-    )
-
-
-APPROVAL_POLICIES = ("untrusted", "on-failure", "on-request", "never")
-
-
-def _add_interactive_options(parser: argparse.ArgumentParser) -> None:
-    """The options of the interactive UI (`codex`, `codex resume`, `codex fork`)."""
-    _add_config_options(parser)
-    parser.add_argument(
-        "-a", "--ask-for-approval", choices=APPROVAL_POLICIES, metavar="POLICY",
-        help="when to ask before running a command: untrusted, on-failure, on-request (default), never",
-    )
-
-
-def _add_ui_thread_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`codex resume|fork [--last|ID] [PROMPT]`: continue (or copy) a recorded session in the interactive UI."""
-    for name, text in (
-        ("resume", "resume an interactive session (a numbered list to pick from by default, or --last)"),
-        ("fork", "fork a previous interactive session into a new one and continue there"),
-    ):
-        parser = subparsers.add_parser(
-            name,
-            help=text,
-            description=f"{text[0].upper()}{text[1:]}.\n\nexample: codex {name} --last \"now add tests\"",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        _add_interactive_options(parser)
-        parser.add_argument("--last", action="store_true", help="the most recent session in this directory")
-        parser.add_argument("--all", action="store_true", help="list or search sessions of every directory")
-        parser.add_argument("session_id", nargs="?", metavar="SESSION_ID", help="session id (UUID) or name")
-        parser.add_argument("prompt", nargs="?", metavar="PROMPT", help="the first message to send")
-        _handler(parser, "codex_cli.line_ui:main")
-        parser.set_defaults(ui_command=name)
-
-
-def _handler(parser: argparse.ArgumentParser, target: str) -> None:
-    parser.set_defaults(handler=target)
-
-
-class _AnyName(dict):  # type: ignore[type-arg]
-    """The command table of `_ExecCommands`: once sealed, every word passes argparse's choice check (a word that is
-    not a command is the prompt)."""
-
-    sealed = False
-
-    def __contains__(self, key: object) -> bool:
-        return self.sealed or super().__contains__(key)
-
-
-class _ExecCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
-    """`codex exec [OPTIONS] [PROMPT]` or `codex exec [OPTIONS] resume|fork ...`.
-
-    argparse hands the first positional and everything after it to this action. A command name parses the rest with
-    that command's parser, merging into the options given before it (which apply too, exec.md §1); anything else is
-    the prompt, and the rest is parsed again as exec options."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._name_parser_map = self.choices = _AnyName()
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: object,
-        option_string: str | None = None,
-    ) -> None:
-        args = [str(v) for v in values] if isinstance(values, list) else [str(values)]
-        name, rest = args[0], args[1:]
-        if name == "--":  # everything after it is the prompt, even a command name or a leading dash
-            if len(rest) != 1:
-                parser.error("expected exactly one prompt after --")
-            namespace.prompt = rest[0]
-            return
-        subparser = self._name_parser_map.get(name)
-        if subparser is None:
-            _, extras = parser.parse_known_args(rest, namespace)  # options after the prompt
-            if getattr(namespace, "prompt", None) is not None or getattr(namespace, self.dest, None) is not None:
-                extras = rest  # a second positional
-            if extras:
-                parser.error(f"unrecognized arguments: {' '.join(extras)}")
-            namespace.prompt = name
-            return
-        setattr(namespace, self.dest, name)
-        sub, extras = subparser.parse_known_args(rest, None)
-        if extras:
-            subparser.error(f"unrecognized arguments: {' '.join(extras)}")
-        for key, value in vars(sub).items():
-            before = getattr(namespace, key, None)
-            if isinstance(value, list) and isinstance(before, list):
-                setattr(namespace, key, [*before, *value])
-            elif value not in (None, False, []) or not hasattr(namespace, key):
-                setattr(namespace, key, value)
-
-
-def _add_thread_options(parser: argparse.ArgumentParser, *, last: bool) -> None:
-    """The options `exec resume` and `exec fork` accept (a subset of exec's; -s, -C, --add-dir go before them)."""
-    parser.add_argument(
-        "-c", "--config", action="append", default=[], metavar="key=value", help="override a config.toml value"
-    )
-    parser.add_argument("--enable", action="append", default=[], metavar="FEATURE", help="turn a feature flag on")
-    parser.add_argument("--disable", action="append", default=[], metavar="FEATURE", help="turn a feature flag off")
-    parser.add_argument("--strict-config", action="store_true", help="treat unknown config keys as errors")
-    parser.add_argument("-m", "--model", help="the model to use")
-    if last:
-        parser.add_argument("--last", action="store_true", help="the most recent session in this directory")
-        parser.add_argument("--all", action="store_true", help="with --last or a name: any directory")
-    parser.add_argument(
-        "--dangerously-bypass-approvals-and-sandbox", "--yolo", action="store_true",
-        help="run every command without sandbox or approval",
-    )
-    parser.add_argument("--skip-git-repo-check", action="store_true", help="allow running outside a git repository")
-    parser.add_argument("--ephemeral", action="store_true", help="do not write to the session file")
-    parser.add_argument("--output-schema", metavar="FILE", help="JSON Schema the final answer must follow")
-    parser.add_argument("--json", "--experimental-json", action="store_true", help="print JSONL events on stdout")
-    parser.add_argument("-o", "--output-last-message", metavar="FILE", help="also write the final message to FILE")
-
-
-def _add_exec(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "exec",
-        aliases=["e"],
-        help="run Codex non-interactively",
-        description=(
-            "Run one agent turn and print the final message on stdout.\n\n"
-            "example: codex exec --sandbox workspace-write \"fix the failing test\"\n"
-            "         codex exec resume --last \"now add tests\""
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_config_options(parser)
-    parser.add_argument("--skip-git-repo-check", action="store_true", help="allow running outside a git repository")
-    parser.add_argument("--ephemeral", action="store_true", help="do not keep a session file")
-    parser.add_argument("--output-schema", metavar="FILE", help="JSON Schema the final answer must follow")
-    parser.add_argument("--color", choices=("always", "never", "auto"), default="auto", help="colour on stderr")
-    parser.add_argument("--json", "--experimental-json", action="store_true", help="print JSONL events on stdout")
-    parser.add_argument(
-        "-o", "--output-last-message", metavar="FILE", help="also write the final message to FILE"
-    )
-    # The prompt is the first positional unless it names a command; `_ExecCommands` tells them apart.
-    parser.set_defaults(prompt=None)
-    commands = parser.add_subparsers(
-        dest="exec_command", metavar="PROMPT | COMMAND", action=_ExecCommands,
-        help="the task ('-' or omitted reads stdin), or one of these commands:",
-    )
-    resume = commands.add_parser(
-        "resume",
-        prog="codex exec resume",
-        help="continue a recorded session",
-        description=(
-            "Continue a recorded session with a new prompt: by id, by name (its first prompt) or the latest.\n\n"
-            "example: codex exec resume --last \"now run the tests\""
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_thread_options(resume, last=True)
-    resume.add_argument("session_id", nargs="?", metavar="SESSION_ID", help="session id (UUID) or name")
-    resume.add_argument("prompt", nargs="?", metavar="PROMPT", help="the next prompt; '-' or omitted reads stdin")
-    fork = commands.add_parser(
-        "fork",
-        prog="codex exec fork",
-        help="copy a recorded session into a new one and continue there",
-        description="Fork a recorded session into a new session.\n\nexample: codex exec fork <SESSION_ID> \"try B\"",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_thread_options(fork, last=False)
-    fork.add_argument("session_id", metavar="SESSION_ID", help="session id (UUID) or name")
-    fork.add_argument("prompt", nargs="?", metavar="PROMPT", help="the next prompt; '-' or omitted reads stdin")
-    if isinstance(commands.choices, _AnyName):
-        commands.choices.sealed = True
-    _handler(parser, "codex_cli.exec_cli:main")
-
-
-def _add_session_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`codex archive|unarchive|delete <SESSION>`: move or remove one recorded session."""
-    for name, text in (
-        ("archive", "move a recorded session to archived_sessions/"),
-        ("unarchive", "move an archived session back"),
-        ("delete", "permanently delete a recorded session"),
-    ):
-        parser = subparsers.add_parser(
-            name,
-            help=text,
-            description=f"{text[0].upper()}{text[1:]}.\n\nexample: codex {name} 01a212d5-376f-71d2-92e1-2aaa60ca5725",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        parser.add_argument("session", metavar="SESSION", help="session id (UUID) or name (its first prompt)")
-        if name == "delete":
-            parser.add_argument("--force", action="store_true", help="delete without asking")
-        _handler(parser, "codex_cli.cli:_run_session_command")
-        parser.set_defaults(session_command=name)
-
-
-def _add_apply_patch(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "apply_patch",
-        aliases=["apply-patch"],
-        help="apply a patch in the apply_patch format",
-        description=(
-            "Apply a patch given as an argument or on stdin.\n\n"
-            "example: codex apply_patch \"$(cat fix.patch)\""
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("patch_args", nargs=argparse.REMAINDER, metavar="PATCH")
-    _handler(parser, "codex_cli.cli:_run_apply_patch")
-
-
-def _add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    description = (
-        "Run a command under the sandbox Codex uses for model commands.\n\n"
-        "examples:\n  codex sandbox linux -- sh -c 'echo hi > x'\n"
-        "  codex sandbox linux -c 'sandbox_mode=\"workspace-write\"' -- touch x"
-    )
-    for name, platform in (("sandbox", None), ("debug", "debug")):
-        parser = subparsers.add_parser(
-            name,
-            help="run a command in the sandbox (linux|macos|windows)" if platform is None else "debugging tools",
-            description=description,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        parser.add_argument("sandbox_args", nargs=argparse.REMAINDER, metavar="PLATFORM [OPTIONS] -- COMMAND")
-        _handler(parser, "codex_cli.cli:_run_sandbox")
-        parser.set_defaults(sandbox_entry=name)
-
-
-def _root_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]]:
-    """`codex [OPTIONS]` and its (still empty) table of commands."""
-    parser = argparse.ArgumentParser(
-        prog="codex",
-        description=(
-            "Codex CLI (Python): a coding agent for the terminal. Without a command it starts an interactive "
-            "session (with PROMPT as the first message).\n\n"
-            "example: codex \"explain this repository\"\n"
-            "         codex exec \"explain this repository\""
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("-V", "--version", action="version", version=f"codex-cli {VERSION}")
-    _add_interactive_options(parser)
-    parser.set_defaults(prompt=None)
-    # A first positional that is not a command is the interactive session's prompt (`_ExecCommands`).
-    subparsers = parser.add_subparsers(dest="command", metavar="[PROMPT] | COMMAND", action=_ExecCommands)
-    return parser, subparsers
-
-
-def _seal(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    if isinstance(subparsers.choices, _AnyName):
-        subparsers.choices.sealed = True
-
-
-@functools.lru_cache(maxsize=1)
-def build_parser() -> argparse.ArgumentParser:
-    """The whole argument tree (stdlib only, no I/O) for parsing, help and completions."""
-    parser, subparsers = _root_parser()
-    _add_exec(subparsers)
-    _add_apply_patch(subparsers)
-    _add_sandbox(subparsers)
-    _add_session_commands(subparsers)
-    _add_ui_thread_commands(subparsers)
-    # Commands that own their argument trees; their modules import only the stdlib at the top.
-    for module in ("mcp_cli", "login_cli", "doctor", "completion", "update", "mcp_server", "features_cli"):
-        importlib.import_module(f"codex_cli.{module}").register(subparsers)
-    _seal(subparsers)
-    return parser
-
-
-def _exec_parser() -> argparse.ArgumentParser:
-    """The tree for an argument list that starts with `exec`: the root and `exec` exactly as `build_parser()` builds
-    them, without the other commands (whose trees and modules cost ~5 ms of `codex exec`'s start)."""
-    parser, subparsers = _root_parser()
-    _add_exec(subparsers)
-    _seal(subparsers)
-    return parser
-
+__all__ = ["main"]
 
 def _run_apply_patch(args: argparse.Namespace) -> int:
     from codex_cli import patch_cli
@@ -385,26 +70,19 @@ def _skip_unused_imports() -> None:
             sys.modules[name] = None  # type: ignore[assignment]
 
 
-def _collect_no_start_up_garbage() -> None:
-    """Start-up makes tens of thousands of objects that live as long as the process (modules, classes, functions)
-    and almost no garbage. The collector stays off while they are made, they are then frozen out of its scans
-    (`end_of_start_up`), and at exit the interpreter's last full collection skips them too: ~7 ms of a short
-    command such as `codex sandbox linux -- true`."""
+def _collect_no_garbage() -> None:
+    """For `codex sandbox`, a process that only starts its child and waits: its start-up makes tens of thousands
+    of objects that live as long as it does and almost no garbage, so the collector stays off, and the
+    interpreter's last full collection at exit skips them too (~7 ms of `codex sandbox linux -- true`). Not for
+    the other commands: they run threads and may live long, and need the collector."""
     gc.disable()
     atexit.register(gc.freeze)  # atexit runs before the final collection; what is left is freed by exiting
-
-
-def end_of_start_up() -> None:
-    """Move everything made so far out of the collector's scans and turn it back on (see above)."""
-    gc.freeze()
-    gc.enable()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `codex` command."""
     from codex_cli.errors import CodexError
 
-    _collect_no_start_up_garbage()
     _skip_unused_imports()
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list in (["--version"], ["-V"]):
@@ -413,10 +91,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args_list[:1] in (["sandbox"], ["debug"]) and args_list[1:2] not in (["-h"], ["--help"]):
         # The sandbox commands parse their own options, which may come before the platform or `--`.
-        args = argparse.Namespace(sandbox_entry=args_list[0], sandbox_args=args_list[1:])
+        _collect_no_garbage()
+        from argparse import Namespace  # the module alone, not a parser and its help formatter
+
+        args = Namespace(sandbox_entry=args_list[0], sandbox_args=args_list[1:])
         handler_path = "codex_cli.cli:_run_sandbox"
     else:
-        parser = _exec_parser() if args_list[:1] in (["exec"], ["e"]) else build_parser()
+        from codex_cli import cli_parser
+
+        parser = cli_parser.exec_parser() if args_list[:1] in (["exec"], ["e"]) else cli_parser.build_parser()
         args = parser.parse_args(args_list)
         found: str | None = getattr(args, "handler", None)
         if found is None and getattr(args, "command", None) is None:
@@ -426,10 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         handler_path = found
     try:
-        handler = _resolve(handler_path)
-        if handler is not _run_sandbox:  # which only waits for its child: the collector has nothing to do
-            end_of_start_up()
-        return handler(args)
+        return _resolve(handler_path)(args)
     except CodexError as exc:
         prefix = "" if exc.message.startswith("Error") else "Error: "
         sys.stderr.write(f"{prefix}{exc.message}\n")

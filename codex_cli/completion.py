@@ -1,6 +1,6 @@
 """`codex completion SHELL`: completion scripts for bash, zsh, fish and PowerShell, read off the argument tree.
 
-Nothing here lists a command or a flag: `command_tree()` walks `codex_cli.cli.build_parser()` (subparser
+Nothing here lists a command or a flag: `command_tree()` walks `codex_cli.cli_parser.build_parser()` (subparser
 choices with their aliases, every option string, whether an option takes a value, `choices` of options
 and positionals; options hidden with `argparse.SUPPRESS` are left out) and each renderer turns that one
 tree into a script. A command is named by its path joined with `__` (`codex__exec`), as clap does.
@@ -88,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def main(args: argparse.Namespace) -> int:
     """Handler of `codex completion`: write the script for `args.shell` to stdout."""
-    from codex_cli.cli import build_parser
+    from codex_cli.cli_parser import build_parser
 
     sys.stdout.write(render(getattr(args, "shell", None) or "bash", build_parser()))
     return 0

@@ -2,7 +2,7 @@
 `codex logout`: the front end that prints, and the local callback server of the browser flow.
 
 Messages go to stderr; only the device-code prompt goes to stdout (auth.md §1–§2). Importing this module
-costs only `argparse`: `register()` runs inside `cli.build_parser()`, so `auth`, `login`, `http.server` and
+costs only `argparse`: `register()` runs inside `cli_parser.build_parser()`, so `auth`, `login`, `http.server` and
 httpx are imported by the handlers. Test switches: `CODEX_LOGIN_NO_BROWSER=1` never opens a browser;
 `CODEX_LOGIN_CALLBACK_PORTS=P[,Q]` replaces the callback ports 1455 and 1457 (0 = any free port).
 """

@@ -4,7 +4,7 @@ This module owns the command's arguments (`register()`) and its stdio front end 
 configuration once, keeps stdout for protocol lines only (stray writes go to stderr), and serves one client
 until it disconnects. The protocol and the sessions live in `mcp_server_protocol`; the tools' schemas and
 argument handling in `mcp_server_tools`; the `codex/event` shapes in `mcp_server_events` (mcp.md Part B).
-Its top level imports only the stdlib, because `cli.build_parser()` imports it for every command.
+Its top level imports only the stdlib, because `cli_parser.build_parser()` imports it for every command.
 """
 
 from __future__ import annotations

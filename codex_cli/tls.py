@@ -153,7 +153,9 @@ def warm_ssl_context() -> None:
     import threading
 
     _has_truststore()
-    _warming = threading.Thread(target=_warm, name="codex-tls-warm-up", daemon=True)
+    # Not a daemon: an early exit (a config error) then waits for it instead of tearing the interpreter down
+    # while it is inside OpenSSL, which crashed now and then at shutdown (SIGSEGV, CPython 3.11).
+    _warming = threading.Thread(target=_warm, name="codex-tls-warm-up", daemon=False)
     _warming.start()
 
 

@@ -162,13 +162,28 @@ def _bench_session(runs: int, calls: int, mode: str, base: Path) -> None:
         print("  WARNING: a run did not finish its script or a command failed; numbers are suspect")
 
 
+def _clean_venv(where: Path) -> Path:
+    """A virtualenv of this Python with nothing installed but a path to this checkout: the interpreter start a
+    pipx or venv install of codex has, without the .pth hooks the developer's site-packages may hold."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
+    python = where / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    site_packages = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                                   check=True, capture_output=True, text=True).stdout.strip()
+    Path(site_packages, "codex_checkout.pth").write_text(f"{ROOT}\n", encoding="utf-8")
+    return python
+
+
 def _bench_cli(runs: int, codex_rs: Path | None, base: Path) -> None:
     home, user_home = base / "cli_home", base / "cli_user"
     for d in (home, user_home):
         d.mkdir(exist_ok=True)
     env = _clean_env(home, user_home)
+    venv_python = _clean_venv(base / "venv")
     rows = [
         ("python -c pass", [sys.executable, "-c", "pass"]),
+        ("clean venv: python -c pass", [str(venv_python), "-c", "pass"]),
+        ("clean venv: codex sandbox linux -- true", [str(venv_python), str(ROOT / "codex.py"), "sandbox", "linux",
+                                                     "--", "true"]),
         ("python -S -c pass", [sys.executable, "-S", "-c", "pass"]),
         ("codex --version", [*CODEX, "--version"]),
         ("codex sandbox linux -- true", [*CODEX, "sandbox", "linux", "--", "true"]),
@@ -186,8 +201,11 @@ def _bench_cli(runs: int, codex_rs: Path | None, base: Path) -> None:
     ours = results["codex sandbox linux -- true"]
     if codex_rs is not None:
         theirs = results["codex-rs sandbox -- true"]
-        print(f"  ratio ours / codex-rs: {ours / theirs:.2f} (target <= {_CLI_TARGET_RATIO}); without site hooks "
-              f"(python -S): {results['  the same, python -S'] / theirs:.2f}")
+        clean = results["clean venv: codex sandbox linux -- true"]
+        print(f"  ratio ours / codex-rs: {ours / theirs:.2f} (target <= {_CLI_TARGET_RATIO}); in a clean virtualenv: "
+              f"{clean / theirs:.2f}; without site hooks (python -S): {results['  the same, python -S'] / theirs:.2f}")
+        print("  (this interpreter's site-packages may run .pth hooks at every start, e.g. an editable install's "
+              "finder; a clean virtualenv, as pipx or `python -m venv` make, has none)")
     print(f"  ours minus `python -c pass`: {ours - results['python -c pass']:.1f} ms; minus `codex --version`: "
           f"{ours - results['codex --version']:.1f} ms")
 

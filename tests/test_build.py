@@ -92,7 +92,7 @@ def binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _registered(command: str) -> bool:
-    from codex_cli.cli import build_parser
+    from codex_cli.cli_parser import build_parser
 
     for action in build_parser()._actions:
         if isinstance(action.choices, dict) and command in action.choices and not action.option_strings:

@@ -2,7 +2,7 @@
 
 In-process tests parse with a throwaway parser built by `login_cli.register()` and drive the browser
 callback with httpx (the scripted browser); subprocess tests run the real `codex` and skip until
-`cli.build_parser()` registers `login` and `logout`.
+`cli_parser.build_parser()` registers `login` and `logout`.
 """
 
 from __future__ import annotations
@@ -696,7 +696,7 @@ def test_register_imports_nothing_heavy() -> None:
     assert out.strip() == "[]"
 
 
-# -- the real `codex` in a subprocess (needs cli.build_parser() to register login/logout) ---------------------
+# -- the real `codex` in a subprocess (needs cli_parser.build_parser() to register login/logout) ---------------------
 
 
 def subprocess_env(home: Path, **extra: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from codex_cli import completion
-from codex_cli.cli import build_parser
+from codex_cli.cli_parser import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 BASH = shutil.which("bash") if os.name != "nt" else None
@@ -156,7 +156,7 @@ def test_completion_leaves_network_modules_unimported() -> None:
     code = (
         "import sys\n"
         "from codex_cli import completion\n"
-        "from codex_cli.cli import build_parser\n"
+        "from codex_cli.cli_parser import build_parser\n"
         "for shell in completion.SHELLS: completion.render(shell, build_parser())\n"
         "print(sorted(m for m in ('httpx', 'ssl', 'msgspec') if m in sys.modules))"
     )

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from intercepting_proxy import InterceptingProxy, OkOrigin  # noqa: E402
 
 from codex_cli import doctor  # noqa: E402
-from codex_cli.cli import build_parser  # noqa: E402
+from codex_cli.cli_parser import build_parser  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OPENSSL_VERIFIER = sys.platform not in ("darwin", "win32")  # elsewhere the OS words the errors
