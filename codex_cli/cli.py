@@ -4,6 +4,7 @@ dispatch to the chosen handler, imported lazily."""
 from __future__ import annotations
 
 import atexit
+import functools
 import gc
 import importlib
 import os
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
+
 def _run_apply_patch(args: argparse.Namespace) -> int:
     from codex_cli import patch_cli
 
@@ -25,9 +27,13 @@ def _run_apply_patch(args: argparse.Namespace) -> int:
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:
+    return _sandbox(args.sandbox_entry, list(args.sandbox_args))
+
+
+def _sandbox(entry: str, words: list[str]) -> int:
     from codex_cli import sandbox
 
-    return sandbox.sandbox_cli_main(args.sandbox_entry, list(args.sandbox_args))
+    return sandbox.sandbox_cli_main(entry, words)
 
 
 def _run_session_command(args: argparse.Namespace) -> int:
@@ -55,10 +61,11 @@ def _run_session_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolve(target: str) -> Callable[[argparse.Namespace], int]:
+def _run_handler(target: str, args: argparse.Namespace) -> int:
+    """Import the handler named "module:function" and run it."""
     module_name, _, attr = target.partition(":")
     handler: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module_name), attr)
-    return handler
+    return handler(args)
 
 
 def _skip_unused_imports() -> None:
@@ -91,11 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args_list[:1] in (["sandbox"], ["debug"]) and args_list[1:2] not in (["-h"], ["--help"]):
         # The sandbox commands parse their own options, which may come before the platform or `--`.
+        # Called directly: even argparse's module is a cost this short-lived command need not pay.
         _collect_no_garbage()
-        from argparse import Namespace  # the module alone, not a parser and its help formatter
-
-        args = Namespace(sandbox_entry=args_list[0], sandbox_args=args_list[1:])
-        handler_path = "codex_cli.cli:_run_sandbox"
+        run: Callable[[], int] = functools.partial(_sandbox, args_list[0], args_list[1:])
     else:
         from codex_cli import cli_parser
 
@@ -107,9 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if found is None:
             parser.print_help()
             return 0
-        handler_path = found
+        run = functools.partial(_run_handler, found, args)
     try:
-        return _resolve(handler_path)(args)
+        return run()
     except CodexError as exc:
         prefix = "" if exc.message.startswith("Error") else "Error: "
         sys.stderr.write(f"{prefix}{exc.message}\n")

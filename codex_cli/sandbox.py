@@ -186,7 +186,7 @@ class Capabilities(Record):
 
 @functools.cache
 def _namespace_probe(euid: int) -> Callable[[], sandbox_linux.NamespaceMethod]:
-    return functools.cache(sandbox_linux.start_namespace_probe(euid))
+    return sandbox_linux.start_namespace_probe(euid)  # waited for once, by the cached `_probe_machine`
 
 
 def start_probing() -> None:
