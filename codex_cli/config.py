@@ -22,14 +22,8 @@ from typing import Literal, TypeAlias, cast
 from codex_cli import config_keys as keys
 from codex_cli.config_keys import KeyPath, KeySpot, SchemaIssue
 from codex_cli.errors import ConfigError, UsageError
-from codex_cli.records import Record, field
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
-
 from codex_cli.project_doc import find_project_root
+from codex_cli.records import Record, field
 
 __all__ = [
     "APPROVAL_POLICIES",
@@ -205,8 +199,8 @@ def parse_override(raw: str) -> tuple[list[str], object]:
     if not key:
         raise UsageError(f"Empty key in override: {raw}", hint)
     try:
-        parsed: Doc = tomllib.loads(f"_x = {value}")
-    except tomllib.TOMLDecodeError:
+        parsed: Doc = keys.parse_toml(f"_x = {value}")
+    except ValueError:
         parsed = {}
     result = parsed["_x"] if list(parsed) == ["_x"] else value.strip("\"'")
     return key.split("."), result
@@ -241,8 +235,8 @@ def _read_layer(path: Path, label: str, schema: keys.Table, env: Mapping[str, st
         reason = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
         raise ConfigError(f"Error loading config.toml: cannot read {path}: {reason}.", "Fix the file.") from exc
     try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        doc = keys.parse_toml(text)
+    except ValueError as exc:
         raise _syntax_error(path, text, exc) from exc
     doc = cast(Doc, keys.map_path_values(doc, schema, _path_resolver(path.parent, env)))
     return _Layer(f"{label} ({path})", doc, schema, path, text, keys.scan_key_spots(text))
@@ -257,7 +251,7 @@ def _path_resolver(base: Path, env: Mapping[str, str]) -> _Resolver:
     return resolve
 
 
-def _syntax_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigError:
+def _syntax_error(path: Path, text: str, exc: ValueError) -> ConfigError:
     line, col, message = keys.syntax_error_position(text, str(exc))
     return ConfigError(
         f"Error loading config.toml:\n{path}:{line}:{col}: {message}\n{keys.snippet(text, line, col, 1)}",

@@ -9,8 +9,8 @@ keys. Nothing here reads files or the environment.
 
 from __future__ import annotations
 
-import json
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Literal, TypeAlias
@@ -46,6 +46,7 @@ __all__ = [
     "int_or",
     "map_path_values",
     "merge",
+    "parse_toml",
     "resolve_features",
     "scan_key_spots",
     "set_nested",
@@ -412,7 +413,7 @@ def describe_value(value: object) -> str:
     if isinstance(value, float):
         return f"floating point `{value}`"
     if isinstance(value, str):
-        return f"string {json.dumps(value, ensure_ascii=False)}"
+        return f"string {_json_string(value)}"
     if isinstance(value, list):
         return "sequence"
     if isinstance(value, dict):
@@ -517,6 +518,25 @@ def map_path_values(value: object, spec: Spec, fn: Callable[[str], str]) -> obje
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
+def parse_toml(text: str) -> dict[str, object]:
+    """A TOML document as tables; `ValueError` (tomllib's `TOMLDecodeError`) when its syntax is wrong.
+
+    tomllib is imported here, on first use: with its `datetime` and regular expressions it is a few ms of every
+    start, and a start without config.toml or `-c` (`codex sandbox` in a fresh home) never parses TOML."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
+    doc: dict[str, object] = tomllib.loads(text)
+    return doc
+
+
+def _json_string(text: str) -> str:
+    import json  # on use, like tomllib (see parse_toml); only messages quote keys and values
+
+    return json.dumps(text, ensure_ascii=False)
+
+
 def dotted(path: KeyPath) -> str:
     """`('projects', '/tmp/x', 'trust_level')` → `projects."/tmp/x".trust_level`; list indices as `[i]`."""
     text = ""
@@ -524,7 +544,7 @@ def dotted(path: KeyPath) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
             continue
-        name = part if _BARE_KEY.fullmatch(part) else json.dumps(part, ensure_ascii=False)
+        name = part if _BARE_KEY.fullmatch(part) else _json_string(part)
         text += f".{name}" if text else name
     return text
 
@@ -776,6 +796,8 @@ class _Scanner(Record, frozen=False):
             self.advance()
         if quote == "'":
             return raw
+        import json  # on use, like tomllib (see parse_toml)
+
         try:
             decoded = json.loads(f'"{raw}"')
         except ValueError:

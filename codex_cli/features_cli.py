@@ -79,7 +79,7 @@ def _set_feature(raw_name: str, enabled: bool) -> str:
     """Write `[features].NAME = enabled` to `$CODEX_HOME/config.toml`; returns the canonical name."""
     from codex_cli import toml_edit
     from codex_cli.config import find_codex_home
-    from codex_cli.config_keys import FEATURE_ALIASES, FEATURES
+    from codex_cli.config_keys import FEATURE_ALIASES, FEATURES, parse_toml
 
     name = FEATURE_ALIASES.get(raw_name, raw_name)
     if name not in FEATURES:
@@ -87,11 +87,7 @@ def _set_feature(raw_name: str, enabled: bool) -> str:
     path = find_codex_home() / "config.toml"
     try:
         text = path.read_text(encoding="utf-8") if path.exists() else ""
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover - Python 3.10
-            import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
-        features = tomllib.loads(text).get("features")
+        features = parse_toml(text).get("features")
         table = dict(features) if isinstance(features, dict) else {}
         table.pop(raw_name, None)  # an alias is replaced by the name it stands for
         table[name] = enabled

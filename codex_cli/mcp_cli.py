@@ -189,14 +189,11 @@ def _add(args: argparse.Namespace) -> int:
 
 def _has_server(text: str, name: str) -> bool:
     from codex_cli import toml_edit
+    from codex_cli.config_keys import parse_toml
 
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
     try:
-        servers = tomllib.loads(text).get("mcp_servers")
-    except tomllib.TOMLDecodeError as exc:
+        servers = parse_toml(text).get("mcp_servers")
+    except ValueError as exc:
         raise toml_edit.TomlEditError(f"config.toml is not valid TOML: {exc}") from None
     return isinstance(servers, dict) and name in servers
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import datetime
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codex_cli.records import Record
+
+if TYPE_CHECKING:
+    import datetime
 
 __all__ = [
     "AgentsDoc",
@@ -162,6 +165,8 @@ def _local_timezone() -> str:
         link = ""
     if "zoneinfo/" in link:
         return link.split("zoneinfo/", 1)[1]
+    import datetime
+
     name = datetime.datetime.now().astimezone().tzname() or "UTC"
     return "Etc/UTC" if name == "UTC" else name
 
@@ -192,9 +197,16 @@ def _filesystem(ctx: PermissionsContext) -> str:
     return f"<filesystem><workspace_roots>{roots}</workspace_roots>{profile}</filesystem>"
 
 
+def _date_text(today: datetime.date | None) -> str:
+    # datetime is imported on use: config.py imports this module for `find_project_root`, on every start.
+    import datetime
+
+    return (today or datetime.date.today()).isoformat()
+
+
 def environment_context(ctx: PermissionsContext, shell: str, *, today: datetime.date | None = None) -> str:
     """The `<environment_context>` block of the first user message."""
-    date = (today or datetime.date.today()).isoformat()
+    date = _date_text(today)
     return (
         "<environment_context>\n"
         f"  <cwd>{_escape(str(ctx.cwd))}</cwd>\n"
@@ -208,7 +220,7 @@ def environment_context(ctx: PermissionsContext, shell: str, *, today: datetime.
 
 def environment_context_update(ctx: PermissionsContext, *, today: datetime.date | None = None) -> str:
     """The environment context sent after the sandbox changed but not the cwd: date, timezone and filesystem."""
-    date = (today or datetime.date.today()).isoformat()
+    date = _date_text(today)
     return (
         "<environment_context>\n"
         f"  <current_date>{date}</current_date>\n"

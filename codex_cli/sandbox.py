@@ -26,7 +26,6 @@ import functools
 import os
 import re
 import signal
-import subprocess
 import sys
 import threading
 import weakref
@@ -67,8 +66,8 @@ _WINDOWS_WARNING = (
     "first (codex exec, which cannot ask, refuses it)"
 )
 _READ_ONLY_HINT = (
-    "codex sandbox: the read-only sandbox blocked a write; pass -c 'sandbox_mode=\"workspace-write\"' "
-    "to allow writes in the current directory"
+    "codex sandbox: the command failed in the read-only sandbox, where every write is refused; if it needed "
+    "to write, pass -c 'sandbox_mode=\"workspace-write\"' to allow writes in the current directory"
 )
 
 
@@ -440,20 +439,58 @@ def run_sandboxed_command(policy: SandboxPolicy, argv: list[str], cwd: Path, env
     with prepare(policy, env) as prepared:
         for warning in prepared.warnings:
             _say(f"codex sandbox: warning: {warning}")
-        child_env = {**env, **prepared.env_updates}
         try:
-            proc = subprocess.Popen(prepared.command(argv), cwd=cwd, env=child_env, preexec_fn=prepared.preexec)
+            pid = _spawn(prepared.command(argv), cwd, {**env, **prepared.env_updates}, prepared.preexec)
         except OSError as exc:
             _say(f"codex sandbox: failed to execute {argv[0]}: {exc.strerror or exc}")
             return 1 if policy.mode == "danger-full-access" else sandbox_linux.SETUP_FAILED_EXIT
-        return _wait(proc)
+        return _wait(pid)
 
 
-def _wait(proc: subprocess.Popen[bytes]) -> int:
+def _spawn(argv: list[str], cwd: Path, env: Mapping[str, str], preexec: Callable[[], None] | None) -> int:
+    """Fork, confine the child with `preexec` and exec `argv` in it with our stdio; the child's pid, or OSError
+    when it cannot be executed. What `subprocess.Popen(preexec_fn=...)` does for the session's commands, by hand
+    here: `subprocess` and what it imports are ~3 ms of this one-shot command's start (scripts/bench_sandbox.py).
+    """
+    report_read, report_write = os.pipe()  # close-on-exec: the parent reads EOF once the exec succeeded
+    pid = os.fork()
+    if pid == 0:  # the child: whatever happens, it never returns into the parent's code
+        errno_text = b"0"
+        try:
+            os.close(report_read)
+            for name in ("SIGPIPE", "SIGXFSZ"):  # the interpreter ignores them; the command expects the default
+                if hasattr(signal, name):
+                    signal.signal(getattr(signal, name), signal.SIG_DFL)
+            os.chdir(cwd)
+            if preexec is not None:
+                preexec()  # exits the child itself when it cannot confine it
+            os.execvpe(argv[0], argv, env)
+        except OSError as exc:
+            errno_text = str(exc.errno or 0).encode()
+        finally:
+            os.write(report_write, errno_text)
+            os._exit(sandbox_linux.SETUP_FAILED_EXIT)
+    os.close(report_write)
+    with open(report_read, "rb") as report:
+        failure = report.read()
+    if failure:
+        os.waitpid(pid, 0)
+        code = int(failure)
+        raise OSError(code, os.strerror(code) if code else "the child failed before exec")
+    return pid
+
+
+def _wait(pid: int) -> int:
     # Like a shell: Ctrl-C and Ctrl-\ are for the command, which decides what they mean. SIGTERM and SIGHUP
     # sent to us are passed on, as if we were the command (codex-rs execs it); the sandbox closes after it.
+    reaped = False
+
     def forward(signum: int, frame: object) -> None:
-        proc.send_signal(signum)
+        if not reaped:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass  # reaped just now
 
     handlers: list[tuple[int, Callable[[int, object], None] | int]] = [(signal.SIGINT, signal.SIG_IGN)]
     for name, handler in (("SIGQUIT", signal.SIG_IGN), ("SIGTERM", forward), ("SIGHUP", forward)):
@@ -463,10 +500,12 @@ def _wait(proc: subprocess.Popen[bytes]) -> int:
     main = threading.current_thread() is threading.main_thread()
     saved = [(s, signal.signal(s, h)) for s, h in handlers] if main else []
     try:
-        code = proc.wait()
+        _, status = os.waitpid(pid, 0)
+        reaped = True
     finally:
         for sig, previous in saved:
             signal.signal(sig, previous)
+    code = os.waitstatus_to_exitcode(status)
     return 128 - code if code < 0 else code
 
 
@@ -563,6 +602,8 @@ def sandbox_command_main(platform: str, argv: list[str], *, config_overrides: li
     if log_denials:
         _say("codex sandbox: warning: --log-denials is not supported; denials show as the command's own errors")
     status = run_sandboxed_command(policy, argv, config.cwd, os.environ)
-    if status != 0 and policy.mode == "read-only":
+    # Not after a signal, a command that could not be found or run, or a failed sandbox setup: those have
+    # their own causes (and messages), which a write refused does not explain.
+    if 0 < status < 126 and status != sandbox_linux.SETUP_FAILED_EXIT and policy.mode == "read-only":
         _say(_READ_ONLY_HINT)
     return status

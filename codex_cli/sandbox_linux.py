@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import functools
-import json
 import os
 import signal
 import stat
@@ -570,6 +569,8 @@ class Placeholders:
                 return
             state_dir.mkdir(parents=True, exist_ok=True)
             owner = {"pid": os.getpid(), "start": _process_start(os.getpid()), **_host_identity()}
+            import json  # on use: most starts never record a placeholder
+
             tmp = state_dir / f".{os.getpid()}.json.tmp"
             tmp.write_text(json.dumps({**owner, "placeholders": entries}), encoding="utf-8")
             os.replace(tmp, record)
@@ -587,6 +588,8 @@ class Placeholders:
             if not name.endswith(".json") or name == mine:
                 continue
             record = state_dir / name
+            import json  # on use: most starts find no records
+
             try:
                 data = json.loads(record.read_text(encoding="utf-8"))
             except (OSError, ValueError):

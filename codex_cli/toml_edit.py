@@ -15,18 +15,13 @@ from __future__ import annotations
 import math
 import os
 import re
-import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+from codex_cli.config_keys import parse_toml
 from codex_cli.records import Record
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
 
 __all__ = [
     "Statement",
@@ -123,7 +118,7 @@ class _Scanner:
         if self.peek() != '"':
             raise self.error("unterminated string")
         self.pos += 1
-        value = tomllib.loads(f"k = {self.text[start : self.pos]}")["k"]
+        value = parse_toml(f"k = {self.text[start : self.pos]}")["k"]
         return str(value)
 
     def value(self) -> None:
@@ -263,8 +258,8 @@ def render_table(path: KeyPath, values: Mapping[str, object]) -> str:
 
 def _check(text: str, what: str) -> dict[str, object]:
     try:
-        return dict(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as exc:
+        return parse_toml(text)
+    except ValueError as exc:
         raise TomlEditError(f"{what} is not valid TOML: {exc}") from None
 
 
@@ -336,7 +331,7 @@ def remove_table(text: str, path: KeyPath) -> tuple[str, bool]:
 def set_table(text: str, path: KeyPath, block: str) -> str:
     """Put `block` (a rendered table) in place of the table at `path`, or append it; keep all else as is."""
     _check(text, "config.toml")
-    spans = _removed_spans(text, scan(text), path) if _has_path(tomllib.loads(text), path) else []
+    spans = _removed_spans(text, scan(text), path) if _has_path(parse_toml(text), path) else []
     if spans:
         first_start = spans[0][0]
         before = _delete(text[:first_start], [])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -118,7 +119,7 @@ def test_sandbox_default_policy_is_read_only_with_one_clear_error(codex_env: Cod
         run = codex_env.run(*form, "--", "sh", "-c", "echo hi > x")
         assert run.returncode != 0, form
         assert "Read-only file system" in run.stderr or "Permission denied" in run.stderr, run.stderr
-        assert run.stderr.count("the read-only sandbox blocked a write") == 1, run.stderr
+        assert run.stderr.count("failed in the read-only sandbox, where every write is refused") == 1, run.stderr
         assert not (codex_env.workdir / "x").exists()
 
 
@@ -303,3 +304,25 @@ def test_sandbox_options_help_and_usage_errors(codex_env: CodexEnv) -> None:
         _confinement_or_skip()
         run = codex_env.run("sandbox", "linux", *spelling, "sh", "-c", "echo hi > written && cat written")
         assert (run.returncode, run.stdout) == (0, "hi\n"), run.stderr
+
+
+def test_sandbox_reports_what_the_command_did(codex_env: CodexEnv) -> None:
+    """The exit status is the command's (128+N for signal N); a command that cannot run is named, and only a
+    plain failure in read-only mode gets the read-only hint."""
+    _confinement_or_skip()
+    hint = "failed in the read-only sandbox"
+    missing = codex_env.run("sandbox", "linux", "--", "no-such-command-here")
+    assert missing.returncode == 101
+    assert "failed to execute no-such-command-here: No such file or directory" in missing.stderr
+    assert hint not in missing.stderr
+    killed = codex_env.run("sandbox", "linux", "--", "sh", "-c", "kill -TERM $$")
+    assert killed.returncode == 128 + signal.SIGTERM and hint not in killed.stderr
+    plain = codex_env.run("sandbox", "linux", "--", "sh", "-c", "exit 3")
+    assert plain.returncode == 3 and plain.stderr.count(hint) == 1
+    # The interpreter ignores SIGPIPE; the command gets the default back, so `yes` stops when its reader does.
+    piped = subprocess.run(f"{shlex.join(CODEX)} sandbox linux -- yes | head -n 1", shell=True,
+                           cwd=codex_env.workdir, env=codex_env.env, capture_output=True, text=True, timeout=30)
+    assert piped.stdout == "y\n"
+    inherited = codex_env.run("sandbox", "linux", "--", "sh", "-c", "echo $1; pwd", "sh", "arg")
+    assert inherited.returncode == 0
+    assert inherited.stdout == f"arg\n{codex_env.workdir}\n"

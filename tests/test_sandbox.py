@@ -527,7 +527,7 @@ def test_cli_read_only_write_fails_with_one_clear_hint(cli_dirs: tuple[Path, Pat
     result = _codex(["sandbox", "linux", "--", "/bin/sh", "-c", "echo x > f"], work, home)
     assert result.returncode != 0
     assert not (work / "f").exists()
-    assert result.stderr.count("the read-only sandbox blocked a write") == 1
+    assert result.stderr.count("failed in the read-only sandbox, where every write is refused") == 1
     assert "sandbox_mode=\"workspace-write\"" in result.stderr
 
 

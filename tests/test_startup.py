@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -94,6 +95,34 @@ def test_exec_loads_only_the_modules_on_its_path(tmp_path: Path, fake_server: Ca
     modules = set(out_path.read_text(encoding="utf-8").splitlines())
     assert {"codex_cli.session", "httpx"} <= modules  # the turn really ran
     assert sorted(modules.intersection(EXEC_UNUSED_MODULES)) == []
+
+
+# `codex sandbox` wraps one process, so what it imports is most of what it costs (scripts/bench_sandbox.py):
+# without a config file or -c it parses no TOML, and it spawns without the subprocess module. (Under
+# workspace-write it may record placeholders in JSON.)
+SANDBOX_UNUSED_MODULES = ("argparse", "subprocess", "tomllib", "tomli", "json", "datetime", "codex_cli.cli_parser")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="codex sandbox linux runs on Linux")
+def test_sandbox_command_loads_only_what_it_needs(tmp_path: Path) -> None:
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    out_path = tmp_path / "modules.txt"
+    env = {**os.environ, "CODEX_HOME": str(home), "HOME": str(home)}
+    proc = subprocess.run(
+        [sys.executable, "-c", _DRIVER.format(root=str(ROOT)), str(out_path), "sandbox", "linux", "--",
+         sys.executable, "-c", "print('ran')"],
+        capture_output=True, text=True, timeout=60, cwd=work, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ran\n"
+    modules = set(out_path.read_text(encoding="utf-8").splitlines())
+    assert "codex_cli.sandbox_linux" in modules
+    # A site .pth hook of the interpreter may have imported some of them before codex started.
+    before = set(subprocess.run([sys.executable, "-c", "import sys; print('\\n'.join(sys.modules))"],
+                                capture_output=True, text=True, check=True).stdout.split())
+    assert sorted(modules.intersection(SANDBOX_UNUSED_MODULES) - before) == []
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda path: path.name)
