@@ -16,7 +16,7 @@ def main() -> int:
         return patch_cli.main(sys.argv[1:])
     from codex_cli.cli import main as cli_main
 
-    return cli_main(sys.argv[1:])
+    return cli_main()  # None: the process's own arguments (and its exit, see cli.main)
 
 
 if __name__ == "__main__":

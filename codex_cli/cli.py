@@ -6,7 +6,6 @@ from __future__ import annotations
 import atexit
 import functools
 import gc
-import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -63,6 +62,8 @@ def _run_session_command(args: argparse.Namespace) -> int:
 
 def _run_handler(target: str, args: argparse.Namespace) -> int:
     """Import the handler named "module:function" and run it."""
+    import importlib
+
     module_name, _, attr = target.partition(":")
     handler: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module_name), attr)
     return handler(args)
@@ -77,29 +78,43 @@ def _skip_unused_imports() -> None:
             sys.modules[name] = None  # type: ignore[assignment]
 
 
-def _collect_no_garbage() -> None:
-    """For `codex sandbox`, a process that only starts its child and waits: its start-up makes tens of thousands
-    of objects that live as long as it does and almost no garbage, so the collector stays off, and the
-    interpreter's last full collection at exit skips them too (~7 ms of `codex sandbox linux -- true`). Not for
-    the other commands: they run threads and may live long, and need the collector."""
+def _end_without_teardown(status: list[int]) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe: nothing more can reach it
+    os._exit(status[0])
+
+
+def _one_shot_process() -> list[int]:
+    """For `codex sandbox` run as a process, which only starts its child and waits: its start-up makes tens of
+    thousands of objects that live as long as it does and almost no garbage, so the collector stays off; and once
+    main() has returned and the other atexit handlers have run, the process ends without the interpreter's
+    teardown (the final collection, clearing every module: ~3 ms). Not for the other commands: they run threads
+    and may live long. Returns the list main() puts the exit status in; while it is empty, exit is the usual one.
+    """
     gc.disable()
-    atexit.register(gc.freeze)  # atexit runs before the final collection; what is left is freed by exiting
+    status: list[int] = []
+    # Registered before anything else of this command: atexit runs the handlers last-registered first.
+    atexit.register(lambda: _end_without_teardown(status) if status else None)
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `codex` command."""
-    from codex_cli.errors import CodexError
-
+    """Entry point of the `codex` command (`argv` None: this process's own arguments, and its exit is tuned)."""
     _skip_unused_imports()
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list in (["--version"], ["-V"]):
         # The common probe answers before the whole argument tree (and its modules) is built.
         sys.stdout.write(f"codex-cli {VERSION}\n")
         return 0
+    exit_status: list[int] = []
     if args_list[:1] in (["sandbox"], ["debug"]) and args_list[1:2] not in (["-h"], ["--help"]):
         # The sandbox commands parse their own options, which may come before the platform or `--`.
         # Called directly: even argparse's module is a cost this short-lived command need not pay.
-        _collect_no_garbage()
+        if argv is None:
+            exit_status = _one_shot_process()
         run: Callable[[], int] = functools.partial(_sandbox, args_list[0], args_list[1:])
     else:
         from codex_cli import cli_parser
@@ -113,6 +128,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 0
         run = functools.partial(_run_handler, found, args)
+    status = _run_reporting_errors(run)
+    exit_status.append(status)
+    return status
+
+
+def _run_reporting_errors(run: Callable[[], int]) -> int:
+    from codex_cli.errors import CodexError
+
     try:
         return run()
     except CodexError as exc:

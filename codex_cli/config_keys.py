@@ -205,9 +205,16 @@ _FEATURE_GROUPS: tuple[tuple[tuple[str, bool], str], ...] = (
 )
 # fmt: on
 
-FEATURES: Mapping[str, FeatureSpec] = dict(
-    sorted((name, FeatureSpec(stage, default)) for (stage, default), names in _FEATURE_GROUPS for name in names.split())
-)
+
+def _feature_table() -> dict[str, FeatureSpec]:
+    table: dict[str, FeatureSpec] = {}
+    for (stage, default), names in _FEATURE_GROUPS:
+        # One frozen spec shared by the group's names: this table is built at every start.
+        table.update(dict.fromkeys(names.split(), FeatureSpec(stage, default)))
+    return dict(sorted(table.items()))
+
+
+FEATURES: Mapping[str, FeatureSpec] = _feature_table()
 """Every known feature name → stage and default, sorted as `codex features list` prints them."""
 
 FEATURE_ALIASES: Mapping[str, str] = {
