@@ -228,39 +228,49 @@ def probe_namespace_method(euid: int) -> NamespaceMethod:
 
 
 def start_namespace_probe(euid: int) -> Callable[[], NamespaceMethod]:
-    """Fork one child per candidate method now, all at once, and return the call that waits for them and gives
-    the best method that worked (see `probe_namespace_method`). Making a network namespace takes the kernel
-    about 2 ms; started early, the children do it while the caller goes on (e.g. reads its config)."""
+    """Fork a child that tries the best candidate method now, and return the call that waits for it and gives the
+    best method that worked (see `probe_namespace_method`); a candidate that failed is followed by the next, tried
+    then. Making a network namespace takes the kernel a few ms; started early, the child does it while the caller
+    goes on (e.g. reads its config). One child at a time: a fork is itself ~1 ms here, and the best candidate
+    (`direct` for root, the usual container) mostly works."""
     if sys.platform != "linux":
         return lambda: "none"
     candidates: list[tuple[NamespaceMethod, int, tuple[tuple[bytes, bytes], ...]]] = []
     if euid == 0:
         candidates.append(("direct", _CLONE_NEWNS | _CLONE_NEWNET, ()))
     candidates.append(("user", _CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWNET, _id_maps(euid, os.getegid())))
-    children: list[tuple[NamespaceMethod, int]] = []
-    for method, flags, maps in candidates:
+
+    def start(flags: int, maps: tuple[tuple[bytes, bytes], ...]) -> int | None:
         probe = _namespace_probe(flags, maps)
         try:
             pid = os.fork()
         except OSError:
-            continue
+            return None
         if pid == 0:  # the child: probe, then _exit whatever happens (it must never return into our caller)
             try:
                 probe()
             finally:
                 os._exit(1)
-        children.append((method, pid))
+        return pid
+
+    def worked(pid: int | None) -> bool:
+        if pid is None:
+            return False
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return False
+        return os.waitstatus_to_exitcode(status) == 0
+
+    first = start(*candidates[0][1:])
 
     def best() -> NamespaceMethod:
-        found: NamespaceMethod = "none"
-        for method, pid in children:  # every child is reaped, best candidate first
-            try:
-                _, status = os.waitpid(pid, 0)
-            except ChildProcessError:
-                continue
-            if found == "none" and os.waitstatus_to_exitcode(status) == 0:
-                found = method
-        return found
+        if worked(first):
+            return candidates[0][0]
+        for method, flags, maps in candidates[1:]:
+            if worked(start(flags, maps)):
+                return method
+        return "none"
 
     return best
 

@@ -59,16 +59,19 @@ def _mean_ms(runs: int, once: Callable[[], None]) -> float:
     return (time.perf_counter() - start) / runs * 1000
 
 
-def _median_ms(runs: int, command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
-    """Median wall time of `command` (after one warm-up run, which also writes our .pyc files)."""
-    times: list[float] = []
+def _median_ms(runs: int, commands: dict[str, Sequence[str]], cwd: Path, env: dict[str, str]) -> dict[str, float]:
+    """Median wall time of each command, run in turns (one of each per round), so that a change in the machine's
+    load while the benchmark runs weighs on all of them alike. One warm-up round first (it also writes .pyc files).
+    """
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for i in range(runs + 1):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=False)
-        if i:
-            times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=False)
+            if i:
+                times[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def _bench_spawn(runs: int, mode: str, base: Path) -> None:
@@ -194,8 +197,8 @@ def _bench_cli(runs: int, codex_rs: Path | None, base: Path) -> None:
         rows.append(("codex-rs sandbox -- true", [str(codex_rs), "sandbox", "--", "true"]))
         rows.append(("codex-rs sandbox --full-auto", [str(codex_rs), "sandbox", "-c", 'sandbox_mode="workspace-write"',
                                                       "--", "true"]))
-    print(f"\n[cli] one command per process, median of {runs}")
-    results = {name: _median_ms(runs, command, base, env) for name, command in rows}
+    print(f"\n[cli] one command per process, median of {runs} rounds (each round runs every row once)")
+    results = _median_ms(runs, dict(rows), base, env)
     for name, ms in results.items():
         print(f"  {name:<42} {ms:7.1f} ms")
     ours = results["codex sandbox linux -- true"]

@@ -564,3 +564,28 @@ def test_cli_unknown_platform_is_a_usage_error(cli_dirs: tuple[Path, Path]) -> N
     result = _codex(["sandbox", "solaris", "--", "true"], work, home)
     assert result.returncode == 2
     assert "linux, macos, windows" in result.stderr
+
+
+@linux_only
+def test_namespace_probe_falls_back_to_the_next_candidate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root tries `direct` first; when that fails (root without CAP_SYS_ADMIN, as in a default Docker container),
+    `user` is tried next, and only then."""
+    real = sandbox_linux._namespace_probe
+    tried: list[int] = []
+
+    def no_direct(flags: int, maps: tuple[tuple[bytes, bytes], ...]) -> object:
+        tried.append(flags)
+        return (lambda: os._exit(1)) if not flags & sandbox_linux._CLONE_NEWUSER else real(flags, maps)
+
+    monkeypatch.setattr(sandbox_linux, "_namespace_probe", no_direct)
+    got = sandbox_linux.start_namespace_probe(0)()
+    assert [bool(flags & sandbox_linux._CLONE_NEWUSER) for flags in tried] == [False, True]
+    user_flags = tried[1]
+    pid = os.fork()
+    if pid == 0:  # the `user` probe alone, as the fallback ran it
+        try:
+            real(user_flags, sandbox_linux._id_maps(os.geteuid(), os.getegid()))()
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert got == ("user" if os.waitstatus_to_exitcode(status) == 0 else "none")
