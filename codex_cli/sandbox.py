@@ -387,7 +387,9 @@ def _rw_submounts(roots: Sequence[Path]) -> tuple[str, ...]:
         fields = line.split()
         if len(fields) < 6 or "rw" not in fields[5].split(","):
             continue
-        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), fields[4])
+        point = fields[4]
+        if "\\" in point:  # mountinfo writes space, tab, newline and backslash as octal escapes
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), point)
         if any(point.startswith(p) for p in prefixes):
             found.append(point)
     return tuple(dict.fromkeys(found))

@@ -388,7 +388,7 @@ class ChildConfinement:
 
     def _cap_steps(self) -> list[_Step]:
         try:
-            with open("/proc/sys/kernel/cap_last_cap", encoding="ascii") as f:
+            with open("/proc/sys/kernel/cap_last_cap", "rb") as f:
                 last = int(f.read())
         except (OSError, ValueError):
             last = 40
@@ -628,7 +628,7 @@ def _process_start(pid: int) -> int | None:
 @functools.cache
 def _host_identity() -> dict[str, str]:
     try:
-        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+        with open("/proc/sys/kernel/random/boot_id", encoding="utf-8") as f:
             boot = f.read().strip()
     except OSError:
         boot = ""
