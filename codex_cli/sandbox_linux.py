@@ -579,7 +579,7 @@ class Placeholders:
                 return
             state_dir.mkdir(parents=True, exist_ok=True)
             owner = {"pid": os.getpid(), "start": _process_start(os.getpid()), **_host_identity()}
-            import json  # on use: most starts never record a placeholder
+            import json  # on use: a run that makes no placeholder (read-only, say) records nothing
 
             tmp = state_dir / f".{os.getpid()}.json.tmp"
             tmp.write_text(json.dumps({**owner, "placeholders": entries}), encoding="utf-8")
