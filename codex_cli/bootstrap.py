@@ -26,7 +26,7 @@ from codex_cli.project_doc import (
     permissions_instructions,
     sandbox_policy,
 )
-from codex_cli.protocol import Event
+from codex_cli.protocol import ErrorNotice, Event
 from codex_cli.records import Record
 from codex_cli.session import ContextSettings, RequestSettings, Session, new_thread_id, text_message
 from codex_cli.tools import ToolRunner, ToolSettings, web_search_spec
@@ -372,9 +372,18 @@ def build_session(
         context_tokens=resumed.context_tokens if resumed is not None else None,
     )
     warnings = [*config.warnings, *sandbox_warnings, *context.warnings]
+    if recorder is not None and recorder.error is not None:  # failed before anything could show it
+        warnings.append(recording_stopped(recorder.path, recorder.error))
     if resumed is not None and resumed.skipped_lines:
         warnings.append(f"Skipped {resumed.skipped_lines} unreadable line(s) of {resumed.path}.")
     return SessionBundle(session, tuple(warnings), recorder.path if recorder is not None else None)
+
+
+def recording_stopped(path: Path, exc: OSError) -> str:
+    """What the person is told once when the session file cannot be written any more."""
+    return (f"Cannot write the session file {path} ({exc.strerror or exc}): the rest of this session is not saved, "
+            "and resuming it will miss what follows. Free disk space or fix the permissions of "
+            "$CODEX_HOME/sessions.")
 
 
 def _base_message(text: str, thread_id: str) -> Item:
@@ -389,6 +398,11 @@ def _recording(emit: Callable[[Event], None], recorder: RolloutRecorder | None) 
     if recorder is None:
         return emit
     record = recorder.on_event
+
+    def stopped(exc: OSError) -> None:
+        emit(ErrorNotice(recording_stopped(recorder.path, exc)))  # not recorded: the recorder is closed
+
+    recorder.on_error = stopped
 
     def emit_and_record(event: Event) -> None:
         record(event)

@@ -17,7 +17,7 @@ import re
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from codex_cli.compaction import estimate_tokens, is_context_message
@@ -170,6 +170,7 @@ class RolloutRecorder:
         self._turn_id: str | None = None
         self._turn_usage = Usage()
         self.error: OSError | None = None  # the first failed write; recording stops there, the turn goes on
+        self.on_error: Callable[[OSError], None] | None = None  # told once, outside the lock, when recording stops
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -220,10 +221,13 @@ class RolloutRecorder:
             self._ordinal += 1
             try:
                 self._write_bytes(encode_json(line) + b"\n")
+                return
             except OSError as exc:  # e.g. a full disk: losing the record must not end the turn
                 self.error, fd, self._fd = exc, self._fd, None
                 with contextlib.suppress(OSError):
                     os.close(fd)
+        if self.on_error is not None:  # outside the lock: telling the person may record an event
+            self.on_error(self.error)
 
     # -- what the session reports ------------------------------------------------------------------------
 

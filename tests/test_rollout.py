@@ -95,6 +95,61 @@ def test_a_failed_write_stops_recording_without_raising(tmp_path: Path) -> None:
     assert len(_lines(recorder.path)) == 1
 
 
+def test_a_failed_write_is_told_once_outside_the_lock(tmp_path: Path) -> None:
+    recorder = _new_thread(tmp_path)
+    told: list[OSError] = []
+
+    def on_error(exc: OSError) -> None:
+        told.append(exc)
+        recorder.write("event_msg", {"type": "warning"})  # re-entering must not deadlock; it is dropped
+
+    recorder.on_error = on_error
+    os.close(recorder._fd)
+    recorder.record_items([_msg("user", "lost")])
+    recorder.record_items([_msg("user", "also lost")])
+    assert len(told) == 1 and told[0] is recorder.error
+    recorder.close()
+
+
+@pytest.mark.parametrize("when", ["at the start", "during the turn"])
+def test_exec_says_when_the_session_file_cannot_be_written(tmp_path: Path, when: str) -> None:
+    """A real write failure (the file-size limit, as a full disk would): the turn still answers, and the person is
+    told, once, that the session is no longer saved, in both output modes."""
+    import resource
+    import subprocess
+
+    from cli_harness import CODEX, make_codex_env
+    from fake_responses import FakeResponsesServer, exec_call
+
+    codex_env = make_codex_env(tmp_path)
+    script = [{"output": [exec_call("seq 1 3000", "c1")]}, {"output": [message("still here")]}]
+
+    def run(args: list[str], limit: int | None) -> subprocess.CompletedProcess[str]:
+        def small_files() -> None:
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        with FakeResponsesServer(script) as server:
+            codex_env.write_config(server.base_url)
+            return subprocess.run([*CODEX, "exec", *args, "hi"], capture_output=True, text=True, env=codex_env.env,
+                                  cwd=codex_env.workdir, timeout=60, preexec_fn=small_files, stdin=subprocess.DEVNULL)
+
+    limit = 256  # less than the session_meta line
+    if when == "during the turn":  # just past the lines written before the command's output
+        run([], None)
+        (path,) = (codex_env.home / "sessions").rglob("*.jsonl")
+        text = path.read_bytes()
+        limit = text.index(b'"function_call_output"') + 10
+        path.unlink()
+    for args in (["--json"], []):
+        proc = run(args, limit)
+        assert proc.returncode == 0, proc.stderr
+        assert "still here" in proc.stdout
+        told = proc.stdout + proc.stderr
+        assert told.count("Cannot write the session file") == 1, told
+        assert "the rest of this session is not saved" in told
+
+
 def test_round_trip_history_usage_and_state(tmp_path: Path) -> None:
     recorder = _new_thread(tmp_path)
     recorder.record_world_state({"agents_md": {"directory": "/w", "text": "RULE"}}, full=True)
