@@ -3,7 +3,8 @@
 `create_client()` returns an `httpx.Client` that verifies with `tls.ssl_context()` and routes
 through proxies chosen from the environment as auth.md §5 says: `HTTPS_PROXY` for https only,
 `HTTP_PROXY` for http only, `ALL_PROXY` as the fallback for both, UPPERCASE over lowercase,
-empty values unset, `NO_PROXY` matched on the URL's host name (no DNS); credentials in the proxy
+empty values unset, `NO_PROXY` matched on the URL's host name or IP address (no DNS; `10.0.0.0/8` entries
+match IP addresses in that network); credentials in the proxy
 URL go out as `Proxy-Authorization: Basic` on CONNECT. `map_transport_error()` turns httpx
 transport failures into `NetworkError` / `TLSError` whose text names the host, the proxy (and
 the variable that chose it) and the CA bundle in effect; nothing above this module catches
@@ -45,15 +46,6 @@ _CA_HINT = (
 _INSPECTING_PROXY_HINT = (
     "The proxy re-signs {host}'s certificate with its own CA, which is not trusted. Your IT team can provide that "
     "CA certificate, and `codex doctor` shows its name. The CA bundle in effect is {bundle}."
-)
-_MISMATCH_HINT = (
-    "The server's certificate was issued for other names; `codex doctor` lists them. The CA bundle in effect is "
-    "{bundle}."
-)
-_PROXY_HINT = (
-    "A TLS-inspecting proxy may be in the way: it re-signs {host}'s certificate with its own CA, which is not "
-    "trusted. Export that CA certificate as a PEM file (your IT team has it; `codex doctor` shows its name) and "
-    "set CODEX_CA_CERTIFICATE=/path/to/proxy-ca.pem. The CA bundle in effect is {bundle}."
 )
 _MISMATCH_HINT = (
     "The server's certificate was issued for other names. Use a host name the certificate covers in the "
@@ -126,17 +118,14 @@ def _is_literal(host: str) -> bool:
     return True
 
 
-def _bypass_patterns(entries: tuple[str, ...]) -> list[str]:
-    """httpx mount patterns for NO_PROXY entries."""
-    patterns: list[str] = []
-    for entry in entries:
-        host, port = _split_entry(entry)
-        if not host:
-            continue
-        pattern = f"[{host}]" if ":" in host else host
-        pattern = pattern if _is_literal(host) else f"*{pattern}"
-        patterns.append(f"all://{pattern}" + (f":{port}" if port is not None else ""))
-    return patterns
+def _in_network(address: str, entry: str) -> bool:
+    """True when `entry` is a network in CIDR notation (`10.0.0.0/8`, `fd00::/8`) that holds the IP `address`."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(address) in ipaddress.ip_network(entry, strict=False)
+    except (ValueError, TypeError):  # not an IP and a network of the same family
+        return False
 
 
 def proxy_for(url: str, config: ProxyConfig | None = None) -> str | None:
@@ -153,13 +142,16 @@ def _bypass_entry(url: str, config: ProxyConfig) -> str | None:
     """The NO_PROXY entry that sends `url` direct, if any."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
+    url_port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
     for entry in config.no_proxy:
         if entry == "*":
             return entry
         name, port = _split_entry(entry)
-        if port is not None and port != parts.port:
+        if port is not None and port != url_port:
             continue
         if host == name or (not _is_literal(name) and host.endswith("." + name)):
+            return entry
+        if "/" in name and _in_network(host, name):
             return entry
     return None
 
@@ -203,25 +195,45 @@ def create_client(
 
     context = tls.ssl_context()
     proxies = proxy_config()
-    mounts: dict[str, httpx.BaseTransport | None] = {}
+    transport: httpx.BaseTransport | None = None
     try:
         if "*" not in proxies.no_proxy:
-            for scheme, url in (("http://", proxies.http), ("https://", proxies.https)):
-                if url is not None:
-                    mounts[scheme] = httpx.HTTPTransport(verify=context, proxy=url)
-            if mounts:
-                for pattern in _bypass_patterns(proxies.no_proxy):
-                    mounts[pattern] = httpx.HTTPTransport(verify=context)
+            by_scheme = {scheme: httpx.HTTPTransport(verify=context, proxy=url)
+                         for scheme, url in (("http", proxies.http), ("https", proxies.https)) if url is not None}
+            if by_scheme:
+                transport = _routing_transport(httpx.HTTPTransport(verify=context), by_scheme, proxies)
     except (ValueError, ImportError, httpx.InvalidURL) as exc:
         raise NetworkError(f"Invalid proxy setting: {exc}", _PROXY_HINT) from exc
     return httpx.Client(
         verify=context,
         trust_env=False,
-        mounts=mounts,
+        transport=transport,
         timeout=httpx.Timeout(timeout, read=read_timeout, connect=connect_timeout),
         headers=headers,
         follow_redirects=follow_redirects,
     )
+
+
+def _routing_transport(
+    direct: httpx.BaseTransport, by_scheme: Mapping[str, httpx.BaseTransport], proxies: ProxyConfig
+) -> httpx.BaseTransport:
+    """A transport that sends each request through its scheme's proxy unless NO_PROXY bypasses its URL: decided by
+    `_bypass_entry`, the same rule `proxy_for` and `codex doctor` report (httpx's own mount patterns know no
+    networks like `10.0.0.0/8`)."""
+    import httpx
+
+    class ProxyRouter(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            proxied = by_scheme.get(request.url.scheme)
+            if proxied is None or _bypass_entry(str(request.url), proxies) is not None:
+                return direct.handle_request(request)
+            return proxied.handle_request(request)
+
+        def close(self) -> None:
+            for transport in (direct, *by_scheme.values()):
+                transport.close()
+
+    return ProxyRouter()
 
 
 def is_connect_error(exc: BaseException) -> bool:

@@ -198,6 +198,23 @@ def test_proxy_routing_rules(
     assert bool(tunnel.requests) is proxied
 
 
+@pytest.mark.parametrize(("no_proxy", "proxied"), [("127.0.0.0/8", False), ("10.0.0.0/8,::1/128", True)])
+def test_proxy_no_proxy_networks_match_ip_hosts(
+    no_proxy: str,
+    proxied: bool,
+    origin: OkOrigin,
+    origin_ca_file: Path,
+    tunnel: InterceptingProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(origin_ca_file))
+    monkeypatch.setenv("HTTPS_PROXY", tunnel.url)
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    assert _post(origin.url("127.0.0.1") + "/oauth/token") == "ok"
+    assert bool(tunnel.requests) is proxied
+    assert (http.proxy_for(origin.url("127.0.0.1")) is not None) is proxied
+
+
 def test_proxy_uppercase_wins_over_lowercase(
     origin: OkOrigin, origin_ca_file: Path, tunnel: InterceptingProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
