@@ -15,7 +15,7 @@ from codex_cli.compaction import COMPACT_PROMPT, auto_compact_limit
 from codex_cli.config import CHATGPT_CODEX_BASE_URL, OPENAI_API_BASE_URL, Config
 from codex_cli.errors import NetworkError
 from codex_cli.model import ModelClient, ProviderSettings
-from codex_cli.model_family import find_family, request_shape
+from codex_cli.model_family import find_family, request_shape, tool_output_budget
 from codex_cli.project_doc import (
     AgentsDoc,
     PermissionsContext,
@@ -462,6 +462,7 @@ def _tool_runner(
             shell_tool_enabled="shell_tool" in config.features,
             view_image_enabled="view_image" in config.features,
             web_search=_web_search_tool(config),
+            output_budget_tokens=tool_output_budget(config.model, config.tool_output_token_limit),
         )
     )
 

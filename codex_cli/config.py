@@ -151,6 +151,7 @@ class Config(Record):
     model_verbosity: str | None
     model_context_window: int | None
     model_auto_compact_token_limit: int | None
+    tool_output_token_limit: int | None
     model_supports_reasoning_summaries: bool | None
     review_model: str | None
     hide_agent_reasoning: bool
@@ -764,6 +765,7 @@ def _build(
         model_verbosity=keys.str_at(doc, "model_verbosity"),
         model_context_window=keys.int_at(doc, "model_context_window"),
         model_auto_compact_token_limit=keys.int_at(doc, "model_auto_compact_token_limit"),
+        tool_output_token_limit=keys.int_at(doc, "tool_output_token_limit"),
         model_supports_reasoning_summaries=cast("bool | None", keys.get_in(doc, "model_supports_reasoning_summaries")),
         review_model=keys.str_at(doc, "review_model"),
         hide_agent_reasoning=keys.bool_at(doc, "hide_agent_reasoning", default=False),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from codex_cli.records import Record
 
-__all__ = ["FALLBACK", "FAMILIES", "ModelFamily", "RequestShape", "find_family", "request_shape"]
+__all__ = ["FALLBACK", "FAMILIES", "ModelFamily", "RequestShape", "find_family", "request_shape", "tool_output_budget"]
 
 
 class ModelFamily(Record):
@@ -58,6 +58,14 @@ def find_family(slug: str) -> ModelFamily:
     """The family of `slug` (case-insensitive prefix match), or `FALLBACK`."""
     lowered = slug.strip().lower()
     return next((family for family in _BY_LENGTH if lowered.startswith(family.prefix)), FALLBACK)
+
+
+def tool_output_budget(slug: str, configured: int | None = None) -> int:
+    """How many tokens (about 4 bytes each) one tool output may take in the history: `tool_output_token_limit`,
+    else 10 000 for a known family and 10 000 bytes' worth for others, plus a fifth for the output's framing.
+    Observed in codex-rs 0.169: 48 000 bytes of an MCP result reach gpt-5.5, 12 000 an unknown model."""
+    limit = configured if configured is not None and configured > 0 else (10_000 if find_family(slug).known else 2_500)
+    return -(-limit * 6 // 5)  # the ceiling of limit × 1.2
 
 
 class RequestShape(Record):

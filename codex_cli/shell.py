@@ -36,6 +36,7 @@ __all__ = [
     "ExecResult",
     "ProcessManager",
     "build_command_env",
+    "cap_tool_output",
     "default_shell_name",
     "default_shell_path",
     "format_command_for_display",
@@ -249,13 +250,51 @@ def _render_output(text: str, budget: int, original_tokens: int, omitted_bytes: 
         second_line = f"Total output lines: {_line_count(text)}"
         counted = len(data)
     removed = _token_count(counted) - budget
-    if removed <= 0:
-        body = text
-    else:
-        head = _utf8_head(data, 2 * budget).decode("utf-8", "replace")
-        tail = _utf8_tail(data, 2 * budget).decode("utf-8", "replace")
-        body = f"{head}…{removed} tokens truncated…{tail}"
+    body = text if removed <= 0 else _cut_middle(data, 4 * budget, removed)
     return f"Warning: truncated output (original token count: {original_tokens})\n{second_line}\n\n{body}"
+
+
+def _cut_middle(data: bytes, keep_bytes: int, removed_tokens: int | None = None) -> str:
+    """The first and last `keep_bytes / 2` bytes of `data` (on UTF-8 boundaries) around a `…N tokens truncated…`
+    marker; N is the tokens of the bytes left out unless the caller counts them its own way."""
+    head = _utf8_head(data, keep_bytes // 2)
+    tail = _utf8_tail(data, keep_bytes - keep_bytes // 2)
+    if removed_tokens is None:
+        removed_tokens = _token_count(len(data) - len(head) - len(tail))
+    return f"{head.decode('utf-8', 'replace')}…{removed_tokens} tokens truncated…{tail.decode('utf-8', 'replace')}"
+
+
+def cap_tool_output(output: str | list[dict[str, object]], budget_tokens: int) -> str | list[dict[str, object]]:
+    """A tool's output as the history keeps it: at most `budget_tokens` (see `model_family.tool_output_budget`).
+
+    A text output over the budget is cut in the middle. In a list, the items share the budget in order: text that
+    fits stays, the text that crosses the limit is cut to what is left, later text items are left out and counted
+    in a last `[omitted N text items ...]` item; images stay. Outputs already cut to their own smaller budget
+    (`exec_command`) pass unchanged."""
+    if isinstance(output, str):
+        data = output.encode("utf-8", "replace")
+        return output if _token_count(len(data)) <= budget_tokens else _cut_middle(data, 4 * budget_tokens)
+    remaining, omitted = budget_tokens, 0
+    kept: list[dict[str, object]] = []
+    for item in output:
+        text = item.get("text")
+        if item.get("type") != "input_text" or not isinstance(text, str):
+            kept.append(item)
+            continue
+        if remaining == 0:
+            omitted += 1
+            continue
+        data = text.encode("utf-8", "replace")
+        tokens = _token_count(len(data))
+        if tokens <= remaining:
+            kept.append(item)
+            remaining -= tokens
+        else:
+            kept.append({**item, "text": _cut_middle(data, 4 * remaining)})
+            remaining = 0
+    if omitted:
+        kept.append({"type": "input_text", "text": f"[omitted {omitted} text items ...]"})
+    return kept
 
 
 def truncate_for_model(text: str, max_tokens: int) -> str:

@@ -89,6 +89,7 @@ class ToolSettings(Record):
     shell_tool_enabled: bool = True  # [features] shell_tool: exec_command and write_stdin
     view_image_enabled: bool = True  # [features] view_image
     web_search: Mapping[str, object] | None = None  # the hosted `web_search` tool entry (`web_search_spec`)
+    output_budget_tokens: int = 12_000  # what one output may take in the history (`model_family.tool_output_budget`)
 
 
 class ToolContext(Record, frozen=False):
@@ -290,7 +291,14 @@ class ToolRunner:
             self.settings.sandbox.close()
 
     def run(self, call: ToolCall, ctx: ToolContext) -> dict[str, object]:
-        """Run one call and return the output item to append to the history."""
+        """Run one call and return the output item to append to the history, its output within the budget."""
+        item = self._run(call, ctx)
+        output = item["output"]
+        if isinstance(output, (str, list)):
+            item["output"] = shell.cap_tool_output(output, self.settings.output_budget_tokens)
+        return item
+
+    def _run(self, call: ToolCall, ctx: ToolContext) -> dict[str, object]:
         try:
             if call.kind == "custom" and call.name == "apply_patch":
                 return call.output_item(self._apply_patch(call.payload, ctx.cwd, call, ctx))

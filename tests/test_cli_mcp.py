@@ -314,3 +314,30 @@ def test_exec_stops_when_a_required_server_cannot_start(codex_env: CodexEnv) -> 
         assert server.requests == []
     assert run.returncode == 1
     assert "required MCP servers failed to initialize: req: failed to launch `/no/such/binary`" in run.stderr
+
+
+@pytest.mark.parametrize(("model", "extra", "half"), [
+    ("gpt-5.5", "", 23_982), ("my-local-model", "", 5_982), ("gpt-5.5", "tool_output_token_limit = 1000", 2_382),
+])  # fmt: skip
+def test_exec_cuts_a_long_mcp_text_in_the_middle_like_codex(codex_env: CodexEnv, model: str, extra: str,
+                                                            half: int) -> None:
+    """The sizes codex-rs 0.169 keeps (observed): the budget less the `Wall time` header, split head and tail."""
+    text = "".join(f"line {i:06d} " + "abcdefghij" * 3 + "\n" for i in range(1, 4700))
+    result = {"content": [{"type": "text", "text": text}]}
+    script = [{"output": [function_call("custom", {"result": result}, "c_big", namespace="mcp__mini")]},
+              {"output": [message("done")]}]
+    mini = f'command = "{Path(sys.executable).as_posix()}"\nargs = ["{(DATA / "minimal_server.py").as_posix()}"]\n'
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url, extra=f'approval_policy = "never"\n{extra}\n[mcp_servers.mini]\n{mini}')
+        run = codex_env.run("exec", "--json", "-m", model, "-s", "danger-full-access", "go", stdin=subprocess.DEVNULL,
+                            timeout=120)
+        requests = list(server.requests)
+    assert run.returncode == 0, run.stderr
+    output = _outputs(requests[-1].body)["c_big"]
+    assert isinstance(output, list) and output[0]["text"].startswith("Wall time: ")
+    body = output[1]["text"]
+    head, _, tail = body.partition(" tokens truncated…")
+    assert head.rsplit("…", 1)[0] == text[:half] and tail == text[-half:]
+    item = next(e["item"] for e in run.events() if e["type"] == "item.completed"
+                and e["item"]["type"] == "mcp_tool_call")
+    assert item["result"]["content"][0]["text"] == text  # people see all of it; only the model's copy is cut

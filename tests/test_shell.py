@@ -484,3 +484,37 @@ def test_windows_shell_argv_forms_and_utf8_output(monkeypatch, tmp_path):
     assert spawn_argv([pwsh, "-Command", "ls"], platform="linux") == [pwsh, "-Command", "ls"]
     assert spawn_argv([cmd, "/c", "dir"], platform="win32") == [cmd, "/c", "dir"]
     assert spawn_argv(["/bin/bash", "-lc", "-Command"], platform="win32") == ["/bin/bash", "-lc", "-Command"]
+
+
+# -- the history's budget for any tool output (shell.cap_tool_output) ------------------------------------
+
+
+def test_cap_tool_output_keeps_what_fits_and_cuts_text_in_the_middle():
+    from codex_cli.shell import cap_tool_output
+
+    assert cap_tool_output("x" * 40, 10) == "x" * 40
+    cut = cap_tool_output("a" * 30 + "b" * 30, 10)  # 60 bytes = 15 tokens; 40 bytes kept around the marker
+    assert cut == "a" * 20 + "…5 tokens truncated…" + "b" * 20
+    assert cap_tool_output("é" * 30, 5).startswith("é" * 5 + "…")  # never half a character
+
+
+def test_cap_tool_output_shares_the_budget_between_items_in_order():
+    from codex_cli.shell import cap_tool_output
+
+    image = {"type": "input_image", "image_url": "data:image/png;base64,AAAA"}
+    items = [{"type": "input_text", "text": "h" * 8}, image, {"type": "input_text", "text": "t" * 100},
+             {"type": "input_text", "text": "later"}, {"type": "input_text", "text": "later too"}]
+    capped = cap_tool_output(items, 12)
+    assert capped[:2] == items[:2]
+    assert capped[2] == {"type": "input_text", "text": "t" * 20 + "…15 tokens truncated…" + "t" * 20}
+    assert capped[3:] == [{"type": "input_text", "text": "[omitted 2 text items ...]"}]
+    assert cap_tool_output(items[:2], 12) == items[:2]
+
+
+def test_tool_output_budget_follows_the_model_and_the_config():
+    from codex_cli.model_family import tool_output_budget
+
+    assert tool_output_budget("gpt-5.5") == 12_000  # 48 000 bytes, as codex-rs lets reach gpt-5.5
+    assert tool_output_budget("my-local-model") == 3_000  # 12 000 bytes for an unknown model
+    assert tool_output_budget("gpt-5.5", 1000) == 1_200
+    assert tool_output_budget("my-local-model", 1000) == 1_200
