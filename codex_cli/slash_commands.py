@@ -160,6 +160,8 @@ def _pick(app: LineApp, title: str, options: list[str], current: int | None = No
 
 
 def _model(app: LineApp, args: str) -> bool:
+    """`/model` picks a model and effort and offers to save them as the default (what Enter does in codex-rs);
+    `/model NAME [EFFORT]` changes this session only."""
     words = args.split()
     config = app.config
     if words:
@@ -186,7 +188,31 @@ def _model(app: LineApp, args: str) -> bool:
     app.config = replace(config, model=model, model_reasoning_effort=effort)
     app.hooks.model = model
     app.renderer.note(f"Model changed to {model}{f' {effort}' if effort else ''}")
+    if not words:
+        _offer_to_save_model(app, model, effort)
     return False
+
+
+def _offer_to_save_model(app: LineApp, model: str, effort: str | None) -> None:
+    from codex_cli import toml_edit
+
+    config = app.config
+    path = config.codex_home / "config.toml"
+    table = ("profiles", config.profile) if config.profile else ()
+    where = f"profile `{config.profile}` of {path}" if config.profile else str(path)
+    if app.ask(f"Save as the default in {where}? [Y/n] ").strip().lower() not in ("", "y", "yes"):
+        return
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        text = toml_edit.set_value(text, (*table, "model"), model)
+        if effort is not None:
+            text = toml_edit.set_value(text, (*table, "model_reasoning_effort"), effort)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        toml_edit.write_text_atomic(path, text)
+    except (OSError, UnicodeDecodeError, toml_edit.TomlEditError) as exc:
+        app.renderer.error(f"Could not save the model in {path}: {exc}. It applies to this session.")
+        return
+    app.renderer.note(f"Saved as the default in {where}")
 
 
 _PERMISSIONS = (

@@ -32,6 +32,7 @@ __all__ = [
     "render_table",
     "scan",
     "set_table",
+    "set_value",
     "write_text_atomic",
 ]
 
@@ -129,6 +130,8 @@ class _Scanner:
             if char in "\"'":
                 self.string(char)
                 continue
+            if char == "#" and depth == 0:
+                return  # a comment after the value: `rest_of_line` takes it
             if char == "#":
                 newline = self.text.find("\n", self.pos)
                 self.pos = len(self.text) if newline < 0 else newline
@@ -346,6 +349,51 @@ def set_table(text: str, path: KeyPath, block: str) -> str:
     doc = _check(result, "the edited config.toml")
     if not _has_path(doc, path):
         raise TomlEditError(f"could not write `{'.'.join(path)}`")
+    return result
+
+
+def set_value(text: str, path: KeyPath, value: object) -> str:
+    """Set the key at `path` to `value`: in place where it is written, else as a new line at the end of its
+    table's own keys (for a top-level key, before the first table header; for a table without a header, in a new
+    `[table]` at the end). Every other byte stays as it is."""
+    _check(text, "config.toml")
+    statements = scan(text)
+    existing = next((st for st in statements if st.kind == "keyval" and st.path == path), None)
+    if existing is not None:  # only the value changes: the key as written (dotted, quoted), a comment after it
+        scanner = _Scanner(text)
+        scanner.pos = existing.start
+        scanner.key()
+        key_end = scanner.pos
+        scanner.pos += 1  # the `=`
+        scanner.value()
+        end = scanner.pos
+        while end > key_end and text[end - 1] in " \t":
+            end -= 1
+        result = text[:key_end].rstrip(" \t") + " = " + format_value(value) + text[end:]
+    else:
+        table, key = path[:-1], f"{format_key(path[-1])} = {format_value(value)}\n"
+        header = next((i for i, st in enumerate(statements) if st.kind == "table" and st.path == table), None)
+        if table and header is None:
+            result = text + ("\n" if text and not text.endswith("\n") else "")
+            result += ("\n" if result else "") + "[" + ".".join(format_key(part) for part in table) + "]\n" + key
+        else:
+            first = 0 if header is None else header + 1  # the statements that belong to that table
+            last = next((i for i in range(first, len(statements)) if statements[i].kind in ("table", "array_table")),
+                        len(statements))
+            keyvals = [st for st in statements[first:last] if st.kind == "keyval"]
+            if keyvals:
+                at = keyvals[-1].end
+            elif header is not None:
+                at = statements[header].end
+            else:
+                at = 0  # a document without top-level keys: the new key goes first
+            before = text[:at] + ("\n" if at and not text[:at].endswith("\n") else "")
+            result = before + key + text[at:]
+    node: object = _check(result, "the edited config.toml")
+    for part in path:
+        node = node.get(part) if isinstance(node, Mapping) else None
+    if node != value:
+        raise TomlEditError(f"`{'.'.join(path)}` is written in a form this edit cannot change; edit it by hand")
     return result
 
 

@@ -436,6 +436,49 @@ def test_slash_commands(codex_env: CodexEnv) -> None:
     assert _texts(requests[4])[-1] == "@README.md is it fine?"
 
 
+def test_model_picker_saves_the_choice_when_asked(codex_env: CodexEnv) -> None:
+    """`/model` saves model and effort in config.toml on Enter (as codex-rs does), keeping the rest of the file;
+    answering n keeps the choice to this session; `/model NAME` never writes."""
+    with FakeResponsesServer([{"output": [message("ok")]}]) as server:
+        codex_env.write_config(server.base_url)
+        config = codex_env.home / "config.toml"
+        config.write_text("# my settings\n" + config.read_text(encoding="utf-8"), encoding="utf-8")
+        before = config.read_text(encoding="utf-8")
+        term = Term(codex_env)
+        term.prompt()
+        term.line("/model gpt-5.5 low")
+        term.expect("Model changed to gpt-5.5 low")
+        term.prompt()
+        term.line("/model")
+        term.expect("Select [1-")
+        term.line("1")
+        term.expect("Select Reasoning Level for gpt-5.5")
+        term.line("3")
+        term.expect("Save as the default in")
+        term.line("n")
+        term.prompt()
+        assert config.read_text(encoding="utf-8") == before
+        term.line("/model")
+        term.expect("Select [1-")
+        term.line("1")
+        term.expect("Select Reasoning Level")
+        term.line("3")
+        term.expect("Save as the default in")
+        term.line("")
+        term.expect("Saved as the default")
+        term.prompt()
+        term.line("say ok")
+        term.expect("ok")
+        term.prompt()
+        term.send("\x04")
+        assert term.finish() == 0
+        requests = list(server.requests)
+    after = config.read_text(encoding="utf-8")
+    assert after.startswith("# my settings\n") and "[model_providers.mock]" in after
+    assert after.count('model = "gpt-5.5"') == 1 and 'model_reasoning_effort = "high"' in after
+    assert requests[0].body["reasoning"]["effort"] == "high"
+
+
 def test_stdin_must_be_a_terminal(codex_env: CodexEnv) -> None:
     run = codex_env.run(input="hello\n")
     assert run.returncode == 1

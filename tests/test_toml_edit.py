@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from codex_cli import toml_edit
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -185,3 +187,30 @@ def test_write_text_atomic_creates_0600_and_keeps_an_existing_mode(tmp_path: Pat
     assert stat.S_IMODE(new.stat().st_mode) == 0o640
     assert new.read_text() == "a = 2\n"
     assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]
+
+
+@pytest.mark.parametrize(
+    ("before", "path", "value", "after"),
+    [
+        ("", ("model",), "o3", 'model = "o3"\n'),
+        ('# top\nmodel = "a"  # mine\nx = 1\n\n[tui]\ny = 2\n', ("model",), "gpt-5.5",
+         '# top\nmodel = "gpt-5.5"  # mine\nx = 1\n\n[tui]\ny = 2\n'),
+        ('x = 1\n\n[tui]\ny = 2\n', ("model",), "o3", 'x = 1\nmodel = "o3"\n\n[tui]\ny = 2\n'),
+        ('[tui]\ny = 2\n', ("model",), "o3", 'model = "o3"\n[tui]\ny = 2\n'),
+        ('[profiles.w]\nmodel = "b"\n\n[profiles.w.sub]\nq = 1\n', ("profiles", "w", "model_reasoning_effort"), "low",
+         '[profiles.w]\nmodel = "b"\nmodel_reasoning_effort = "low"\n\n[profiles.w.sub]\nq = 1\n'),
+        ('model = "a"', ("profiles", "w", "model"), "b", 'model = "a"\n\n[profiles.w]\nmodel = "b"\n'),
+        ('profiles.w.model = "a"\n', ("profiles", "w", "model"), "b", 'profiles.w.model = "b"\n'),
+        ('x = [\n  1, # one\n  2,\n] # list\n', ("x",), [3], "x = [3] # list\n"),
+    ],
+)  # fmt: skip
+def test_set_value_changes_one_key_and_keeps_every_other_byte(before: str, path: tuple[str, ...], value: object,
+                                                               after: str) -> None:
+    assert toml_edit.set_value(before, path, value) == after
+
+
+def test_set_value_refuses_what_it_cannot_edit() -> None:
+    with pytest.raises(toml_edit.TomlEditError):
+        toml_edit.set_value("model = ", ("model",), "o3")  # not TOML
+    with pytest.raises(toml_edit.TomlEditError):
+        toml_edit.set_value('profiles = { w = { model = "a" } }\n', ("profiles", "w", "model"), "b")  # inline table
