@@ -27,7 +27,7 @@ from codex_cli.records import Record, field, replace
 
 if TYPE_CHECKING:
     from codex_cli.config import Config
-    from codex_cli.safety import ApprovalRequest, Approver, ReviewDecision
+    from codex_cli.safety import ApprovalRequest, Approver, Refusal, ReviewDecision
     from codex_cli.tools import ToolCall
 
 __all__ = [
@@ -454,11 +454,13 @@ class HookedApprover:
     def __init__(self, inner: Approver, engine: HookEngine) -> None:
         self.inner, self.engine = inner, engine
 
-    def request(self, req: ApprovalRequest) -> ReviewDecision:
+    def request(self, req: ApprovalRequest) -> ReviewDecision | Refusal:
         if self.engine.has("PermissionRequest"):
             outcome = self.engine.permission_request(req)
             if outcome.permission == "deny":
-                return "denied"
+                from codex_cli.safety import Refusal
+
+                return Refusal(outcome.permission_message or "PermissionRequest hook denied approval")
             if outcome.permission == "allow":
                 return "approved"
         return self.inner.request(req)

@@ -43,6 +43,7 @@ __all__ = [
     "PolicyOnlyApprover",
     "PrefixRule",
     "PrefixRules",
+    "Refusal",
     "ReviewDecision",
     "RuleMatch",
     "append_allow_rule",
@@ -780,10 +781,16 @@ class ApprovalRequest(Record):
         return shlex.join(self.command)
 
 
+class Refusal(Record):
+    """A refusal that comes with its own words for the model: a `PermissionRequest` hook's deny message."""
+
+    message: str
+
+
 class Approver(Protocol):
     """A front end's way to put an `ApprovalRequest` to the user."""
 
-    def request(self, req: ApprovalRequest) -> ReviewDecision:
+    def request(self, req: ApprovalRequest) -> ReviewDecision | Refusal:
         """Block until the user answers."""
         ...
 
@@ -805,8 +812,12 @@ class DecisionResult(Record):
     remember_for_session: bool = False  # do not ask again for this command / these files
 
 
-def decision_result(decision: ReviewDecision, *, kind: Literal["exec", "patch"], sandboxed: bool) -> DecisionResult:
+def decision_result(decision: ReviewDecision | Refusal, *, kind: Literal["exec", "patch"],
+                    sandboxed: bool) -> DecisionResult:
     """Turn an answer into what the runner does; `sandboxed` is the asking assessment's `sandboxed`."""
+    if isinstance(decision, Refusal):  # the tool output carries the refusal's words (ux.md: "Rejected(<message>)")
+        output = exec_rejection_output(decision.message) if kind == "exec" else f"patch rejected: {decision.message}"
+        return DecisionResult("reject", False, output)
     if decision in ("approved", "approved_for_session"):
         return DecisionResult("run", sandboxed and kind == "exec", None, decision == "approved_for_session")
     if decision == "abort":

@@ -213,6 +213,44 @@ def test_pre_tool_use_json_deny_and_allow_with_updated_input(tmp_path: Path) -> 
     assert json.loads(rewritten.call.payload) == {"cmd": "echo safe", "yield_time_ms": 10}
 
 
+def test_permission_request_hook_answers_before_the_person_and_its_deny_message_reaches_the_model(
+    tmp_path: Path,
+) -> None:
+    from codex_cli import safety
+
+    class Person:
+        def __init__(self) -> None:
+            self.asked: list[safety.ApprovalRequest] = []
+
+        def request(self, req: safety.ApprovalRequest) -> safety.ReviewDecision:
+            self.asked.append(req)
+            return "approved"
+
+    request = safety.ApprovalRequest("exec", "c1", tmp_path, ("bash", "-lc", "touch /x"), reason="needs it")
+    seen = tmp_path / "seen.json"
+    for verdict, expected in (
+        ({"behavior": "deny", "message": "not on Fridays"}, "Rejected(\\\"not on Fridays\\\")"),
+        ({"behavior": "deny"}, "Rejected(\\\"PermissionRequest hook denied approval\\\")"),
+        ({"behavior": "allow"}, None),
+    ):
+        answer = {"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": verdict}}
+        code = (f"import json,sys; open({str(seen)!r},'w').write(sys.stdin.read()); "
+                f"print({json.dumps(json.dumps(answer))})")
+        engine, _ = _engine(tmp_path, "PermissionRequest", _py(code))
+        person = Person()
+        decision = hooks_mod.HookedApprover(person, engine).request(request)
+        result = safety.decision_result(decision, kind="exec", sandboxed=True)
+        if expected is None:
+            assert result.action == "run"
+        else:
+            assert result.action == "reject" and result.output is not None and expected in result.output, result
+        assert person.asked == []  # the hook answered
+        sent = json.loads(seen.read_text(encoding="utf-8"))
+        assert sent["tool_name"] == "Bash" and sent["tool_input"] == {"command": "touch /x", "description": "needs it"}
+    patch = safety.decision_result(safety.Refusal("no patches"), kind="patch", sandboxed=True)
+    assert patch.output == "patch rejected: no patches"
+
+
 def test_matchers_invalid_output_timeouts_and_plain_failures_fail_open(tmp_path: Path) -> None:
     call = ToolCall("custom", "apply_patch", "p1", "*** Begin Patch\n*** End Patch\n")
     engine, reports = _engine(tmp_path, "PreToolUse", _py("import sys; sys.exit(2)"), matcher="^Bash$")
