@@ -279,6 +279,9 @@ _MCP_SERVER = Table({
     "required": _BOOL, "enabled_tools": _STR_LIST, "disabled_tools": _STR_LIST,
     "default_tools_approval_mode": _APPROVAL_MODE, "tools": _ANY, "supports_parallel_tool_calls": _BOOL,
     "scopes": _STR_LIST, "oauth": _ANY, "oauth_resource": _STR, "experimental_environment": _ANY, "name": _STR,
+    "http_headers_helper": _STR, "tool_input_schema_max_bytes": _UINT, "omit_tools_from": _STR_LIST,
+    "startup_readiness": Choice(("connection", "catalog")), "environment_id": _STR,
+    "auth": Choice(("oauth", "chatgpt", "ema_auth")),
 })
 
 _TUI_KEYS = """default_hosts screen_reader_detection_done effects rendering show_server_version_notice auto_recap

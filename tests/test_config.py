@@ -250,6 +250,50 @@ def test_unknown_key_lenient_warns_with_layer_label(load, home):
     )
 
 
+def test_every_mcp_server_key_of_the_reference_is_known(load, home):
+    """mcp.md §2.2's table: none of its keys is reported as unrecognized (the canonical example of §3 included)."""
+    write(home / "config.toml", """
+[mcp_servers.s]
+command = "c"
+args = ["x"]
+env_vars = ["A"]
+cwd = "/x"
+enabled = false
+environment_id = "e"
+required = true
+startup_readiness = "catalog"
+supports_parallel_tool_calls = true
+tool_input_schema_max_bytes = 100
+omit_tools_from = ["direct"]
+startup_timeout_sec = 6.0
+tool_timeout_sec = 5.0
+default_tools_approval_mode = "prompt"
+enabled_tools = ["a"]
+disabled_tools = ["b"]
+name = "s"
+[mcp_servers.s.env]
+K = "v"
+[mcp_servers.s.tools.a]
+approval_mode = "auto"
+
+[mcp_servers.h]
+url = "https://example.com/mcp"
+bearer_token_env_var = "T"
+http_headers_helper = "helper"
+scopes = ["read"]
+oauth_resource = "https://example.com"
+auth = "oauth"
+startup_timeout_ms = 2500
+[mcp_servers.h.http_headers]
+X = "1"
+[mcp_servers.h.env_http_headers]
+Y = "ENV_Y"
+[mcp_servers.h.oauth]
+client_id = "id"
+""")
+    assert load(strict_config=True).warnings == ()
+
+
 def test_unknown_key_strict_is_error_with_snippet(load, home):
     cfg = write(home / "config.toml", 'model_provider = "openai"\nbogus_top_key = 1\n')
     with pytest.raises(ConfigError) as info:
