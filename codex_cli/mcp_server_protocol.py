@@ -60,7 +60,8 @@ from codex_cli.version import VERSION
 if TYPE_CHECKING:
     from codex_cli.bootstrap import SessionBundle, ThreadStart
     from codex_cli.config import CliOverrides, Config
-    from codex_cli.safety import ApprovalRequest, ReviewDecision
+    from codex_cli.hooks import HookEngine
+    from codex_cli.safety import ApprovalRequest, Approver, ReviewDecision
     from codex_cli.session import Session
 
 __all__ = ["LATEST_PROTOCOL_VERSION", "McpServer", "negotiate_protocol_version"]
@@ -188,6 +189,8 @@ class _Thread:
     def close(self) -> None:
         if self.session is not None:
             try:
+                if self.session.hooks is not None:
+                    self.session.hooks.session_end()
                 self.session.close()
             except Exception:  # closing must go on for the other sessions
                 log.exception("closing session %s failed", self.thread_id)
@@ -380,9 +383,21 @@ class McpServer:
 
     def _build(self, thread: _Thread, config: Config, start: ThreadStart | None = None) -> SessionBundle:
         from codex_cli.bootstrap import ThreadStart, build_session
+        from codex_cli.hook_config import discover_hooks
 
-        bundle = build_session(config, originator=ORIGINATOR, emit=thread.emit, env=self._env, approver=thread,
-                               start=start or ThreadStart(source="mcp"), on_mcp_warning=thread.warn)  # fmt: skip
+        start = start or ThreadStart(source="mcp")
+        approver: Approver = thread
+        hooks: HookEngine | None = None
+        if discover_hooks(config).handlers:  # the lifecycle hooks run in server sessions too (trusted ones)
+            from codex_cli.hooks import HookedApprover, HookEngine
+
+            hooks = HookEngine.from_config(config)
+            approver = HookedApprover(thread, hooks)
+        bundle = build_session(config, originator=ORIGINATOR, emit=thread.emit, env=self._env, approver=approver,
+                               start=start, on_mcp_warning=thread.warn)  # fmt: skip
+        if hooks is not None:
+            hooks.bind(bundle.session.thread_id, bundle.rollout_path, "resume" if start.resumed else "startup")
+            bundle.session.hooks = hooks
         thread.attach(bundle, config)
         return bundle
 

@@ -501,6 +501,32 @@ def test_codex_arguments_shape_the_session(
     assert client.close() == 0
 
 
+def test_trusted_hooks_run_in_server_sessions(
+    codex_env: CodexEnv, fake_server: Callable[..., FakeResponsesServer], raw_client: Callable[[], RawClient]
+) -> None:
+    from codex_cli.hooks import HookHandler
+
+    marker = codex_env.workdir / "ran.txt"
+    command = f"{sys.executable} -c \"import sys; sys.stderr.write('not from a server'); sys.exit(2)\""
+    hooks_file = codex_env.home / "hooks.json"
+    group = {"matcher": "^Bash$", "hooks": [{"type": "command", "command": command, "timeout": 30}]}
+    hooks_file.write_text(json.dumps({"hooks": {"PreToolUse": [group]}}), encoding="utf-8")
+    handler = HookHandler("PreToolUse", command, hooks_file, 0, 0, 0, "^Bash$", 30,
+                          normalized={"type": "command", "command": command, "timeout": 30, "async": False})
+    model = fake_server([{"output": [exec_call(f"touch {marker}", "c1")]}, {"output": [message("blocked")]}])
+    trust = f'[hooks.state."{handler.key}"]\ntrusted_hash = "{handler.trust_hash()}"'
+    codex_env.write_config(model.base_url, extra=trust)
+    client = raw_client()
+    client.initialize()
+    client.request(2, "tools/call", {"name": "codex", "arguments": {"prompt": "go", "sandbox": "danger-full-access",
+                                                                    "approval-policy": "never"}})
+    assert client.response(2)["result"]["structuredContent"]["content"] == "blocked"
+    assert not marker.exists()
+    assert function_output(model.response_requests[1].body, "c1") == (
+        f"Command blocked by PreToolUse hook: not from a server. Command: touch {marker}")
+    assert client.close() == 0
+
+
 def test_reply_to_a_thread_of_an_earlier_server_resumes_its_rollout(
     codex_env: CodexEnv, fake_server: Callable[..., FakeResponsesServer], raw_client: Callable[[], RawClient]
 ) -> None:
