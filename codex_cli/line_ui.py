@@ -11,6 +11,7 @@ answered the question the UI thread printed. Slash commands live in `slash_comma
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import queue
 import subprocess
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from codex_cli.session import Session, TurnResult
 
 __all__ = ["CLIENT", "ORIGINATOR", "Done", "LineApp", "PendingApproval", "main", "pump"]
+
+log = logging.getLogger(__name__)
 
 ORIGINATOR = "codex-tui"
 CLIENT = "codex-tui"
@@ -203,6 +206,9 @@ class LineApp:
         self.pending_context: list[dict[str, object]] = []
         self.turns = 0
         self.forked_from: str | None = None
+        self.thread_name: str | None = None  # from session_index.jsonl, or the title request of the first prompt
+        self._naming: threading.Thread | None = None
+        self._closing = threading.Event()  # set while the current session closes: ends its title request
         self._swallow, self._swallow_until, self._swallowed_any = "", 0.0, False
         self._interrupting = False
         self.bundle: SessionBundle | None = None
@@ -276,12 +282,19 @@ class LineApp:
         bundle.session.start()
         self.turns = 0
         self.forked_from = start.resumed.meta.id if start.fork and start.resumed is not None else None
+        resumed_id = start.resumed.meta.id if start.resumed is not None and not start.fork else None
+        self.thread_name = _thread_name(self.config.codex_home, resumed_id) if resumed_id else None
         for warning in bundle.warnings:
             self.warn(warning)
 
     def close_session(self) -> None:
         if self.bundle is None:
             return
+        self._closing.set()
+        if self._naming is not None:
+            self._naming.join()
+            self._naming = None
+        self._closing = threading.Event()  # for the next session
         self.hooks.session_end()
         self.session.close()
         self._drain()
@@ -334,7 +347,10 @@ class LineApp:
         try:
             if start.resumed is not None:
                 if start.fork:
-                    self.renderer.note(f"Thread forked from {start.resumed.meta.id}")
+                    old_id = start.resumed.meta.id
+                    old_name = _thread_name(self.config.codex_home, old_id)
+                    self.renderer.note(f"Thread forked from {old_name} ({old_id})" if old_name
+                                       else f"Thread forked from {old_id}")
                 replay(self, start.resumed)
             self._loop(prompt)
         except BaseException:
@@ -426,6 +442,8 @@ class LineApp:
             if self.bundle is not None and self.bundle.rollout_path is not None and self.turns:
                 self.renderer.line("To continue this session, run:")
                 self.renderer.line("  " + pal.cyan(f"codex resume {session.thread_id}"))
+                if self.thread_name:
+                    self.renderer.line(f"Or run codex resume and select {pal.cyan(self.thread_name)}.")
         return 0
 
     # ------------------------------------------------------------------ turns
@@ -439,7 +457,36 @@ class LineApp:
                      persistence=self.config.history_persistence, max_bytes=self.config.history_max_bytes)
         items = [*self.pending_context, text_message("user", text)]
         self.pending_context = []
+        if self.thread_name is None and self.turns == 0 and self.bundle is not None \
+                and self.bundle.rollout_path is not None:
+            self._name_thread(text)
         self.run_turn(lambda: self.session.run_turn(items))
+
+    def _name_thread(self, prompt: str) -> None:
+        """Ask the model for the thread's name while its first turn runs (ux.md §9) and record it in
+        session_index.jsonl, where `codex resume` finds it. Not for the chat wire (codex-rs has none to follow)."""
+        from codex_cli import rollout
+
+        if self.config.model_provider.wire_api != "responses":
+            return
+        session, home, cancel = self.session, self.config.codex_home, self._closing
+
+        def name() -> None:
+            try:
+                title = session.thread_title(prompt, cancel)
+                if title is None or cancel.is_set():
+                    return
+                rollout.record_thread_name(home, session.thread_id, title)
+            except Exception:  # a name is a nicety: nothing about it may disturb the session
+                log.debug("naming thread %s failed", session.thread_id, exc_info=True)
+                return
+            if self.bundle is not None and self.session is session:
+                self.thread_name = title
+
+        # Not a daemon: an interpreter exiting under a thread that is inside OpenSSL can crash; closing the session
+        # sets `cancel`, which ends the request at once.
+        self._naming = threading.Thread(target=name, name="thread-title")
+        self._naming.start()
 
     def run_turn(self, work: Callable[[], TurnResult], label: str = "Working") -> TurnResult | None:
         """Run `work` (a session call) on a worker thread and render its events; the summary after."""
@@ -615,3 +662,9 @@ def _default_window() -> int:
     from codex_cli.compaction import DEFAULT_CONTEXT_WINDOW
 
     return DEFAULT_CONTEXT_WINDOW
+
+
+def _thread_name(codex_home: Path, thread_id: str) -> str | None:
+    from codex_cli.rollout import thread_names
+
+    return thread_names(codex_home).get(thread_id.lower())

@@ -16,6 +16,7 @@ __all__ = [
     "AgentsDoc",
     "PermissionsContext",
     "agents_doc_update",
+    "date_and_timezone_context",
     "environment_context",
     "environment_context_update",
     "find_project_root",
@@ -226,6 +227,16 @@ def environment_context_update(ctx: PermissionsContext, *, today: datetime.date 
         f"  <current_date>{date}</current_date>\n"
         f"  <timezone>{_escape(_local_timezone())}</timezone>\n"
         f"  {_filesystem(ctx)}\n"
+        "</environment_context>"
+    )
+
+
+def date_and_timezone_context() -> str:
+    """The environment context of an auxiliary request (the thread-title request): date and timezone only."""
+    return (
+        "<environment_context>\n"
+        f"  <current_date>{_date_text(None)}</current_date>\n"
+        f"  <timezone>{_escape(_local_timezone())}</timezone>\n"
         "</environment_context>"
     )
 

@@ -36,7 +36,7 @@ from codex_cli.protocol import (
     TurnStarted,
     Usage,
 )
-from codex_cli.records import Record, field
+from codex_cli.records import Record, field, replace
 
 __all__ = [
     "ARCHIVED_DIR",
@@ -54,11 +54,14 @@ __all__ = [
     "list_threads",
     "load_rollout",
     "read_summary",
+    "record_thread_name",
     "rollout_files",
+    "thread_names",
     "unarchive_thread",
 ]
 
 SESSIONS_DIR = "sessions"
+SESSION_INDEX = "session_index.jsonl"  # thread names, as codex-rs keeps them (ux.md §9)
 ARCHIVED_DIR = "archived_sessions"
 _NAME = re.compile(r"^rollout-(\d{4})-(\d{2})-(\d{2})T\d{2}-\d{2}-\d{2}-(.+)\.jsonl$")
 _PEEK = re.compile(rb'"type":\s*"([a-z_]+)"')
@@ -485,7 +488,7 @@ def load_rollout(path: Path) -> ResumedThread:
 
 
 class ThreadSummary(Record):
-    """What a picker shows of a thread, read from the head of its rollout only."""
+    """What a picker shows of a thread, read from the head of its rollout only (and its name from the index)."""
 
     id: str
     path: Path
@@ -495,6 +498,45 @@ class ThreadSummary(Record):
     source: str
     model_provider: str | None
     first_user_message: str | None
+    name: str | None = None
+
+    @property
+    def title(self) -> str | None:
+        """What a list shows: the thread's name, else its first prompt."""
+        return self.name or self.first_user_message
+
+
+def thread_names(codex_home: Path) -> dict[str, str]:
+    """Thread id → name from `session_index.jsonl`; a later line for the same id wins. Unreadable lines are
+    skipped; no file means no names."""
+    names: dict[str, str] = {}
+    try:
+        with open(codex_home / SESSION_INDEX, "rb") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return names
+    for line in lines:
+        try:
+            entry = decode_json(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("thread_name"), str):
+            names[entry["id"].lower()] = entry["thread_name"]
+    return names
+
+
+def record_thread_name(codex_home: Path, thread_id: str, name: str) -> None:
+    """Append `{"id", "thread_name", "updated_at"}` to `session_index.jsonl` (private to the user, like
+    history.jsonl: names come from prompts). Raises OSError when it cannot be written."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    line = encode_json({"id": thread_id, "thread_name": name,
+                        "updated_at": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"})
+    codex_home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(codex_home / SESSION_INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line + b"\n")  # one short write under O_APPEND: lines of concurrent writers do not mix
+    finally:
+        os.close(fd)
 
 
 def rollout_files(codex_home: Path, *, archived: bool = False) -> Iterator[Path]:
@@ -601,6 +643,8 @@ def list_threads(codex_home: Path, *, archived: bool = False, cwd: Path | None =
     summaries = [s for s in map(read_summary, rollout_files(codex_home, archived=archived)) if s is not None]
     if cwd is not None:
         summaries = [s for s in summaries if s.cwd == str(cwd)]
+    names = thread_names(codex_home)
+    summaries = [replace(s, name=names[s.id.lower()]) if s.id.lower() in names else s for s in summaries]
     summaries.sort(key=lambda s: s.updated, reverse=True)
     return summaries
 
@@ -627,11 +671,15 @@ def find_last_thread(codex_home: Path, *, cwd: Path | None, model_provider: str 
 
 
 def find_thread_by_name(codex_home: Path, name: str, *, cwd: Path | None) -> Path | None:
-    """A thread whose first prompt is exactly `name` (our stand-in for codex-rs thread names)."""
-    for summary in list_threads(codex_home):
-        if summary.first_user_message == name and (cwd is None or summary.cwd == str(cwd)):
-            return summary.path
-    return None
+    """The most recent thread named `name` (session_index.jsonl), else one whose first prompt is exactly `name`."""
+    return _named([t for t in list_threads(codex_home) if cwd is None or t.cwd == str(cwd)], name)
+
+
+def _named(threads: list[ThreadSummary], name: str) -> Path | None:
+    """The first of `threads` named `name`, else the first whose first prompt is exactly `name`."""
+    found = next((t for t in threads if t.name == name), None) or next(
+        (t for t in threads if t.first_user_message == name), None)
+    return found.path if found is not None else None
 
 
 # ---------------------------------------------------------------------------------------------------- archive
@@ -646,10 +694,7 @@ def _require(path: Path | None, what: str, name: str) -> Path:
 def _resolve(codex_home: Path, name: str, *, archived: bool) -> Path | None:
     if is_uuid(name):
         return find_thread(codex_home, name, archived=archived)
-    for summary in list_threads(codex_home, archived=archived):
-        if summary.first_user_message == name:
-            return summary.path
-    return None
+    return _named(list_threads(codex_home, archived=archived), name)
 
 
 def archive_thread(codex_home: Path, name: str) -> str:

@@ -19,7 +19,7 @@ from codex_cli.compaction import (
     summary_text,
 )
 from codex_cli.errors import CodexError
-from codex_cli.jsoncodec import encode_json
+from codex_cli.jsoncodec import decode_json, encode_json
 from codex_cli.model import (
     Completed,
     ModelClient,
@@ -72,6 +72,20 @@ Item = dict[str, object]
 def new_thread_id() -> str:
     """A new thread id: a time-ordered UUID (version 7), as codex-rs uses."""
     return uuid7()
+
+
+_TITLE_MAX = 36
+_TITLE_SCHEMA = {
+    "type": "object",
+    "properties": {"title": {"type": "string", "minLength": 1, "maxLength": _TITLE_MAX}},
+    "required": ["title"],
+    "additionalProperties": False,
+}
+_TITLE_PROMPT = (
+    "Name the conversation that the request below starts. Answer with a title of at most 36 characters: an "
+    "imperative phrase in the request's language that says what is to be done, without quotes or a final period.\n\n"
+    "Request:\n"
+)
 
 
 def text_message(role: str, *texts: str) -> dict[str, object]:
@@ -247,6 +261,37 @@ class Session:
         self._emit(ErrorNotice(exc.message, fatal=True))
         self._emit(TurnFailed(exc.message, self.usage, exc.hint))
         return TurnResult("failed", error=exc.message)
+
+    def thread_title(self, prompt: str, cancel: threading.Event | None = None) -> str | None:
+        """A short name for the thread that `prompt` starts (ux.md §9), or None when the model gives none (or
+        `cancel` is set). A request of its own, apart from the history: the front end may ask it while the first
+        turn runs."""
+        from codex_cli.project_doc import date_and_timezone_context
+
+        text = {**(self.request.text or {}), "format": {"type": "json_schema", "name": "codex_output_schema",
+                                                         "strict": True, "schema": _TITLE_SCHEMA}}
+        body: dict[str, object] = {
+            "model": self.request.model,
+            "stream": True,
+            "input": [text_message("user", date_and_timezone_context()), text_message("user", _TITLE_PROMPT + prompt)],
+            "store": False,
+            "text": text,
+        }
+        metadata = {"session_id": self.thread_id, "thread_id": self.thread_id, "thread_source": "thread_title"}
+        answer = ""
+        try:
+            headers = {"x-codex-turn-metadata": encode_json(metadata).decode()}
+            for event in self.model.stream(body, headers=headers, cancel=cancel):
+                if isinstance(event, OutputItemDone) and event.item.get("type") == "message":
+                    answer = _message_text(event.item)
+                elif isinstance(event, StreamRetry):
+                    answer = ""
+            doc = decode_json(answer) if answer else None
+        except (CodexError, ValueError):  # no answer, or not JSON
+            return None
+        title = doc.get("title") if isinstance(doc, dict) else None
+        words = " ".join(title.split())[:_TITLE_MAX] if isinstance(title, str) else ""
+        return words or None
 
     def compact(self) -> TurnResult:
         """Summarise the conversation now and continue in a fresh window (`/compact`)."""

@@ -81,7 +81,7 @@ def pick_thread(app: LineApp, cwd: Path | None) -> Path | None:
     app.renderer.line(app.renderer.pal.bold("Resume a previous session"))
     now = time.time()
     for index, thread in enumerate(threads, 1):
-        title = (thread.first_user_message or "(no prompt)").replace("\n", " ")[:60]
+        title = (thread.title or "(no prompt)").replace("\n", " ")[:60]
         ident = app.renderer.pal.dim(thread.id)
         app.renderer.line(f"  {index}. {_age(now - thread.updated):>8}  {title}  {ident}")
     answer = app.ask(f"Select [1-{len(threads)}] (enter to cancel): ").strip()
@@ -261,6 +261,8 @@ def _status(app: LineApp, args: str) -> bool:
     rows = [("Model", model), ("Model provider", config.model_provider_id), ("Directory", str(config.cwd)),
             ("Permissions", permissions_label(config)), ("Agents.md", ", ".join(agents) or "<none>"),
             ("Session", session.thread_id)]
+    if app.thread_name:
+        rows.append(("Thread name", app.thread_name))
     if app.forked_from:
         rows.append(("Forked from", app.forked_from))
     rows.append(("Token usage", tokens))

@@ -54,6 +54,11 @@ with `chat.completion.chunk` events (`data:` lines only, then `data: [DONE]`):
     {"chunks": [chunk dict | raw str, ...], "no_done": true?}
                                          raw chunks; `data: [DONE]` is appended unless `no_done`
 "sse", "status" and the keys for any step work as above.
+
+Thread-title requests (the extra request a line UI sends on a thread's first prompt: a `title` JSON schema and
+`thread_source: thread_title` in `x-codex-turn-metadata`) take no step: they are answered with
+`{"title": <thread_title>}` (default "Scripted thread") and kept apart, in `title_requests`. With
+`thread_title=None` they are served from the script like any other request.
 """
 
 from __future__ import annotations
@@ -173,6 +178,16 @@ class RecordedRequest:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _is_title_request(request: RecordedRequest) -> bool:
+    body = request.body if isinstance(request.body, dict) else {}
+    text = body.get("text") if isinstance(body.get("text"), dict) else {}
+    fmt = text.get("format") if isinstance(text.get("format"), dict) else {}
+    schema = fmt.get("schema") if isinstance(fmt.get("schema"), dict) else {}
+    properties = schema.get("properties")
+    return (request.method == "POST" and isinstance(properties, dict) and set(properties) == {"title"}
+            and "thread_title" in request.headers.get("x-codex-turn-metadata", ""))
 
 
 # -- building SSE bodies -------------------------------------------------------------------------
@@ -341,8 +356,11 @@ class FakeResponsesServer:
         port: int = 0,
         log_path: str | Path | None = None,
         base_dir: str | Path | None = None,
+        thread_title: str | None = "Scripted thread",
     ) -> None:
         self.script: list[StepLike] = list(script)
+        self.thread_title = thread_title
+        self.title_requests: list[RecordedRequest] = []
         self.tls = tls
         self.repeat_last = repeat_last
         self.base_dir = Path(base_dir) if base_dir is not None else None
@@ -539,6 +557,12 @@ class _Handler(BaseHTTPRequestHandler):
         request = RecordedRequest(
             self.command, parts.path, dict(parse_qsl(parts.query)), headers, body, time.monotonic()
         )
+        if fake.thread_title is not None and _is_title_request(request):
+            with fake._cond:
+                fake.title_requests.append(request)
+            answer = {"output": [message(json.dumps({"title": fake.thread_title}))]}
+            self._stream([_sse(event) for event in _output_events(answer, 0)], answer, {})
+            return
         fake._record(request)
         for (method, suffix), handler in self.routes.items():
             if self.command == method and parts.path.rstrip("/").endswith(suffix):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import stat
 import subprocess
 import sys
 import time
@@ -434,6 +435,49 @@ def test_slash_commands(codex_env: CodexEnv) -> None:
     assert not any(item.get("type") == "function_call" for item in _inputs(requests[3]))  # compacted
     assert _texts(requests[3])[-1].startswith("Create an `AGENTS.md` file")
     assert _texts(requests[4])[-1] == "@README.md is it fine?"
+
+
+def test_first_prompt_names_the_thread_and_resume_finds_it_by_name(codex_env: CodexEnv) -> None:
+    """ux.md §9: the first prompt of a new thread also asks the model for a title; it is recorded in
+    session_index.jsonl, shown by /status and the exit summary, and `codex resume NAME` finds the thread."""
+    script = [{"output": [message("first answer")]}, {"output": [message("again")]}]
+    with FakeResponsesServer(script, thread_title="Fix the failing test") as server:
+        codex_env.write_config(server.base_url)
+        index = codex_env.home / "session_index.jsonl"
+        term = Term(codex_env, "the test in tests/a.py fails")
+        term.expect("first answer")
+        term.prompt()
+        deadline = time.monotonic() + 10
+        while not index.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        term.line("/status")
+        term.expect("Thread name:")
+        term.expect("Fix the failing test")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+        assert "Or run codex resume and select Fix the failing test." in term.text
+        again = Term(codex_env, "resume", "Fix the failing test")
+        again.expect("first answer")  # replayed
+        again.prompt()
+        again.line("one more")
+        again.expect("again")
+        again.prompt()
+        again.line("/quit")
+        assert again.finish() == 0
+        titles = list(server.title_requests)
+    assert len(titles) == 1  # a resumed thread keeps its name
+    body = titles[0].body
+    fmt = body["text"]["format"]
+    assert (fmt["type"], fmt["name"], fmt["strict"]) == ("json_schema", "codex_output_schema", True)
+    assert fmt["schema"]["properties"] == {"title": {"type": "string", "minLength": 1, "maxLength": 36}}
+    texts = [part["text"] for item in body["input"] for part in item["content"]]
+    assert "<current_date>" in texts[0] and "<timezone>" in texts[0] and "<cwd>" not in texts[0]
+    assert texts[-1].endswith("the test in tests/a.py fails")
+    assert '"thread_source":"thread_title"' in titles[0].headers["x-codex-turn-metadata"]
+    entry = json.loads(index.read_text(encoding="utf-8").splitlines()[-1])
+    assert entry["thread_name"] == "Fix the failing test" and set(entry) == {"id", "thread_name", "updated_at"}
+    assert stat.S_IMODE(index.stat().st_mode) == 0o600
 
 
 def test_model_picker_saves_the_choice_when_asked(codex_env: CodexEnv) -> None:

@@ -379,3 +379,28 @@ def test_session_compact_replaces_history_and_is_recorded(tmp_path: Path, fake_s
     thread = load_rollout(recorder.path)
     assert thread.history[:4] == session.history[1:5]  # replacement history without the base message
     assert thread.window_number == 1
+
+
+def test_thread_names_come_from_the_session_index_last_line_winning(tmp_path: Path) -> None:
+    first = _new_thread(tmp_path)
+    first.record_items([_msg("user", "the first prompt")])
+    first.close()
+    assert rollout.thread_names(tmp_path) == {}
+    rollout.record_thread_name(tmp_path, first.thread_id, "Old name")
+    with open(tmp_path / "session_index.jsonl", "a", encoding="utf-8") as index:
+        index.write("not json\n")  # a torn or foreign line is skipped
+    rollout.record_thread_name(tmp_path, first.thread_id.upper(), "Fix the build")
+    assert rollout.thread_names(tmp_path) == {first.thread_id: "Fix the build"}
+    (summary,) = rollout.list_threads(tmp_path)
+    assert (summary.name, summary.title, summary.first_user_message) == (
+        "Fix the build", "Fix the build", "the first prompt")
+    assert rollout.find_thread_by_name(tmp_path, "Fix the build", cwd=None) == first.path
+    assert rollout.find_thread_by_name(tmp_path, "the first prompt", cwd=None) == first.path  # the fallback
+    assert rollout.find_thread_by_name(tmp_path, "Old name", cwd=None) is None
+
+
+def test_the_session_index_reads_codex_rs_lines(tmp_path: Path) -> None:
+    (tmp_path / "session_index.jsonl").write_text(
+        '{"id":"01a212e0-0000-7000-8000-00000000000a","thread_name":"Do the task",'
+        '"updated_at":"2026-11-25T11:42:14.577Z"}\n', encoding="utf-8")
+    assert rollout.thread_names(tmp_path) == {THREAD: "Do the task"}
