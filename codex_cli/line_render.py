@@ -294,6 +294,10 @@ class LineRenderer:
         self._reasoning = ""
         self._running: dict[str, str] = {}
         self._plan_shown: str | None = None
+        # The terminal's title (ux.md §2.4): the project when idle, a spinner frame and the thread while working.
+        self.title_project = ""
+        self.title_thread: str | None = None
+        self._title: str | None = None
 
     # ------------------------------------------------------------------ writing
 
@@ -314,13 +318,28 @@ class LineRenderer:
     def blank(self) -> None:
         self.line("")
 
+    def set_title(self, text: str) -> None:
+        """Set the terminal's window title (OSC 0) on a live terminal; "" clears it."""
+        if not self.live or text == self._title:
+            return
+        self._title = text
+        self.out.write("\x1b]0;" + "".join(c for c in text if c.isprintable()) + "\x07")
+        self.out.flush()
+
+    def titled(self, prefix: str) -> str:
+        """`prefix` + the thread's name and the project, as the title shows them."""
+        return " | ".join(part for part in (prefix, self.title_thread, self.title_project) if part)
+
     def tick(self, now: float | None = None) -> None:
         """Draw the status line (spinner, label, elapsed time, queued draft) when nothing is half-written."""
-        if not self.live or self.busy_since is None or not self.at_line_start:
+        if not self.live or self.busy_since is None:
             return
         now = time.monotonic() if now is None else now
-        elapsed = int(now - self.busy_since)
         frame = _FRAMES[int(now * 10) % len(_FRAMES)]
+        self.set_title(f"{frame} " + self.titled(""))
+        if not self.at_line_start:
+            return
+        elapsed = int(now - self.busy_since)
         text = f"{frame} {self.label} ({elapsed}s • esc to interrupt)"
         if self.draft:
             text += f"  › {self.draft}"
@@ -343,6 +362,7 @@ class LineRenderer:
     def end_busy(self) -> None:
         self.busy_since = None
         self.clear_status()
+        self.set_title(self.title_project)
 
     # ------------------------------------------------------------------ cells
 

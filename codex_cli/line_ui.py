@@ -284,6 +284,9 @@ class LineApp:
         self.forked_from = start.resumed.meta.id if start.fork and start.resumed is not None else None
         resumed_id = start.resumed.meta.id if start.resumed is not None and not start.fork else None
         self.thread_name = _thread_name(self.config.codex_home, resumed_id) if resumed_id else None
+        self.renderer.title_project = self.config.project_root.name or str(self.config.project_root)
+        self.renderer.title_thread = self.thread_name
+        self.renderer.set_title(self.renderer.title_project)
         for warning in bundle.warnings:
             self.warn(warning)
 
@@ -444,6 +447,7 @@ class LineApp:
                 self.renderer.line("  " + pal.cyan(f"codex resume {session.thread_id}"))
                 if self.thread_name:
                     self.renderer.line(f"Or run codex resume and select {pal.cyan(self.thread_name)}.")
+        self.renderer.set_title("")
         return 0
 
     # ------------------------------------------------------------------ turns
@@ -481,7 +485,7 @@ class LineApp:
                 log.debug("naming thread %s failed", session.thread_id, exc_info=True)
                 return
             if self.bundle is not None and self.session is session:
-                self.thread_name = title
+                self.thread_name = self.renderer.title_thread = title
 
         # Not a daemon: an interpreter exiting under a thread that is inside OpenSSL can crash; closing the session
         # sets `cancel`, which ends the request at once.
@@ -564,6 +568,7 @@ class LineApp:
         if isinstance(message, PendingApproval):
             from codex_cli.approval_view import ask_approval
 
+            self.renderer.set_title(self.renderer.titled("[ ! ] Action Required"))
             ask_approval(self, message)
         elif isinstance(message, (HookStarted, HookFinished)):
             self._render_hook(message)

@@ -196,6 +196,13 @@ def test_interactive_session_on_a_terminal(codex_env: CodexEnv) -> None:
     _check_flow_requests(requests, codex_env.workdir)
     raw = term.log.getvalue()
     assert "\x1b[" in raw  # a colour terminal gets colour
+    # The window title (ux.md §2.4): the project when idle, a spinner frame (and the thread's name) while working,
+    # a call for attention during an approval, cleared at exit.
+    project = codex_env.workdir.name
+    assert f"\x1b]0;{project}\x07" in raw
+    assert re.search(rf"\x1b\]0;[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] (Scripted thread \| )?{project}\x07", raw)
+    assert re.search(rf"\x1b\]0;\[ ! \] Action Required \| (Scripted thread \| )?{project}\x07", raw)
+    assert raw.rstrip().endswith("\x1b]0;\x07") or "\x1b]0;\x07" in raw[-400:]
     screen = term.text
     assert "• # Greeting" in screen and "Hello there from the fake model with code." in screen
     assert "• Ran echo from-the-command" in screen and "└ from-the-command" in screen
