@@ -171,6 +171,24 @@ def _add_thread_options(parser: argparse.ArgumentParser, *, last: bool) -> None:
     parser.add_argument("-o", "--output-last-message", metavar="FILE", help="also write the final message to FILE")
 
 
+def _add_review_options(parser: argparse.ArgumentParser) -> None:
+    """What `codex review` and `codex exec review` review: one of the changes, a base, a commit or instructions."""
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--uncommitted", action="store_true", help="review staged, unstaged and untracked changes")
+    target.add_argument("--base", metavar="BRANCH", help="review the changes against a base branch")
+    target.add_argument("--commit", metavar="SHA", help="review the changes a commit introduced")
+    target.add_argument("prompt", nargs="?", metavar="PROMPT", help="custom review instructions ('-' reads stdin)")
+    parser.add_argument("--title", help="the commit's title, shown with --commit")
+    parser.set_defaults(exec_command="review")
+
+
+_REVIEW_DESCRIPTION = (
+    "Review code changes non-interactively: the findings are printed on stdout.\n\n"
+    "example: codex review --uncommitted\n"
+    "         codex review --base main"
+)
+
+
 def _add_exec(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "exec",
@@ -221,8 +239,24 @@ def _add_exec(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _add_thread_options(fork, last=False)
     fork.add_argument("session_id", metavar="SESSION_ID", help="session id (UUID) or name")
     fork.add_argument("prompt", nargs="?", metavar="PROMPT", help="the next prompt; '-' or omitted reads stdin")
+    review = commands.add_parser("review", prog="codex exec review", help="review code changes",
+                                 description=_REVIEW_DESCRIPTION.replace("codex review", "codex exec review"),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_thread_options(review, last=False)
+    _add_review_options(review)
     if isinstance(commands.choices, _AnyName):
         commands.choices.sealed = True
+    _handler(parser, "codex_cli.exec_cli:main")
+
+
+def _add_review(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`codex review`: `codex exec review` as a command of its own (codex-rs 0.169)."""
+    parser = subparsers.add_parser("review", help="review code changes non-interactively",
+                                   description=_REVIEW_DESCRIPTION,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_thread_options(parser, last=False)
+    _add_review_options(parser)
+    parser.set_defaults(color="auto")
     _handler(parser, "codex_cli.exec_cli:main")
 
 
@@ -309,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole argument tree (stdlib only, no I/O) for parsing, help and completions."""
     parser, subparsers = _root_parser()
     _add_exec(subparsers)
+    _add_review(subparsers)
     _add_apply_patch(subparsers)
     _add_sandbox(subparsers)
     _add_session_commands(subparsers)

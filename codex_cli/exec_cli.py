@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from codex_cli.config import CliOverrides, Config
     from codex_cli.exec_output import HumanOutput, JsonOutput
     from codex_cli.hooks import HookEngine
+    from codex_cli.protocol import Event
     from codex_cli.session import Session
 
 __all__ = ["main", "resolve_prompt"]
@@ -218,11 +220,26 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
     if getattr(args, "full_auto", False):
         human.warning("--full-auto is deprecated; use --sandbox workspace-write.")
     _settle_thread_positionals(args)
-    if getattr(args, "exec_command", None) is not None and args.prompt not in (None, "-"):
+    review = getattr(args, "exec_command", None) == "review"
+    if review:
+        prompt = ""  # the review's request is worded once the config (its cwd) is known
+    elif getattr(args, "exec_command", None) is not None and args.prompt not in (None, "-"):
         prompt = args.prompt  # resume/fork: a prompt argument ignores piped stdin (exec.md §9.2)
     else:
         prompt = resolve_prompt(args.prompt, sys.stdin, sys.stderr)
     config = load_config(_overrides(args))
+    shown, render = prompt, None
+    if review:
+        from codex_cli import review as code_review
+        from codex_cli.records import replace
+
+        instructions = resolve_prompt("-", sys.stdin, sys.stderr) if args.prompt == "-" else args.prompt
+        target = code_review.review_target(uncommitted=args.uncommitted, base=args.base, commit=args.commit,
+                                           title=args.title, instructions=instructions, cwd=config.cwd)
+        prompt, shown, render = target.prompt, target.label, code_review.render_review
+        # The reviewer's own instructions, short answers and no plan tool, as codex-rs's review thread has.
+        config = replace(config, base_instructions=code_review.review_instructions(), model_verbosity="low",
+                         update_plan_enabled=False)
     from codex_cli.project_doc import find_project_root
 
     if not (args.skip_git_repo_check or args.dangerously_bypass_approvals_and_sandbox) and (
@@ -235,7 +252,9 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
     schema = _load_output_schema(args.output_schema)
     _user_message("", args)  # refuse a bad `-i` image before anything starts
     last_message_path = _open_last_message_file(args.output_last_message)
-    emit = jsonl.handle if jsonl is not None else human.handle
+    emit: Callable[[Event], None] = jsonl.handle if jsonl is not None else human.handle
+    if review:
+        emit = code_review.showing_rendered_reviews(emit)
     start = _thread_start(args, config)
     hooks = _hook_engine(args, config, human, jsonl)
     bundle = build_session(config, originator=os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") or "codex_exec",
@@ -245,20 +264,20 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
         source = "fork" if start.fork else "resume" if start.resumed is not None else "startup"
         hooks.bind(session.thread_id, bundle.rollout_path, source)
         session.hooks = hooks
-    if not start.ephemeral:
+    if not start.ephemeral and not review:
         from codex_cli.history import append_entry
 
         append_entry(config.codex_home, session.thread_id, prompt, persistence=config.history_persistence,
                      max_bytes=config.history_max_bytes)
     session.start()
     if jsonl is None:
-        human.header(_header_fields(config, session.thread_id), VERSION, prompt)
+        human.header(_header_fields(config, session.thread_id), VERSION, shown)
         for warning in bundle.warnings:
             human.warning(warning)
     else:
         for index, warning in enumerate(bundle.warnings):
             jsonl.warning(warning, f"warning_{index}")
-    return _run_turn(session, prompt, args, last_message_path, config)
+    return _run_turn(session, prompt, args, last_message_path, config, render)
 
 
 def _hook_engine(args: argparse.Namespace, config: Config, human: HumanOutput, jsonl: JsonOutput | None) \
@@ -308,7 +327,7 @@ def _thread_start(args: argparse.Namespace, config: Config) -> ThreadStart:
 
     command = getattr(args, "exec_command", None)
     ephemeral = bool(args.ephemeral)
-    if command is None:
+    if command not in ("resume", "fork"):
         return ThreadStart(ephemeral=ephemeral)
     home, name = config.codex_home, getattr(args, "session_id", None)
     cwd_filter = None if getattr(args, "all", False) else config.cwd
@@ -343,7 +362,8 @@ def _header_fields(config: Config, thread_id: str) -> list[tuple[str, str]]:
     ]
 
 
-def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path: Path | None, config: Config) -> int:
+def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path: Path | None, config: Config,
+              render: Callable[[str], str] | None = None) -> int:
     def on_sigint(signum: int, frame: FrameType | None) -> None:
         session.interrupt()
         raise KeyboardInterrupt
@@ -365,6 +385,8 @@ def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path
             thread_id=session.thread_id, turn_id=session.turn_id, cwd=config.cwd, client="codex_exec",
             input_messages=user_messages(session.history), last_message=result.last_agent_message), config.cwd)
     message = result.last_agent_message
+    if message is not None and render is not None:
+        message = render(message)
     if last_path is not None:
         last_path.write_text(message or "", encoding="utf-8")
         if message is None:

@@ -34,8 +34,6 @@ __all__ = [
 MODELS = ("gpt-6.1-sol", "gpt-6.1-terra", "gpt-6-sol", "gpt-6-luna", "gpt-6-astra", "gpt-5.6-sol", "gpt-5.6-terra",
           "gpt-5.6-luna", "gpt-5.5")
 EFFORTS = ("low", "medium", "high", "xhigh")
-REVIEW_PROMPT = ("Review the current code changes (staged, unstaged, and untracked files) and provide prioritized "
-                 "findings.")
 INIT_PROMPT = """Create an `AGENTS.md` file in the current directory: a short contributor guide for this repository, \
 titled "Repository Guidelines".
 
@@ -363,33 +361,32 @@ def _init(app: LineApp, args: str) -> bool:
 
 
 def _review(app: LineApp, args: str) -> bool:
-    if args.strip():
-        prompt, what = args.strip(), args.strip()
-    else:
-        presets = ["Review against a base branch (PR Style)", "Review uncommitted changes", "Review a commit",
-                   "Custom review instructions"]
-        choice = _pick(app, "Select a review preset", presets)
-        if choice is None:
-            return False
-        if choice == 0:
-            branch = app.ask("Base branch: ").strip() or "main"
-            prompt = (f"Review the code changes against the base branch '{branch}': find the merge base with "
-                      f"`git merge-base HEAD {branch}`, inspect `git diff` against it, and provide prioritized "
-                      "findings.")
-            what = f"changes against {branch}"
-        elif choice == 1:
-            prompt, what = REVIEW_PROMPT, "current changes"
-        elif choice == 2:
-            sha = app.ask("Commit: ").strip() or "HEAD"
-            prompt, what = f"Review the code changes introduced by commit {sha} and provide prioritized findings.", \
-                f"commit {sha}"
+    from codex_cli.errors import CodexError
+    from codex_cli.review import review_target
+
+    cwd = app.config.cwd
+    try:
+        if args.strip():
+            target = review_target(instructions=args.strip(), cwd=cwd)
         else:
-            prompt = app.ask("Review instructions: ").strip()
-            what = prompt
-            if not prompt:
+            presets = ["Review against a base branch (PR Style)", "Review uncommitted changes", "Review a commit",
+                       "Custom review instructions"]
+            choice = _pick(app, "Select a review preset", presets)
+            if choice is None:
                 return False
-    app.renderer.line(f">> Code review started: {what} <<")
-    app.submit(prompt)
+            if choice == 0:
+                target = review_target(base=app.ask("Base branch: ").strip() or "main", cwd=cwd)
+            elif choice == 1:
+                target = review_target(uncommitted=True, cwd=cwd)
+            elif choice == 2:
+                target = review_target(commit=app.ask("Commit: ").strip() or "HEAD", cwd=cwd)
+            else:
+                target = review_target(instructions=app.ask("Review instructions: "), cwd=cwd)
+    except CodexError as exc:
+        app.renderer.error(exc.message)
+        return False
+    app.renderer.line(f">> Code review started: {target.label} <<")
+    app.submit(target.prompt)
     app.renderer.line("<< Code review finished >>")
     return False
 
