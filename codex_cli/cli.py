@@ -109,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The common probe answers before the whole argument tree (and its modules) is built.
         sys.stdout.write(f"codex-cli {VERSION}\n")
         return 0
+    if args_list[:1] == ["help"]:  # `codex help [COMMAND...]`: that command's --help, as clap's help command does
+        args_list = [*args_list[1:], "--help"]
     exit_status: list[int] = []
     if args_list[:1] in (["sandbox"], ["debug"]) and args_list[1:2] not in (["-h"], ["--help"]):
         # The sandbox commands parse their own options, which may come before the platform or `--`.

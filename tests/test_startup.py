@@ -59,6 +59,14 @@ def test_version_prints_codex_cli_and_package_version() -> None:
     assert proc.stdout == f"codex-cli {VERSION}\n"
 
 
+@pytest.mark.parametrize(("args", "usage"), [(["help"], "usage: codex "), (["help", "exec"], "usage: codex exec "),
+                                           (["help", "mcp", "add"], "usage: codex mcp add ")])
+def test_help_command_shows_the_named_commands_help(args: list[str], usage: str) -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "codex.py"), *args], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(usage)
+
+
 @pytest.mark.parametrize(
     "args", [["--version"], ["--help"], ["exec", "--help"]], ids=["version", "help", "exec-help"]
 )
