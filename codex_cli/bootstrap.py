@@ -456,7 +456,7 @@ def _tool_runner(
             update_plan_enabled=config.update_plan_enabled,
             approval_policy=config.approval_policy,
             approver=approver or safety.PolicyOnlyApprover(),
-            rules=safety.load_prefix_rules(config.codex_home),
+            rules=None if config.ignore_rules else safety.load_prefix_rules(config.codex_home),
             mcp=mcp,
             sandbox=prepared,  # type: ignore[arg-type]
             shell_tool_enabled="shell_tool" in config.features,

@@ -148,6 +148,21 @@ class _ExecCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
                 setattr(namespace, key, value)
 
 
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options of one non-interactive run, for `codex exec` and its commands (and `codex review`)."""
+    parser.add_argument("--skip-git-repo-check", action="store_true", help="allow running outside a git repository")
+    parser.add_argument("--trust", action="store_true",
+                        help="trust this project from now on (its .codex/config.toml and MCP servers); not one marked "
+                        "untrusted")
+    parser.add_argument("--ephemeral", action="store_true", help="do not keep a session file")
+    parser.add_argument("--ignore-user-config", action="store_true",
+                        help="do not read $CODEX_HOME/config.toml (the login still comes from CODEX_HOME)")
+    parser.add_argument("--ignore-rules", action="store_true", help="do not read execpolicy .rules files")
+    parser.add_argument("--output-schema", metavar="FILE", help="JSON Schema the final answer must follow")
+    parser.add_argument("--json", "--experimental-json", action="store_true", help="print JSONL events on stdout")
+    parser.add_argument("-o", "--output-last-message", metavar="FILE", help="also write the final message to FILE")
+
+
 def _add_thread_options(parser: argparse.ArgumentParser, *, last: bool) -> None:
     """The options `exec resume` and `exec fork` accept (a subset of exec's; -s, -C, --add-dir go before them)."""
     parser.add_argument(
@@ -164,11 +179,7 @@ def _add_thread_options(parser: argparse.ArgumentParser, *, last: bool) -> None:
         "--dangerously-bypass-approvals-and-sandbox", "--yolo", action="store_true",
         help="run every command without sandbox or approval",
     )
-    parser.add_argument("--skip-git-repo-check", action="store_true", help="allow running outside a git repository")
-    parser.add_argument("--ephemeral", action="store_true", help="do not write to the session file")
-    parser.add_argument("--output-schema", metavar="FILE", help="JSON Schema the final answer must follow")
-    parser.add_argument("--json", "--experimental-json", action="store_true", help="print JSONL events on stdout")
-    parser.add_argument("-o", "--output-last-message", metavar="FILE", help="also write the final message to FILE")
+    _add_run_options(parser)
 
 
 def _add_review_options(parser: argparse.ArgumentParser) -> None:
@@ -202,14 +213,9 @@ def _add_exec(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_config_options(parser)
-    parser.add_argument("--skip-git-repo-check", action="store_true", help="allow running outside a git repository")
-    parser.add_argument("--ephemeral", action="store_true", help="do not keep a session file")
-    parser.add_argument("--output-schema", metavar="FILE", help="JSON Schema the final answer must follow")
+    parser.add_argument("-V", "--version", action="version", version=f"codex-cli-exec {VERSION}")
+    _add_run_options(parser)
     parser.add_argument("--color", choices=("always", "never", "auto"), default="auto", help="colour on stderr")
-    parser.add_argument("--json", "--experimental-json", action="store_true", help="print JSONL events on stdout")
-    parser.add_argument(
-        "-o", "--output-last-message", metavar="FILE", help="also write the final message to FILE"
-    )
     # The prompt is the first positional unless it names a command; `_ExecCommands` tells them apart.
     parser.set_defaults(prompt=None)
     commands = parser.add_subparsers(

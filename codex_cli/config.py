@@ -76,6 +76,8 @@ class CliOverrides(Record):
     bypass_approvals_and_sandbox: bool = False
     add_dirs: tuple[Path, ...] = ()
     oss: bool = False
+    ignore_user_config: bool = False  # exec --ignore-user-config: $CODEX_HOME/config.toml is not read
+    ignore_rules: bool = False  # exec --ignore-rules: no execpolicy `.rules` files
 
 
 class ModelProviderInfo(Record):
@@ -165,6 +167,7 @@ class Config(Record):
     file_opener: str
     add_dirs: tuple[Path, ...]
     oss: bool
+    ignore_rules: bool
     warnings: tuple[str, ...]  # to print on stderr after a `warning:` prefix; some span several lines
     raw: Mapping[str, object]
 
@@ -463,8 +466,8 @@ def _project(cwd: Path, home: Path, settings: Doc, env: Mapping[str, str]) -> _P
     if level != "trusted":
         note = (
             f"Untrusted project-local configuration is disabled: {', '.join(map(str, files))} "
-            f"{'is' if len(files) == 1 else 'are'} ignored. To allow project configuration here, add "
-            f'`[projects."{root}"]` with `trust_level = "trusted"` to {home / "config.toml"}.'
+            f"{'is' if len(files) == 1 else 'are'} ignored. To allow project configuration here, run `codex exec "
+            f'--trust` or add `[projects."{root}"]` with `trust_level = "trusted"` to {home / "config.toml"}.'
         )
         return _Project(markers, root, level, (), (note,))
     layers, notes = [], []
@@ -703,7 +706,7 @@ def load_config(
     session = _session_layer(overrides, env)
     system = _read_layer(system_config or _system_config_path(env), "system", keys.TOP_SCHEMA, env)
     config_path = home / "config.toml"
-    user = _read_layer(config_path, "user", keys.TOP_SCHEMA, env)
+    user = None if overrides.ignore_user_config else _read_layer(config_path, "user", keys.TOP_SCHEMA, env)
     base = [layer for layer in (system, user, session) if layer is not None]
     base_doc = _merge_all(base)
     _check(base, base_doc, only=("profile", "profiles"))
@@ -779,6 +782,7 @@ def _build(
         file_opener=keys.str_at(doc, "file_opener") or "vscode",
         add_dirs=tuple(d if d.is_absolute() else cwd / d for d in overrides.add_dirs),
         oss=overrides.oss,
+        ignore_rules=overrides.ignore_rules,
         warnings=tuple([*feature_notes, *project.warnings, *unknown]),
         raw=MappingProxyType(doc),
     )

@@ -171,6 +171,8 @@ def _overrides(args: argparse.Namespace) -> CliOverrides:
         add_dirs=tuple(Path(d).expanduser().resolve() for d in args.add_dir),
         oss=args.oss or local_provider is not None,
         model_provider=local_provider,
+        ignore_user_config=bool(getattr(args, "ignore_user_config", False)),
+        ignore_rules=bool(getattr(args, "ignore_rules", False)),
     )
 
 
@@ -249,6 +251,8 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
             "Not inside a trusted directory and --skip-git-repo-check was not specified.",
             "Run codex exec inside a git repository, or pass --skip-git-repo-check.",
         )
+    if getattr(args, "trust", False) and _trust_project(config, human):
+        config = load_config(_overrides(args))  # the project's own configuration applies from this run on
     schema = _load_output_schema(args.output_schema)
     _user_message("", args)  # refuse a bad `-i` image before anything starts
     last_message_path = _open_last_message_file(args.output_last_message)
@@ -308,6 +312,30 @@ def _hook_engine(args: argparse.Namespace, config: Config, human: HumanOutput, j
     engine = HookEngine(discovered, cwd=config.cwd, model=config.model, permission_mode="bypassPermissions",
                         bypass_trust=bypass, on_report=report)
     return engine if discovered.handlers else None
+
+
+def _trust_project(config: Config, human: HumanOutput) -> bool:
+    """`--trust`: record `[projects."<git root>"] trust_level = "trusted"` in the user's config.toml (config.md §2.4),
+    unless the project is marked untrusted. True when the file changed."""
+    from codex_cli import toml_edit
+    from codex_cli.project_doc import find_project_root
+
+    root = find_project_root(config.cwd.resolve()) or config.cwd.resolve()
+    if config.project_trust == "untrusted":
+        human.warning(f"{root} is marked untrusted in {config.config_path}; --trust does not change that. Edit "
+                      "its trust_level there first.")
+        return False
+    if config.project_trust == "trusted":
+        return False
+    path = config.config_path
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        toml_edit.write_text_atomic(path, toml_edit.set_value(text, ("projects", str(root), "trust_level"), "trusted"))
+    except (OSError, UnicodeDecodeError, toml_edit.TomlEditError) as exc:
+        raise CodexError(f"Could not record trust for {root} in {path}: {exc}", "Fix config.toml, then try again.") \
+            from exc
+    return True
 
 
 def _settle_thread_positionals(args: argparse.Namespace) -> None:

@@ -160,14 +160,16 @@ def _thread_start(args: argparse.Namespace, config: Config, app: LineApp) -> tup
     if getattr(args, "last", False) and name is not None and getattr(args, "prompt", None) is None:
         args.prompt, name = name, None  # `resume --last PROMPT`: the one positional is the prompt
     cwd_filter = None if getattr(args, "all", False) else config.cwd
+    with_exec = bool(getattr(args, "include_non_interactive", False))
     path: Path | None
     if getattr(args, "last", False):
-        path = rollout.find_last_thread(home, cwd=cwd_filter, model_provider=config.model_provider_id)
+        path = rollout.find_last_thread(home, cwd=cwd_filter, model_provider=config.model_provider_id,
+                                        interactive_only=not with_exec)
     elif name is not None:
         path = rollout.find_thread(home, name) if rollout.is_uuid(name) else rollout.find_thread_by_name(
             home, name, cwd=cwd_filter)
     else:
-        path = pick_thread(app, cwd_filter)
+        path = pick_thread(app, cwd_filter, include_exec=with_exec)
         if path is None:
             return None, ""
     if path is None:

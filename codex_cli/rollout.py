@@ -649,8 +649,10 @@ def list_threads(codex_home: Path, *, archived: bool = False, cwd: Path | None =
     return summaries
 
 
-def find_last_thread(codex_home: Path, *, cwd: Path | None, model_provider: str | None) -> Path | None:
-    """The most recently updated thread of this provider whose latest cwd is `cwd` (any cwd when None)."""
+def find_last_thread(codex_home: Path, *, cwd: Path | None, model_provider: str | None,
+                     interactive_only: bool = False) -> Path | None:
+    """The most recently updated thread of this provider whose latest cwd is `cwd` (any cwd when None); with
+    `interactive_only`, not a `codex exec` one."""
     files = []
     for path in rollout_files(codex_home):
         try:
@@ -663,6 +665,8 @@ def find_last_thread(codex_home: Path, *, cwd: Path | None, model_provider: str 
         if summary is None:
             continue
         if model_provider is not None and summary.model_provider not in (None, model_provider):
+            continue
+        if interactive_only and summary.source == "exec":
             continue
         if cwd is not None and (_last_turn_cwd(path) or summary.cwd) != str(cwd):
             continue

@@ -66,13 +66,14 @@ def permissions_label(config: Config) -> str:
     return f"{mode} ({ask})"
 
 
-def pick_thread(app: LineApp, cwd: Path | None) -> Path | None:
-    """A numbered list of recorded interactive threads; the chosen one's rollout path."""
+def pick_thread(app: LineApp, cwd: Path | None, *, include_exec: bool = False) -> Path | None:
+    """A numbered list of recorded interactive threads (and `codex exec` ones with `include_exec`); the chosen
+    one's rollout path."""
     from codex_cli import rollout
 
     current = app.session.thread_id if app.bundle is not None else None
     threads = [t for t in rollout.list_threads(app.config.codex_home, cwd=cwd)
-               if t.source != "exec" and t.first_user_message and t.id != current][:20]
+               if (include_exec or t.source != "exec") and t.first_user_message and t.id != current][:20]
     if not threads:
         app.renderer.note("No saved sessions found" + (" in this directory." if cwd else "."))
         return None

@@ -238,3 +238,69 @@ def test_exec_output_schema_is_sent_as_text_format(codex_env: CodexEnv) -> None:
         "type": "json_schema", "strict": True, "schema": {"type": "object"}, "name": "codex_output_schema"
     }
     assert run.stdout == '{"a":1}\n'
+
+
+# ------------------------------------------------------------------------------ run options of codex-rs 0.169
+
+
+def test_exec_version_names_the_subcommand(codex_env: CodexEnv) -> None:
+    run = codex_env.run("exec", "--version")
+    assert (run.returncode, run.stdout.split()[0]) == (0, "codex-cli-exec")
+
+
+def test_exec_ignore_user_config_reads_no_config_toml(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([{"output": [message("ok")]}]) as server:
+        (codex_env.home / "config.toml").write_text('model = "user-model"\n', encoding="utf-8")
+        provider = f'model_providers.mock={{name="mock", base_url="{server.base_url}", env_key="MOCK_API_KEY"}}'
+        common = ("-c", 'model_provider="mock"', "-c", provider, "-c", "model_providers.mock.request_max_retries=0")
+        plain = codex_env.run("exec", *common, "hi", stdin=subprocess.DEVNULL)
+        ignored = codex_env.run("exec", *common, "--ignore-user-config", "hi", stdin=subprocess.DEVNULL)
+        models = [r.body["model"] for r in server.response_requests]
+    assert (plain.returncode, ignored.returncode) == (0, 0), plain.stderr + ignored.stderr
+    assert models[0] == "user-model" and models[1] != "user-model"
+
+
+def test_exec_ignore_rules_skips_execpolicy_files(codex_env: CodexEnv) -> None:
+    rules = codex_env.home / "rules"
+    rules.mkdir()
+    (rules / "default.rules").write_text('prefix_rule(pattern=["echo"], decision="forbidden")\n', encoding="utf-8")
+    script = [{"output": [exec_call("echo ran", "c1")]}, {"output": [message("done")]}]
+    outputs = []
+    for extra in ([], ["--ignore-rules"]):
+        with FakeResponsesServer(script) as server:
+            codex_env.write_config(server.base_url)
+            run = codex_env.run("exec", *extra, "-s", "danger-full-access", "go", stdin=subprocess.DEVNULL)
+            assert run.returncode == 0, run.stderr
+            body = server.response_requests[-1].body
+            outputs.append(next(i["output"] for i in body["input"] if i.get("type") == "function_call_output"))
+    assert "policy forbids commands starting with `echo`" in outputs[0]
+    assert "forbids" not in outputs[1] and "ran\n" in outputs[1]
+
+
+def test_exec_trust_records_the_git_root_and_applies_the_project_config(codex_env: CodexEnv) -> None:
+    sub = codex_env.workdir / "sub"
+    (codex_env.workdir / ".codex").mkdir()
+    (codex_env.workdir / ".codex" / "config.toml").write_text('model = "project-model"\n', encoding="utf-8")
+    sub.mkdir()
+    with FakeResponsesServer([{"output": [message("ok")]}]) as server:
+        codex_env.write_config(server.base_url)
+        before = codex_env.run("exec", "hi", stdin=subprocess.DEVNULL, cwd=sub)
+        trusted = codex_env.run("exec", "--trust", "hi", stdin=subprocess.DEVNULL, cwd=sub)
+        after = codex_env.run("exec", "hi", stdin=subprocess.DEVNULL, cwd=sub)
+        models = [r.body["model"] for r in server.response_requests]
+    assert before.returncode == trusted.returncode == after.returncode == 0, trusted.stderr
+    assert "codex exec --trust" in before.stderr
+    assert models == ["gpt-5.5", "project-model", "project-model"]
+    config = (codex_env.home / "config.toml").read_text(encoding="utf-8")
+    assert f'[projects."{codex_env.workdir.resolve()}"]\ntrust_level = "trusted"\n' in config
+
+
+def test_exec_trust_does_not_override_an_untrusted_project(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([{"output": [message("ok")]}]) as server:
+        codex_env.write_config(server.base_url,
+                               extra=f'[projects."{codex_env.workdir.resolve()}"]\ntrust_level = "untrusted"\n')
+        before = (codex_env.home / "config.toml").read_text(encoding="utf-8")
+        run = codex_env.run("exec", "--trust", "hi", stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stderr
+    assert "--trust does not change that" in run.stderr
+    assert (codex_env.home / "config.toml").read_text(encoding="utf-8") == before

@@ -404,3 +404,17 @@ def test_the_session_index_reads_codex_rs_lines(tmp_path: Path) -> None:
         '{"id":"01a212e0-0000-7000-8000-00000000000a","thread_name":"Do the task",'
         '"updated_at":"2026-11-25T11:42:14.577Z"}\n', encoding="utf-8")
     assert rollout.thread_names(tmp_path) == {THREAD: "Do the task"}
+
+
+def test_last_thread_can_leave_out_exec_sessions(tmp_path: Path) -> None:
+    ui = RolloutRecorder.create(tmp_path, SessionMeta("01a212e0-0000-7000-8000-0000000000a1", "/w", source="cli",
+                                                      model_provider="mock", base_instructions="B"), model="m")
+    ui.close()
+    time.sleep(0.01)
+    headless = RolloutRecorder.create(tmp_path, SessionMeta("01a212e0-0000-7000-8000-0000000000a2", "/w",
+                                                            source="exec", model_provider="mock",
+                                                            base_instructions="B"), model="m")
+    headless.close()
+    os.utime(headless.path, (time.time() + 5, time.time() + 5))
+    assert rollout.find_last_thread(tmp_path, cwd=None, model_provider=None) == headless.path
+    assert rollout.find_last_thread(tmp_path, cwd=None, model_provider=None, interactive_only=True) == ui.path
