@@ -151,6 +151,8 @@ class _ExecCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options of one non-interactive run, for `codex exec` and its commands (and `codex review`)."""
     parser.add_argument("--skip-git-repo-check", action="store_true", help="allow running outside a git repository")
+    parser.add_argument("--approve-for-me", action="store_true",
+                        help="workspace-write with on-request approvals that a reviewer model answers for you")
     parser.add_argument("--trust", action="store_true",
                         help="trust this project from now on (its .codex/config.toml and MCP servers); not one marked "
                         "untrusted")

@@ -150,7 +150,8 @@ def _overrides(args: argparse.Namespace) -> CliOverrides:
     from codex_cli.config import CliOverrides
 
     sandbox = args.sandbox
-    if getattr(args, "full_auto", False) and sandbox is None:
+    approve_for_me = bool(getattr(args, "approve_for_me", False))
+    if (getattr(args, "full_auto", False) or approve_for_me) and sandbox is None:
         sandbox = "workspace-write"
     cwd = Path(args.cd).expanduser() if args.cd else None
     if cwd is not None and not cwd.is_dir():
@@ -164,7 +165,7 @@ def _overrides(args: argparse.Namespace) -> CliOverrides:
         profile=args.profile,
         model=args.model,
         sandbox_mode=sandbox,
-        approval_policy="never",
+        approval_policy="on-request" if approve_for_me else "never",  # exec asks nobody (exec.md §8.1)
         cwd=cwd.resolve() if cwd is not None else None,
         strict_config=args.strict_config,
         bypass_approvals_and_sandbox=args.dangerously_bypass_approvals_and_sandbox,
@@ -261,9 +262,17 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
         emit = code_review.showing_rendered_reviews(emit)
     start = _thread_start(args, config)
     hooks = _hook_engine(args, config, human, jsonl)
+    reviewer = None
+    if config.approval_policy == "on-request" and getattr(args, "approve_for_me", False):
+        from codex_cli.auto_review import AutoReviewer
+
+        reviewer = AutoReviewer(on_verdict=human.warning if jsonl is None else None)
     bundle = build_session(config, originator=os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") or "codex_exec",
-                           emit=emit, output_schema=schema, start=start, on_mcp_warning=human.warning)
+                           emit=emit, output_schema=schema, start=start, on_mcp_warning=human.warning,
+                           approver=reviewer)
     session = bundle.session
+    if reviewer is not None:
+        reviewer.session = session
     if hooks is not None:
         source = "fork" if start.fork else "resume" if start.resumed is not None else "startup"
         hooks.bind(session.thread_id, bundle.rollout_path, source)
@@ -382,7 +391,7 @@ def _header_fields(config: Config, thread_id: str) -> list[tuple[str, str]]:
         ("workdir", str(config.cwd)),
         ("model", str(config.model)),
         ("provider", str(config.model_provider_id)),
-        ("approval", "never"),
+        ("approval", config.approval_policy),
         ("sandbox", _sandbox_label(config)),
         ("reasoning effort", config.model_reasoning_effort or "none"),
         ("reasoning summaries", config.model_reasoning_summary or "none"),

@@ -262,10 +262,24 @@ class Session:
         self._emit(TurnFailed(exc.message, self.usage, exc.hint))
         return TurnResult("failed", error=exc.message)
 
+    def side_answer(self, body: dict[str, object], metadata: dict[str, str],
+                    cancel: threading.Event | None = None) -> str:
+        """The final message of a request apart from the history (a thread title, an approval verdict), or "" when
+        the model gives none; `metadata` goes into its `x-codex-turn-metadata`. Raises CodexError when it fails.
+        Safe to call while a turn runs: the request is its own."""
+        fields = {"session_id": self.thread_id, "thread_id": self.thread_id, **metadata}
+        headers = {"x-codex-turn-metadata": encode_json(fields).decode()}
+        answer = ""
+        for event in self.model.stream(body, headers=headers, cancel=cancel):
+            if isinstance(event, OutputItemDone) and event.item.get("type") == "message":
+                answer = _message_text(event.item)
+            elif isinstance(event, StreamRetry):
+                answer = ""
+        return answer
+
     def thread_title(self, prompt: str, cancel: threading.Event | None = None) -> str | None:
         """A short name for the thread that `prompt` starts (ux.md §9), or None when the model gives none (or
-        `cancel` is set). A request of its own, apart from the history: the front end may ask it while the first
-        turn runs."""
+        `cancel` is set)."""
         from codex_cli.project_doc import date_and_timezone_context
 
         text = {**(self.request.text or {}), "format": {"type": "json_schema", "name": "codex_output_schema",
@@ -277,15 +291,8 @@ class Session:
             "store": False,
             "text": text,
         }
-        metadata = {"session_id": self.thread_id, "thread_id": self.thread_id, "thread_source": "thread_title"}
-        answer = ""
         try:
-            headers = {"x-codex-turn-metadata": encode_json(metadata).decode()}
-            for event in self.model.stream(body, headers=headers, cancel=cancel):
-                if isinstance(event, OutputItemDone) and event.item.get("type") == "message":
-                    answer = _message_text(event.item)
-                elif isinstance(event, StreamRetry):
-                    answer = ""
+            answer = self.side_answer(body, {"thread_source": "thread_title"}, cancel)
             doc = decode_json(answer) if answer else None
         except (CodexError, ValueError):  # no answer, or not JSON
             return None

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -304,3 +305,45 @@ def test_exec_trust_does_not_override_an_untrusted_project(codex_env: CodexEnv) 
     assert run.returncode == 0, run.stderr
     assert "--trust does not change that" in run.stderr
     assert (codex_env.home / "config.toml").read_text(encoding="utf-8") == before
+
+
+@pytest.fixture
+def outside_dir() -> Iterator[Path]:
+    """A directory outside every writable root (pytest's tmp_path is under /tmp, which workspace-write may write)."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="codex-exec-", dir="/var/tmp" if Path("/var/tmp").is_dir() else None))
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.parametrize("outcome", ["allow", "deny"])
+def test_exec_approve_for_me_asks_a_reviewer_model(codex_env: CodexEnv, outcome: str, outside_dir: Path) -> None:
+    """exec.md §8.4: an escalation goes to a reviewer request (a JSON verdict); allow runs the command outside the
+    sandbox, deny refuses it with the reviewer's rationale for the main model."""
+    outside = outside_dir / "made.txt"
+    verdict = {"outcome": outcome, "risk_level": "low", "user_authorization": "high", "rationale": "the user asked"}
+    script = [
+        {"output": [exec_call(f"touch {outside}", "c1", sandbox_permissions="require_escalated",
+                              justification="the user wants the file there")]},
+        {"output": [message(json.dumps(verdict))]},
+        {"output": [message("done")]},
+    ]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        run = codex_env.run("exec", "--approve-for-me", f"create {outside}", stdin=subprocess.DEVNULL)
+        requests = server.response_requests
+    assert run.returncode == 0, run.stderr
+    assert "approval: on-request" in run.stderr and "sandbox: workspace-write" in run.stderr
+    review_body = requests[1].body
+    assert review_body["text"]["format"]["schema"]["required"] == ["outcome"]
+    texts = [part["text"] for item in review_body["input"] for part in item["content"]]
+    assert f"create {outside}" in texts[-1] and f"touch {outside}" in texts[-1]
+    assert "the user wants the file there" in texts[-1]
+    output = next(i["output"] for i in requests[2].body["input"] if i.get("type") == "function_call_output")
+    if outcome == "allow":
+        assert outside.exists() and "Process exited with code 0" in output
+    else:
+        assert not outside.exists()
+        assert "This action was rejected due to unacceptable risk.\\\\nReason: the user asked" in output
