@@ -468,6 +468,29 @@ class LineApp:
             self._name_thread(text)
         self.run_turn(lambda: self.session.run_turn(items))
 
+    def review(self, prompt: str) -> None:
+        """`/review`: a turn in a thread of its own (ux.md §8), with the reviewer's instructions and its findings
+        shown as the UI renders them; the conversation then goes on where it was."""
+        from codex_cli.bootstrap import ThreadStart, build_session
+        from codex_cli.records import replace
+        from codex_cli.review import review_instructions, showing_rendered_reviews
+        from codex_cli.session import text_message
+
+        config = replace(self.config, base_instructions=review_instructions(), model_verbosity="low",
+                         update_plan_enabled=False)
+        emit = showing_rendered_reviews(self._emit, priorities=True)
+        start = ThreadStart(ephemeral=True, source="cli")  # no rollout: a review is not a thread to resume
+        bundle = build_session(config, originator=ORIGINATOR, emit=emit, start=start, approver=_UiApprover(self))
+        main, turns = self.bundle, self.turns
+        self.bundle = bundle  # the keys (Esc, approvals) act on the review while it runs
+        try:
+            bundle.session.start()
+            self.run_turn(lambda: bundle.session.run_turn([text_message("user", prompt)]), label="Reviewing")
+        finally:
+            bundle.session.close()
+            self._drain()
+            self.bundle, self.turns = main, turns
+
     def _name_thread(self, prompt: str) -> None:
         """Ask the model for the thread's name while its first turn runs (ux.md §9) and record it in
         session_index.jsonl, where `codex resume` finds it. Not for the chat wire (codex-rs has none to follow)."""

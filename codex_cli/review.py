@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from codex_cli.errors import CodexError
-from codex_cli.protocol import AgentMessageItem, Event, ItemCompleted
+from codex_cli.protocol import AgentMessageDelta, AgentMessageItem, Event, ItemCompleted
 from codex_cli.records import Record, replace
 
 __all__ = ["UNCOMMITTED_PROMPT", "ReviewTarget", "render_review", "review_instructions", "review_target",
@@ -78,8 +78,9 @@ def review_instructions() -> str:
     return resources.files("codex_cli").joinpath("review_instructions.md").read_text(encoding="utf-8")
 
 
-def render_review(text: str) -> str:
-    """The reviewer's answer as people read it; `text` itself when it is not a review object."""
+def render_review(text: str, *, priorities: bool = False) -> str:
+    """The reviewer's answer as people read it; `text` itself when it is not a review object. `priorities` puts
+    `[P1]` before each title, as the interactive UI shows them."""
     doc = _review_object(text)
     if doc is None:
         return text
@@ -89,7 +90,7 @@ def render_review(text: str) -> str:
     parts = [explanation.strip()] if isinstance(explanation, str) and explanation.strip() else []
     if findings:
         heading = "Review comment:" if len(findings) == 1 else "Full review comments:"
-        parts.append(heading + "\n\n" + "\n\n".join(_finding(f) for f in findings))
+        parts.append(heading + "\n\n" + "\n\n".join(_finding(f, priorities) for f in findings))
     return "\n\n".join(parts) if parts else text
 
 
@@ -112,8 +113,11 @@ def _review_object(text: str) -> Mapping[str, object] | None:
     return doc
 
 
-def _finding(finding: Mapping[str, object]) -> str:
+def _finding(finding: Mapping[str, object], priorities: bool) -> str:
     title = str(finding.get("title") or "").strip() or "(untitled)"
+    priority = finding.get("priority")
+    if priorities and isinstance(priority, int) and not isinstance(priority, bool):
+        title = f"[P{priority}] {title}"
     location = finding.get("code_location")
     where = ""
     if isinstance(location, Mapping) and isinstance(location.get("absolute_file_path"), str):
@@ -126,12 +130,15 @@ def _finding(finding: Mapping[str, object]) -> str:
     return f"- {title}{where}{indented}"
 
 
-def showing_rendered_reviews(emit: Callable[[Event], None]) -> Callable[[Event], None]:
-    """`emit` with each completed agent message rendered as a review (the history keeps the model's JSON)."""
+def showing_rendered_reviews(emit: Callable[[Event], None], *, priorities: bool = False) -> Callable[[Event], None]:
+    """`emit` with each completed agent message rendered as a review (the history keeps the model's JSON); the
+    streamed pieces of the answer are not shown, since they are JSON."""
 
     def emit_rendered(event: Event) -> None:
+        if isinstance(event, AgentMessageDelta):
+            return
         if isinstance(event, ItemCompleted) and isinstance(event.item, AgentMessageItem):
-            event = ItemCompleted(replace(event.item, text=render_review(event.item.text)))
+            event = ItemCompleted(replace(event.item, text=render_review(event.item.text, priorities=priorities)))
         emit(event)
 
     return emit_rendered

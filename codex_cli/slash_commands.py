@@ -387,7 +387,7 @@ def _review(app: LineApp, args: str) -> bool:
         app.renderer.error(exc.message)
         return False
     app.renderer.line(f">> Code review started: {target.label} <<")
-    app.submit(target.prompt)
+    app.review(target.prompt)
     app.renderer.line("<< Code review finished >>")
     return False
 

@@ -487,6 +487,47 @@ def test_first_prompt_names_the_thread_and_resume_finds_it_by_name(codex_env: Co
     assert stat.S_IMODE(index.stat().st_mode) == 0o600
 
 
+def test_review_runs_apart_from_the_conversation_and_shows_findings(codex_env: CodexEnv) -> None:
+    """/review: a separate thread with the reviewer's instructions; its JSON answer shown as findings with their
+    priority; the conversation afterwards does not contain the review."""
+    from codex_cli.review import UNCOMMITTED_PROMPT, review_instructions
+
+    readme = codex_env.workdir / "README.md"
+    where = {"absolute_file_path": str(readme), "line_range": {"start": 1, "end": 1}}
+    answer = {"findings": [{"title": "Greeting changed", "body": "Is this on purpose?", "priority": 2,
+                            "code_location": where}],
+              "overall_correctness": "patch is correct", "overall_explanation": "One small question."}
+    script = [{"output": [message("first-answer-7")]}, {"output": [message(json.dumps(answer))]},
+              {"output": [message("after")]}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env, "first")
+        term.expect("first-answer-7")
+        term.prompt()
+        term.line("/review")
+        term.expect("Select [1-4]")
+        term.line("2")
+        term.expect(">> Code review started: current changes <<")
+        term.expect("One small question.")
+        term.expect(f"[P2] Greeting changed — {readme}:1-1")
+        term.expect("Is this on purpose?")
+        term.expect("<< Code review finished >>")
+        term.prompt()
+        term.line("and now?")
+        term.expect("after")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+        requests = server.response_requests
+    review = requests[1].body["input"]
+    assert review[0]["content"][0]["text"] == review_instructions()
+    assert review[-1]["content"][0]["text"] == UNCOMMITTED_PROMPT
+    assert "first-answer-7" not in json.dumps(review)  # a thread of its own
+    after = json.dumps(requests[2].body["input"])
+    assert "first-answer-7" in after and UNCOMMITTED_PROMPT not in after and "One small question" not in after
+    assert '"json"' not in term.text and '"findings"' not in term.text  # the raw answer is never shown
+
+
 def test_model_picker_saves_the_choice_when_asked(codex_env: CodexEnv) -> None:
     """`/model` saves model and effort in config.toml on Enter (as codex-rs does), keeping the rest of the file;
     answering n keeps the choice to this session; `/model NAME` never writes."""
