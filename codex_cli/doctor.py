@@ -90,40 +90,52 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "-c", "--config", action="append", default=[], metavar="key=value",
         help="override a config.toml value, as for `codex exec`",
     )
+    parser.add_argument("--enable", action="append", default=[], metavar="FEATURE", help="turn a feature flag on")
+    parser.add_argument("--disable", action="append", default=[], metavar="FEATURE", help="turn a feature flag off")
     parser.add_argument("-p", "--profile", help="use a configuration profile from config.toml")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--network-only", action="store_true",
+                        help="only the config, the trust and proxy in effect, and the connection to the model")
+    parser.add_argument("--summary", action="store_true", help="one line per check and the counts, no details")
+    parser.add_argument("--all", action="store_true", help="list every certificate of a CA bundle, not the first 8")
     parser.add_argument("--ascii", action="store_true", help="use [ok]/[xx] instead of symbols")
+    parser.add_argument("--no-color", action="store_true", help="no colour (the report never has any)")
     parser.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="limit for each network step")
     parser.set_defaults(handler="codex_cli.doctor:main")
 
 
 def main(args: argparse.Namespace) -> int:
     """Run every check, print the report, and return 1 when a check failed."""
+    features = [f"features.{name}=true" for name in args.enable] + [f"features.{name}=false" for name in args.disable]
     report = run_checks(
-        config_overrides=tuple(args.config), profile=args.profile, timeout=max(float(args.timeout), 0.1)
+        config_overrides=(*args.config, *features), profile=args.profile, timeout=max(float(args.timeout), 0.1),
+        network_only=args.network_only, all_certificates=args.all,
     )
     if args.json:
         import json
 
         print(json.dumps(_as_json(report), indent=2, ensure_ascii=False))
     else:
-        print(_render(report, ascii_only=args.ascii or not _can_encode("✓⚠✗○→")))
+        print(_render(report, ascii_only=args.ascii or not _can_encode("✓⚠✗○→"), summary=args.summary))
     return 1 if report.failed else 0
 
 
 # -- the checks --------------------------------------------------------------------------------
 
 
-def run_checks(*, config_overrides: tuple[str, ...] = (), profile: str | None = None, timeout: float = 5.0) -> Report:
-    """Every check in order; never raises for a problem it can describe."""
+def run_checks(*, config_overrides: tuple[str, ...] = (), profile: str | None = None, timeout: float = 5.0,
+               network_only: bool = False, all_certificates: bool = False) -> Report:
+    """Every check in order (`network_only`: the config and what reaching the model needs); never raises for a
+    problem it can describe."""
     report = Report()
-    install = report.add("Installation")
-    install.append(_version_check())
-    install.append(_install_check())
+    install = report.add("Configuration" if network_only else "Installation")
+    if not network_only:
+        install.append(_version_check())
+        install.append(_install_check())
     config = _config_checks(install, config_overrides, profile)
-    base_url = _auth_check(install, config)
+    base_url = _auth_check([] if network_only else install, config)
     trust = report.add("Trust and proxy")
-    trust.append(_timed(_ca_check))
+    trust.append(_timed(lambda: _ca_check(all_certificates)))
     if base_url is None:
         return report
     trust.append(_proxy_check(base_url))
@@ -221,7 +233,7 @@ def _auth_check(checks: list[Check], config: Config | None) -> str | None:
     return base_url
 
 
-def _ca_check() -> Check:
+def _ca_check(all_certificates: bool = False) -> Check:
     from codex_cli import tls
     from codex_cli.errors import TLSError
 
@@ -236,9 +248,10 @@ def _ca_check() -> Check:
     if summary.bundle is not None:
         count = len(summary.bundle_certificates)
         text = f"{summary.bundle.path} (from {summary.bundle.variable}): {_plural(count, 'certificate')}"
-        details = [f"  {cert.subject}" for cert in summary.bundle_certificates[:8]]
-        if count > 8:
-            details.append(f"  … and {count - 8} more")
+        shown = count if all_certificates else 8
+        details = [f"  {cert.subject}" for cert in summary.bundle_certificates[:shown]]
+        if count > shown:
+            details.append(f"  … and {count - shown} more (--all lists them)")
         details.append(f"plus {roots}")
     else:
         text = f"none set (CODEX_CA_CERTIFICATE, SSL_CERT_FILE); using {roots}"
@@ -580,7 +593,7 @@ def _can_encode(text: str) -> bool:
     return True
 
 
-def _render(report: Report, *, ascii_only: bool) -> str:
+def _render(report: Report, *, ascii_only: bool, summary: bool = False) -> str:
     import platform
 
     symbols = _ASCII if ascii_only else _SYMBOLS
@@ -590,6 +603,8 @@ def _render(report: Report, *, ascii_only: bool) -> str:
         lines += ["", title]
         for check in checks:
             lines.append(f"  {symbols[check.status]} {check.label:<11} {check.summary}")
+            if summary:
+                continue
             lines += [f"      {detail}" for detail in check.details]
             if check.fix and check.status in ("fail", "warn"):
                 lines.append(f"      fix: {check.fix}")

@@ -169,6 +169,24 @@ def test_doctor_json_report(doc: Doctor, origin: OkOrigin, origin_ca_file: Path)
     assert checks["tls"]["details"][0] == f"chain presented for localhost:{origin.port}:"
 
 
+def test_doctor_summary_network_only_and_all(doc: Doctor, origin: OkOrigin, tmp_path: Path) -> None:
+    """codex-rs 0.169's report options: --summary drops the details, --network-only the installation and auth
+    lines, --all lists every certificate of a CA bundle; --no-color and --enable/--disable are accepted."""
+    doc.configure(origin.url() + "/v1")
+    cas = [trustme.CA(organization_name=f"Extra CA {n}") for n in range(10)]
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text("".join(ca.cert_pem.bytes().decode() for ca in cas), encoding="utf-8")
+    _, full, _ = doc.run(CODEX_CA_CERTIFICATE=str(bundle))
+    assert "… and 2 more (--all lists them)" in full and "O=Extra CA 9" not in full
+    _, every, _ = doc.run("--all", CODEX_CA_CERTIFICATE=str(bundle))
+    assert "O=Extra CA 9" in every and "more (--all" not in every
+    _, summary, _ = doc.run("--summary", "--no-color", "--enable", "hooks", CODEX_CA_CERTIFICATE=str(bundle))
+    assert "ca bundle" in summary and "O=Extra CA 0" not in summary and "\x1b[" not in summary
+    _, network, _ = doc.run("--network-only", "--disable", "hooks", CODEX_CA_CERTIFICATE=str(bundle))
+    assert "version " not in network and "auth " not in network
+    assert "config " in network and "ca bundle" in network and "tcp " in network
+
+
 def test_doctor_bad_ca_bundle_names_the_variable(doc: Doctor, origin: OkOrigin, tmp_path: Path) -> None:
     doc.configure(origin.url() + "/v1")
     (tmp_path / "bad.pem").write_text("not a certificate\n")
