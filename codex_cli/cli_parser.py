@@ -82,6 +82,8 @@ def _add_ui_thread_commands(subparsers: argparse._SubParsersAction[argparse.Argu
         _add_interactive_options(parser)
         parser.add_argument("--last", action="store_true", help="the most recent session in this directory")
         parser.add_argument("--all", action="store_true", help="list or search sessions of every directory")
+        parser.add_argument("--include-non-interactive", action="store_true",
+                            help="also offer `codex exec` sessions (in the list and for --last)")
         parser.add_argument("session_id", nargs="?", metavar="SESSION_ID", help="session id (UUID) or name")
         parser.add_argument("prompt", nargs="?", metavar="PROMPT", help="the first message to send")
         _handler(parser, "codex_cli.line_ui:main")

@@ -82,7 +82,8 @@ def pick_thread(app: LineApp, cwd: Path | None, *, include_exec: bool = False) -
     for index, thread in enumerate(threads, 1):
         title = (thread.title or "(no prompt)").replace("\n", " ")[:60]
         ident = app.renderer.pal.dim(thread.id)
-        app.renderer.line(f"  {index}. {_age(now - thread.updated):>8}  {title}  {ident}")
+        where = f"  {app.renderer.pal.dim(thread.cwd)}" if cwd is None else ""  # --all: sessions of every directory
+        app.renderer.line(f"  {index}. {_age(now - thread.updated):>8}  {title}{where}  {ident}")
     answer = app.ask(f"Select [1-{len(threads)}] (enter to cancel): ").strip()
     if answer.isdigit() and 1 <= int(answer) <= len(threads):
         return threads[int(answer) - 1].path

@@ -528,6 +528,24 @@ def test_review_runs_apart_from_the_conversation_and_shows_findings(codex_env: C
     assert '"json"' not in term.text and '"findings"' not in term.text  # the raw answer is never shown
 
 
+def test_resume_all_lists_exec_sessions_on_request_with_their_directory(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([{"output": [message("from exec")]}]) as server:
+        codex_env.write_config(server.base_url)
+        assert codex_env.run("exec", "a headless task", stdin=subprocess.DEVNULL).returncode == 0
+        plain = Term(codex_env, "resume", "--all")
+        plain.expect("No saved sessions found.")  # exec sessions are left out by default
+        plain.finish()
+        picker = Term(codex_env, "resume", "--all", "--include-non-interactive")
+        picker.expect("1.")
+        picker.expect("a headless task")
+        picker.expect(str(codex_env.workdir))
+        picker.line("1")
+        picker.expect("from exec")  # replayed
+        picker.prompt()
+        picker.line("/quit")
+        assert picker.finish() == 0
+
+
 def test_model_picker_saves_the_choice_when_asked(codex_env: CodexEnv) -> None:
     """`/model` saves model and effort in config.toml on Enter (as codex-rs does), keeping the rest of the file;
     answering n keeps the choice to this session; `/model NAME` never writes."""
