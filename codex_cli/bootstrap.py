@@ -62,6 +62,7 @@ class ThreadStart(Record):
     fork: bool = False
     ephemeral: bool = False  # no rollout file at all
     source: str = "exec"
+    thread_source: str = "user"  # recorded in a new (or forked) thread's session_meta
 
 
 def _base_instructions_message(text: str, thread_id: str) -> dict[str, object]:
@@ -306,7 +307,7 @@ def _open_rollout(
     meta = SessionMeta(
         id=thread_id, cwd=str(config.cwd), originator=originator, cli_version=VERSION,
         source=start.source, model_provider=config.model_provider_id, base_instructions=base,
-        forked_from_id=resumed.meta.id if resumed is not None else None,
+        forked_from_id=resumed.meta.id if resumed is not None else None, thread_source=start.thread_source,
     )
     return RolloutRecorder.create(config.codex_home, meta, model=config.model, turn_context=turn_context,
                                   context_window=window)

@@ -159,6 +159,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="trust this project from now on (its .codex/config.toml and MCP servers); not one marked "
                         "untrusted")
     parser.add_argument("--ephemeral", action="store_true", help="do not keep a session file")
+    parser.add_argument("--thread-source", metavar="SOURCE",
+                        help="how a new or forked thread is classified in its session file (default: user)")
     parser.add_argument("--ignore-user-config", action="store_true",
                         help="do not read $CODEX_HOME/config.toml (the login still comes from CODEX_HOME)")
     parser.add_argument("--ignore-rules", action="store_true", help="do not read execpolicy .rules files")

@@ -364,8 +364,9 @@ def _thread_start(args: argparse.Namespace, config: Config) -> ThreadStart:
 
     command = getattr(args, "exec_command", None)
     ephemeral = bool(args.ephemeral)
+    thread_source = getattr(args, "thread_source", None) or "user"
     if command not in ("resume", "fork"):
-        return ThreadStart(ephemeral=ephemeral)
+        return ThreadStart(ephemeral=ephemeral, thread_source=thread_source)
     home, name = config.codex_home, getattr(args, "session_id", None)
     cwd_filter = None if getattr(args, "all", False) else config.cwd
     path: Path | None = None
@@ -383,7 +384,8 @@ def _thread_start(args: argparse.Namespace, config: Config) -> ThreadStart:
         if path is None and command == "fork":
             raise CodexError(f"No saved session found with name {name}.", "Pass the session id (a UUID).")
     resumed = rollout.load_rollout(path) if path is not None else None
-    return ThreadStart(resumed=resumed, fork=command == "fork" and resumed is not None, ephemeral=ephemeral)
+    return ThreadStart(resumed=resumed, fork=command == "fork" and resumed is not None, ephemeral=ephemeral,
+                       thread_source=thread_source)
 
 
 def _header_fields(config: Config, thread_id: str) -> list[tuple[str, str]]:

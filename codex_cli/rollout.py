@@ -97,6 +97,7 @@ class SessionMeta(Record):
     model_provider: str | None = None
     base_instructions: str | None = None
     forked_from_id: str | None = None
+    thread_source: str = "user"  # `exec --thread-source`: how the caller classifies the thread
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, object]) -> SessionMeta:
@@ -104,6 +105,7 @@ class SessionMeta(Record):
         text = base.get("text") if isinstance(base, dict) else base if isinstance(base, str) else None
         provider = payload.get("model_provider")
         forked = payload.get("forked_from_id")
+        thread_source = payload.get("thread_source")
         return cls(
             id=str(payload.get("id") or payload.get("session_id") or ""),
             cwd=str(payload.get("cwd") or ""),
@@ -114,6 +116,7 @@ class SessionMeta(Record):
             model_provider=provider if isinstance(provider, str) else None,
             base_instructions=text if isinstance(text, str) else None,
             forked_from_id=forked if isinstance(forked, str) else None,
+            thread_source=thread_source if isinstance(thread_source, str) and thread_source else "user",
         )
 
     def to_payload(self, model: str) -> dict[str, object]:
@@ -126,7 +129,7 @@ class SessionMeta(Record):
             "originator": self.originator,
             "cli_version": self.cli_version,
             "source": self.source,
-            "thread_source": "user",
+            "thread_source": self.thread_source,
             "model_provider": self.model_provider,
         }
         if self.forked_from_id:

@@ -347,3 +347,19 @@ def test_exec_approve_for_me_asks_a_reviewer_model(codex_env: CodexEnv, outcome:
     else:
         assert not outside.exists()
         assert "This action was rejected due to unacceptable risk.\\\\nReason: the user asked" in output
+
+
+def test_exec_thread_source_is_recorded_in_the_session_file(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([{"output": [message("ok")]}]) as server:
+        codex_env.write_config(server.base_url)
+        assert codex_env.run("exec", "plain", stdin=subprocess.DEVNULL).returncode == 0
+        tagged = codex_env.run("exec", "--thread-source", "automation", "tagged", stdin=subprocess.DEVNULL)
+        assert tagged.returncode == 0, tagged.stderr
+    sources = {}
+    for path in (codex_env.home / "sessions").rglob("rollout-*.jsonl"):
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        prompt = next(item["payload"]["content"][0]["text"] for item in lines
+                      if item["type"] == "response_item" and item["payload"].get("role") == "user"
+                      and item["payload"]["content"][0]["text"] in ("plain", "tagged"))
+        sources[prompt] = lines[0]["payload"]["thread_source"]
+    assert sources == {"plain": "user", "tagged": "automation"}
