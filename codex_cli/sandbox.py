@@ -22,6 +22,7 @@ Windows has nothing to confine with: `prepare()` says so in a warning and return
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
@@ -454,6 +455,8 @@ def _spawn(argv: list[str], cwd: Path, env: Mapping[str, str], preexec: Callable
     when it cannot be executed. What `subprocess.Popen(preexec_fn=...)` does for the session's commands, by hand
     here: `subprocess` and what it imports are ~3 ms of this one-shot command's start (scripts/bench_sandbox.py).
     """
+    if sys.platform == "win32":  # nothing forks there: `codex sandbox windows` runs nothing (sandbox_command_main)
+        raise OSError(errno.ENOSYS, "no fork on Windows")
     report_read, report_write = os.pipe()  # close-on-exec: the parent reads EOF once the exec succeeded
     pid = os.fork()
     if pid == 0:  # the child: whatever happens, it never returns into the parent's code
