@@ -464,6 +464,9 @@ def _tool_runner(
             view_image_enabled="view_image" in config.features,
             web_search=_web_search_tool(config),
             output_budget_tokens=tool_output_budget(config.model, config.tool_output_token_limit),
+            # The chat wire has no form for tool_search: its models get the MCP tools listed.
+            search_tool=(find_family(config.model).supports_search_tool
+                         and config.model_provider.wire_api == "responses"),
         )
     )
 

@@ -704,10 +704,37 @@ class McpConnectionManager:
     def _ready(self) -> list[_Server]:
         return [s for s in self._servers.values() if s.state == "connected"]
 
-    def tool_specs(self) -> list[dict[str, object]]:
-        """One `namespace` tool per ready server with tools, sorted by namespace (mcp.md §5.1)."""
-        servers = [s for s in self._ready() if s.tools and "direct" not in s.config.omit_tools_from]
+    def tool_specs(self, *, deferring: bool = False) -> list[dict[str, object]]:
+        """One `namespace` tool per ready server with tools, sorted by namespace (mcp.md §5.1). When `deferring`
+        (a model that searches its tools, §5.4), only the servers that opt out of deferral are listed."""
+        if deferring:
+            servers = [s for s in self._ready() if s.tools and "deferred" in s.config.omit_tools_from]
+        else:
+            servers = [s for s in self._ready() if s.tools and "direct" not in s.config.omit_tools_from]
         return [s.spec() for s in sorted(servers, key=lambda s: s.namespace.encode())]
+
+    def has_deferred_tools(self) -> bool:
+        """True when some ready server's tools are found through `tool_search` rather than listed."""
+        return any(s.tools and "deferred" not in s.config.omit_tools_from for s in self._ready())
+
+    def search_tools(self, query: str, limit: int = 8) -> list[dict[str, object]]:
+        """The deferred tools that best match `query` (BM25 over names, descriptions and parameter names), as the
+        namespaces of a `tool_search_output` with `defer_loading` tools; at most `limit` tools, best first."""
+        from codex_cli.tool_search import rank
+
+        servers = [s for s in self._ready() if s.tools and "deferred" not in s.config.omit_tools_from]
+        entries = [(server, tool) for server in servers for tool in server.tools.values()]
+        documents = [" ".join((server.namespace, server.config.name, tool.model_name, tool.raw_name,
+                               tool.description, *_parameter_names(tool.parameters))) for server, tool in entries]
+        found: dict[str, dict[str, object]] = {}
+        for index in rank(query, documents)[: max(limit, 1)]:
+            server, tool = entries[index]
+            spec = found.setdefault(server.namespace, {**server.spec(), "tools": []})
+            children = spec["tools"]
+            assert isinstance(children, list)
+            children.append({"type": "function", "name": tool.model_name, "description": tool.description,
+                             "strict": False, "defer_loading": True, "parameters": tool.parameters})
+        return list(found.values())
 
     def resource_tool_specs(self) -> list[dict[str, object]]:
         """`list_mcp_resources`, `list_mcp_resource_templates`, `read_mcp_resource` when any server is configured."""
@@ -909,3 +936,8 @@ def format_status_lines(statuses: Iterable[ServerStatus], *, verbose: bool = Fal
             if status.error:
                 lines.append(f"    Error: {status.error}")
     return lines or ["No MCP servers configured."]
+
+
+def _parameter_names(schema: dict[str, object]) -> list[str]:
+    properties = schema.get("properties")
+    return [str(name) for name in properties] if isinstance(properties, dict) else []

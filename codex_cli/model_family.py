@@ -28,12 +28,15 @@ class ModelFamily(Record):
     supports_verbosity: bool = False  # accepts `text.verbosity`
     default_verbosity: str | None = None
     known: bool = True
+    supports_search_tool: bool = False  # finds MCP tools through `tool_search` instead of a list (mcp.md §5.4)
 
 
 FAMILIES: tuple[ModelFamily, ...] = (
     ModelFamily("gpt-6", 272_000, True, "low", True),
     ModelFamily("gpt-5.1-codex", 272_000, True, "medium", True),
     ModelFamily("gpt-5-codex", 272_000, True, "medium", True),
+    ModelFamily("gpt-5.5", 272_000, True, "medium", True, supports_verbosity=True, default_verbosity="low",
+                supports_search_tool=True),
     ModelFamily("gpt-5", 272_000, True, "medium", True, supports_verbosity=True, default_verbosity="low"),
     ModelFamily("codex-mini", 200_000, True, "medium", True),
     ModelFamily("o4-mini", 200_000, True, "medium", True),

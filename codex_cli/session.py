@@ -50,7 +50,7 @@ from codex_cli.protocol import (
     uuid7,
 )
 from codex_cli.records import Record, field
-from codex_cli.tools import ToolCall, ToolContext, ToolRunner, tool_call_from_item
+from codex_cli.tools import OUTPUT_TYPES, ToolCall, ToolContext, ToolRunner, tool_call_from_item
 
 if TYPE_CHECKING:
     from codex_cli.hooks import HookEngine
@@ -430,8 +430,9 @@ class Session:
     def _run_tool_calls(self, calls: list[ToolCall], ctx: ToolContext) -> None:
         for call in calls:
             blocked: str | None = None
-            if self.hooks is not None:
-                pre = self.hooks.pre_tool_use(call)  # PreToolUse may block the call or rewrite its input
+            hooks = self.hooks if call.kind != "search" else None  # finding tools is not a tool use
+            if hooks is not None:
+                pre = hooks.pre_tool_use(call)  # PreToolUse may block the call or rewrite its input
                 call, blocked = pre.call, pre.blocked_output
             try:
                 output = self.tools.run(call, ctx) if blocked is None else call.output_item(blocked)
@@ -440,8 +441,8 @@ class Session:
                 self._append(call.output_item("aborted by user"))
                 raise
             context: list[Item] = []
-            if self.hooks is not None and blocked is None and not self._cancel.is_set():
-                output, context = self.hooks.post_tool_use(call, output)
+            if hooks is not None and blocked is None and not self._cancel.is_set():
+                output, context = hooks.post_tool_use(call, output)
             self._append(*context, output)
             if self._cancel.is_set():
                 raise _Interrupted
@@ -522,7 +523,7 @@ def _dangling_call_outputs(history: list[dict[str, object]]) -> list[dict[str, o
     answered = {
         item.get("call_id")
         for item in history
-        if item.get("type") in ("function_call_output", "custom_tool_call_output")
+        if item.get("type") in OUTPUT_TYPES
     }
     calls = [call for call in map(tool_call_from_item, history) if call is not None]
     return [call.output_item("aborted by user") for call in calls if call.call_id not in answered]

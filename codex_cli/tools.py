@@ -38,14 +38,17 @@ __all__ = ["ToolCall", "ToolContext", "ToolRunner", "ToolSettings", "tool_call_f
 class ToolCall(Record):
     """One call the model made: a function call (JSON arguments) or a custom (freeform) call."""
 
-    kind: str  # "function" | "custom"
+    kind: str  # "function" | "custom" | "search" (a `tool_search_call`)
     name: str
     call_id: str
     payload: str  # JSON arguments for functions, raw input for custom tools
     namespace: str | None = None
 
     def output_item(self, output: str | list[dict[str, object]]) -> dict[str, object]:
-        """The history item that answers this call."""
+        """The history item that answers this call (for a search: the tools found, none when `output` is text)."""
+        if self.kind == "search":
+            return {"type": "tool_search_output", "id": f"tso_{uuid7()}", "call_id": self.call_id,
+                    "status": "completed", "execution": "client", "tools": output if isinstance(output, list) else []}
         if self.kind == "custom":
             return {"type": "custom_tool_call_output", "id": f"ctco_{uuid7()}", "call_id": self.call_id,
                     "output": output}
@@ -68,7 +71,14 @@ def tool_call_from_item(item: Mapping[str, object]) -> ToolCall | None:
         )
     if kind == "custom_tool_call":
         return ToolCall("custom", str(item.get("name", "")), call_id, str(item.get("input", "")))
+    if kind == "tool_search_call":  # its arguments are a JSON object, not a string
+        arguments = item.get("arguments")
+        return ToolCall("search", "tool_search", call_id, json.dumps(arguments if isinstance(arguments, dict) else {}))
     return None
+
+
+# Answered item types, one per call kind.
+OUTPUT_TYPES = ("function_call_output", "custom_tool_call_output", "tool_search_output")
 
 
 class ToolSettings(Record):
@@ -89,6 +99,7 @@ class ToolSettings(Record):
     shell_tool_enabled: bool = True  # [features] shell_tool: exec_command and write_stdin
     view_image_enabled: bool = True  # [features] view_image
     web_search: Mapping[str, object] | None = None  # the hosted `web_search` tool entry (`web_search_spec`)
+    search_tool: bool = False  # the model finds MCP tools through `tool_search` (mcp.md §5.4) instead of a list
     output_budget_tokens: int = 12_000  # what one output may take in the history (`model_family.tool_output_budget`)
 
 
@@ -195,6 +206,26 @@ _VIEW_IMAGE_SPEC: dict[str, object] = {
 }
 
 
+_TOOL_SEARCH_SPEC: dict[str, object] = {
+    "type": "tool_search",
+    "execution": "client",
+    "description": (
+        "Find tools from the connected MCP servers that are not listed with the others. Describe what you want "
+        "to do in a few words; the matching tools are added to the conversation, and you can then call them by "
+        "their namespace and name."
+    ),
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "query": {"type": "string", "description": "Words describing the tool you need."},
+            "limit": {"type": "number", "description": "How many tools to return at most. Defaults to 8."},
+        },
+        "required": ["query"],
+        "additionalProperties": False,
+    },
+}
+
+
 def web_search_spec(
     mode: str, *, full_access: bool = False, options: Mapping[str, object] | None = None
 ) -> dict[str, object] | None:
@@ -276,8 +307,11 @@ class ToolRunner:
         specs.append(_apply_patch_spec())
         if self.settings.view_image_enabled:
             specs.append(_VIEW_IMAGE_SPEC)
+        deferring = self.settings.search_tool and mcp is not None
         if mcp is not None:
-            specs += mcp.tool_specs()  # servers that became ready since the last request appear here
+            specs += mcp.tool_specs(deferring=deferring)  # servers that became ready since the last request appear
+        if deferring and mcp is not None and mcp.has_deferred_tools():
+            specs.append(_TOOL_SEARCH_SPEC)
         if self.settings.web_search is not None:
             specs.append(dict(self.settings.web_search))
         return specs
@@ -293,12 +327,14 @@ class ToolRunner:
     def run(self, call: ToolCall, ctx: ToolContext) -> dict[str, object]:
         """Run one call and return the output item to append to the history, its output within the budget."""
         item = self._run(call, ctx)
-        output = item["output"]
+        output = item.get("output")
         if isinstance(output, (str, list)):
             item["output"] = shell.cap_tool_output(output, self.settings.output_budget_tokens)
         return item
 
     def _run(self, call: ToolCall, ctx: ToolContext) -> dict[str, object]:
+        if call.kind == "search":
+            return call.output_item(self._tool_search(call))
         try:
             if call.kind == "custom" and call.name == "apply_patch":
                 return call.output_item(self._apply_patch(call.payload, ctx.cwd, call, ctx))
@@ -342,6 +378,20 @@ class ToolRunner:
         if self.settings.update_plan_enabled:
             handlers["update_plan"] = self._update_plan
         return handlers
+
+    def _tool_search(self, call: ToolCall) -> list[dict[str, object]]:
+        """The deferred MCP tools matching the query (`limit` of them, 8 by default); none for a bad call."""
+        mcp = self.settings.mcp
+        try:
+            args = _parse_arguments(call.payload)
+        except _ToolError:
+            return []
+        query = args.get("query")
+        limit = args.get("limit")
+        if mcp is None or not isinstance(query, str):
+            return []
+        count = int(limit) if isinstance(limit, (int, float)) and not isinstance(limit, bool) and limit >= 1 else 8
+        return mcp.search_tools(query, count)
 
     # ------------------------------------------------------------------ approvals
 

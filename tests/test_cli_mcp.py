@@ -253,7 +253,8 @@ def test_exec_calls_stdio_and_http_mcp_tools(codex_env: CodexEnv, tmp_path: Path
                 extra=f"[mcp_servers.probe]\n{_probe()}\n"
                 f'[mcp_servers.web]\nurl = "http://127.0.0.1:{port}/mcp"\nrequired = true\n',
             )
-            run = codex_env.run("exec", "--json", "go", stdin=subprocess.DEVNULL, timeout=120)
+            # A model without tool_search gets the namespaces listed (mcp.md §5.1; gpt-5.5 would search them).
+            run = codex_env.run("exec", "--json", "-m", "gpt-5.4", "go", stdin=subprocess.DEVNULL, timeout=120)
             requests = list(server.requests)
     finally:
         proc.terminate()
@@ -262,6 +263,7 @@ def test_exec_calls_stdio_and_http_mcp_tools(codex_env: CodexEnv, tmp_path: Path
     assert run.returncode == 0, run.stderr
     namespaces = [t["name"] for t in requests[0].body["tools"] if t.get("type") == "namespace"]
     assert namespaces == ["mcp__probe", "mcp__web"]
+    assert "tool_search" not in [t["type"] for t in requests[0].body["tools"]]
     second = requests[1].body["input"]
     assert second[-2]["namespace"] == "mcp__probe" and second[-1]["type"] == "function_call_output"
     outputs = _outputs(requests[-1].body)
@@ -341,3 +343,35 @@ def test_exec_cuts_a_long_mcp_text_in_the_middle_like_codex(codex_env: CodexEnv,
     item = next(e["item"] for e in run.events() if e["type"] == "item.completed"
                 and e["item"]["type"] == "mcp_tool_call")
     assert item["result"]["content"][0]["text"] == text  # people see all of it; only the model's copy is cut
+
+
+def test_gpt_5_5_finds_mcp_tools_through_tool_search(codex_env: CodexEnv) -> None:
+    """mcp.md §5.4: no namespaces in `tools` but a client `tool_search`; a search call is answered with the matching
+    tools (`defer_loading`), the deferred tool can then be called, and `omit_tools_from = ["deferred"]` keeps a
+    server listed."""
+    search = {"type": "tool_search_call", "id": "tsc_1", "call_id": "call_ts1", "status": "completed",
+              "execution": "client", "arguments": {"query": "echo text back", "limit": 3}}
+    script = [
+        {"output": [search]},
+        {"output": [function_call("echo", {"text": "found"}, "c_echo", namespace="mcp__probe")]},
+        {"output": [message("done")]},
+    ]
+    mini = f'command = "{Path(sys.executable).as_posix()}"\nargs = ["{(DATA / "minimal_server.py").as_posix()}"]\n'
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url, extra=f"[mcp_servers.probe]\n{_probe()}\n"
+                               f'[mcp_servers.mini]\n{mini}omit_tools_from = ["deferred"]\n')
+        run = codex_env.run("exec", "--json", "go", stdin=subprocess.DEVNULL, timeout=120)
+        requests = list(server.response_requests)
+    assert run.returncode == 0, run.stderr
+    tools = requests[0].body["tools"]
+    assert [t["name"] for t in tools if t.get("type") == "namespace"] == ["mcp__mini"]  # opted out of deferral
+    (tool_search,) = [t for t in tools if t.get("type") == "tool_search"]
+    assert tool_search["execution"] == "client" and tool_search["parameters"]["required"] == ["query"]
+    answer = next(i for i in requests[1].body["input"] if i.get("type") == "tool_search_output")
+    assert (answer["call_id"], answer["status"], answer["execution"]) == ("call_ts1", "completed", "client")
+    assert answer["id"].startswith("tso_")
+    assert [ns["name"] for ns in answer["tools"]] == ["mcp__probe"]
+    found = answer["tools"][0]["tools"]
+    assert found[0]["name"] == "echo" and all(t["defer_loading"] for t in found) and len(found) <= 3
+    assert requests[1].body["tools"] == tools  # the tools array does not change
+    assert str(_outputs(requests[2].body)["c_echo"]).endswith('{"result":"echo: found"}')

@@ -715,3 +715,15 @@ def test_durations_and_grace_read_like_codex() -> None:
     assert [format_duration(s) for s in (2.0, 2.5, 300.0, 0.5)] == ["2s", "2.5s", "300s", "500ms"]
     assert startup_grace_sec({}) == 1.0
     assert startup_grace_sec({"mcp_optional_startup_grace_ms": 250}) == 0.25
+
+
+def test_tool_search_ranks_by_shared_words() -> None:
+    from codex_cli.tool_search import rank, tokens
+
+    assert tokens("read_mcp_resource getFileText v2") == ["read", "mcp", "resource", "get", "file", "text", "v2"]
+    documents = ["mcp__probe echo Echo back the given text text", "mcp__probe add Add two numbers a b",
+                 "mcp__probe picture Return an image with a caption text", "mcp__web fetch Fetch a URL"]
+    assert rank("echo text", documents) == [0, 2]  # both share "text"; echo also matches by name
+    assert rank("add numbers", documents)[0] == 1
+    assert rank("nothing alike", documents) == []
+    assert rank("", documents) == [] and rank("echo", []) == []
