@@ -338,9 +338,8 @@ def _trust_project(config: Config, human: HumanOutput) -> bool:
         return False
     path = config.config_path
     try:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        toml_edit.write_text_atomic(path, toml_edit.set_value(text, ("projects", str(root), "trust_level"), "trusted"))
+        text = toml_edit.set_value(toml_edit.read_text(path), ("projects", str(root), "trust_level"), "trusted")
+        toml_edit.write_text_atomic(path, text)
     except (OSError, UnicodeDecodeError, toml_edit.TomlEditError) as exc:
         raise CodexError(f"Could not record trust for {root} in {path}: {exc}", "Fix config.toml, then try again.") \
             from exc

@@ -86,13 +86,12 @@ def _set_feature(raw_name: str, enabled: bool) -> str:
         raise CodexError(f"Unknown feature flag: {raw_name}", "Run `codex features list` to see the known names.")
     path = find_codex_home() / "config.toml"
     try:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        text = toml_edit.read_text(path)
         features = parse_toml(text).get("features")
         table = dict(features) if isinstance(features, dict) else {}
         table.pop(raw_name, None)  # an alias is replaced by the name it stands for
         table[name] = enabled
         new_text = toml_edit.set_table(text, ("features",), toml_edit.render_table(("features",), table))
-        path.parent.mkdir(parents=True, exist_ok=True)
         toml_edit.write_text_atomic(path, new_text)
     except (OSError, ValueError, toml_edit.TomlEditError) as exc:
         raise CodexError(f"Could not update {path}: {exc}", "Fix config.toml by hand, then try again.") from exc

@@ -194,7 +194,7 @@ def trust_handlers(config_path: Path, handlers: Sequence[HookHandler], state: Ma
     """Record each handler's current hash as trusted in the user config.toml (keeping `enabled`)."""
     from codex_cli import toml_edit
 
-    text = config_path.read_text(encoding="utf-8") if config_path.exists() else ""
+    text = toml_edit.read_text(config_path)
     for handler in handlers:
         values: dict[str, object] = {"trusted_hash": handler.trust_hash()}
         enabled = state.get(handler.key, {}).get("enabled")
@@ -202,5 +202,4 @@ def trust_handlers(config_path: Path, handlers: Sequence[HookHandler], state: Ma
             values["enabled"] = enabled
         path = ("hooks", "state", handler.key)
         text = toml_edit.set_table(text, path, toml_edit.render_table(path, values))
-    config_path.parent.mkdir(parents=True, exist_ok=True)
     toml_edit.write_text_atomic(config_path, text)

@@ -115,8 +115,10 @@ def _config_file() -> Path:
 
 
 def _read(path: Path) -> str:
+    from codex_cli import toml_edit
+
     try:
-        return path.read_text(encoding="utf-8") if path.exists() else ""
+        return toml_edit.read_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"Error reading {path}: {exc}") from None
 

@@ -203,11 +203,9 @@ def _offer_to_save_model(app: LineApp, model: str, effort: str | None) -> None:
     if app.ask(f"Save as the default in {where}? [Y/n] ").strip().lower() not in ("", "y", "yes"):
         return
     try:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        text = toml_edit.set_value(text, (*table, "model"), model)
+        text = toml_edit.set_value(toml_edit.read_text(path), (*table, "model"), model)
         if effort is not None:
             text = toml_edit.set_value(text, (*table, "model_reasoning_effort"), effort)
-        path.parent.mkdir(parents=True, exist_ok=True)
         toml_edit.write_text_atomic(path, text)
     except (OSError, UnicodeDecodeError, toml_edit.TomlEditError) as exc:
         app.renderer.error(f"Could not save the model in {path}: {exc}. It applies to this session.")

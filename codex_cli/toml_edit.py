@@ -28,6 +28,7 @@ __all__ = [
     "TomlEditError",
     "format_key",
     "format_value",
+    "read_text",
     "remove_table",
     "render_table",
     "scan",
@@ -397,8 +398,15 @@ def set_value(text: str, path: KeyPath, value: object) -> str:
     return result
 
 
+def read_text(path: Path) -> str:
+    """The text of the file to edit, or "" when it does not exist yet."""
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
 def write_text_atomic(path: Path, text: str) -> None:
-    """Replace `path` in one step; keep its permissions, or use 0600 for a new file (it may hold secrets)."""
+    """Replace `path` in one step (making its folder first if need be); keep its permissions, or use 0600 for a
+    new file (it may hold secrets)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o600
     fd, temp = tempfile.mkstemp(prefix=".config.", suffix=".toml.tmp", dir=path.parent)
     try:
