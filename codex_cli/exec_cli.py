@@ -234,15 +234,12 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
     shown, render = prompt, None
     if review:
         from codex_cli import review as code_review
-        from codex_cli.records import replace
 
         instructions = resolve_prompt("-", sys.stdin, sys.stderr) if args.prompt == "-" else args.prompt
         target = code_review.review_target(uncommitted=args.uncommitted, base=args.base, commit=args.commit,
                                            title=args.title, instructions=instructions, cwd=config.cwd)
         prompt, shown, render = target.prompt, target.label, code_review.render_review
-        # The reviewer's own instructions, short answers and no plan tool, as codex-rs's review thread has.
-        config = replace(config, base_instructions=code_review.review_instructions(), model_verbosity="low",
-                         update_plan_enabled=False)
+        config = code_review.reviewer_config(config)
     from codex_cli.project_doc import find_project_root
 
     if not (args.skip_git_repo_check or args.dangerously_bypass_approvals_and_sandbox) and (

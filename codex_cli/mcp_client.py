@@ -713,17 +713,20 @@ class McpConnectionManager:
             servers = [s for s in self._ready() if s.tools and "direct" not in s.config.omit_tools_from]
         return [s.spec() for s in sorted(servers, key=lambda s: s.namespace.encode())]
 
+    def _deferred(self) -> list[_Server]:
+        """The ready servers whose tools `tool_search` finds (all but those with `omit_tools_from` "deferred")."""
+        return [s for s in self._ready() if s.tools and "deferred" not in s.config.omit_tools_from]
+
     def has_deferred_tools(self) -> bool:
         """True when some ready server's tools are found through `tool_search` rather than listed."""
-        return any(s.tools and "deferred" not in s.config.omit_tools_from for s in self._ready())
+        return bool(self._deferred())
 
     def search_tools(self, query: str, limit: int = 8) -> list[dict[str, object]]:
         """The deferred tools that best match `query` (BM25 over names, descriptions and parameter names), as the
         namespaces of a `tool_search_output` with `defer_loading` tools; at most `limit` tools, best first."""
         from codex_cli.tool_search import rank
 
-        servers = [s for s in self._ready() if s.tools and "deferred" not in s.config.omit_tools_from]
-        entries = [(server, tool) for server in servers for tool in server.tools.values()]
+        entries = [(server, tool) for server in self._deferred() for tool in server.tools.values()]
         documents = [" ".join((server.namespace, server.config.name, tool.model_name, tool.raw_name,
                                tool.description, *_parameter_names(tool.parameters))) for server, tool in entries]
         found: dict[str, dict[str, object]] = {}

@@ -13,13 +13,17 @@ import subprocess
 from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codex_cli.errors import CodexError
 from codex_cli.protocol import AgentMessageDelta, AgentMessageItem, Event, ItemCompleted
 from codex_cli.records import Record, replace
 
+if TYPE_CHECKING:
+    from codex_cli.config import Config
+
 __all__ = ["UNCOMMITTED_PROMPT", "ReviewTarget", "render_review", "review_instructions", "review_target",
-           "showing_rendered_reviews"]
+           "reviewer_config", "showing_rendered_reviews"]
 
 UNCOMMITTED_PROMPT = (
     "Review the current code changes (staged, unstaged, and untracked files) and provide prioritized findings."
@@ -76,6 +80,12 @@ def _git(cwd: Path, *args: str) -> str | None:
 def review_instructions() -> str:
     """The reviewer's base instructions."""
     return resources.files("codex_cli").joinpath("review_instructions.md").read_text(encoding="utf-8")
+
+
+def reviewer_config(config: Config) -> Config:
+    """`config` as the reviewer runs: its own base instructions, short answers and no plan tool, as codex-rs's
+    review thread has."""
+    return replace(config, base_instructions=review_instructions(), model_verbosity="low", update_plan_enabled=False)
 
 
 def render_review(text: str, *, priorities: bool = False) -> str:
