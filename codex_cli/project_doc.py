@@ -205,40 +205,28 @@ def _date_text(today: datetime.date | None) -> str:
     return (today or datetime.date.today()).isoformat()
 
 
+def _context_block(*lines: str) -> str:
+    return "<environment_context>\n" + "".join(f"  {line}\n" for line in lines) + "</environment_context>"
+
+
+def _when(today: datetime.date | None) -> tuple[str, str]:
+    return f"<current_date>{_date_text(today)}</current_date>", f"<timezone>{_escape(_local_timezone())}</timezone>"
+
+
 def environment_context(ctx: PermissionsContext, shell: str, *, today: datetime.date | None = None) -> str:
     """The `<environment_context>` block of the first user message."""
-    date = _date_text(today)
-    return (
-        "<environment_context>\n"
-        f"  <cwd>{_escape(str(ctx.cwd))}</cwd>\n"
-        f"  <shell>{_escape(shell)}</shell>\n"
-        f"  <current_date>{date}</current_date>\n"
-        f"  <timezone>{_escape(_local_timezone())}</timezone>\n"
-        f"  {_filesystem(ctx)}\n"
-        "</environment_context>"
-    )
+    return _context_block(f"<cwd>{_escape(str(ctx.cwd))}</cwd>", f"<shell>{_escape(shell)}</shell>", *_when(today),
+                          _filesystem(ctx))
 
 
 def environment_context_update(ctx: PermissionsContext, *, today: datetime.date | None = None) -> str:
     """The environment context sent after the sandbox changed but not the cwd: date, timezone and filesystem."""
-    date = _date_text(today)
-    return (
-        "<environment_context>\n"
-        f"  <current_date>{date}</current_date>\n"
-        f"  <timezone>{_escape(_local_timezone())}</timezone>\n"
-        f"  {_filesystem(ctx)}\n"
-        "</environment_context>"
-    )
+    return _context_block(*_when(today), _filesystem(ctx))
 
 
 def date_and_timezone_context() -> str:
     """The environment context of an auxiliary request (the thread-title request): date and timezone only."""
-    return (
-        "<environment_context>\n"
-        f"  <current_date>{_date_text(None)}</current_date>\n"
-        f"  <timezone>{_escape(_local_timezone())}</timezone>\n"
-        "</environment_context>"
-    )
+    return _context_block(*_when(None))
 
 
 def sandbox_policy(ctx: PermissionsContext) -> dict[str, object]:
