@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 
-from codex_cli.jsoncodec import decode_json, encode_json
+from codex_cli.jsoncodec import decode_json, encode_json, join_surrogate_pairs, replace_lone_surrogates
 from codex_cli.model import (
     Completed,
     IncompleteResponse,
@@ -37,6 +37,7 @@ from codex_cli.model import (
     StreamParser,
     TextDelta,
     failure_from_error,
+    without_lone_surrogates,
 )
 from codex_cli.patch_grammar import APPLY_PATCH_TOOL_DESCRIPTION
 from codex_cli.protocol import Usage, uuid7
@@ -308,7 +309,7 @@ class ChatStreamParser:
         if not isinstance(chunk, dict):
             return []
         if chunk.get("error") is not None:
-            raise failure_from_error(chunk["error"])
+            raise failure_from_error(without_lone_surrogates(chunk["error"]))
         if isinstance(chunk.get("id"), str) and not self._response_id:
             self._response_id = chunk["id"]
         if isinstance(chunk.get("usage"), dict):
@@ -329,13 +330,14 @@ class ChatStreamParser:
         delta = choice.get("delta")
         delta = delta if isinstance(delta, dict) else {}
         content = delta.get("content")
+        # Kept raw until joined: the halves of a surrogate pair may come in two chunks.
         if isinstance(content, str) and content:
             self._text.append(content)
-            events.append(TextDelta(content))
+            events.append(TextDelta(replace_lone_surrogates(content)))
         thought = delta.get("reasoning_content") or delta.get("reasoning")
         if isinstance(thought, str) and thought:
             self._reasoning.append(thought)
-            events.append(ReasoningRawDelta(thought))
+            events.append(ReasoningRawDelta(replace_lone_surrogates(thought)))
         calls = delta.get("tool_calls")
         for fragment in calls if isinstance(calls, list) else []:
             if isinstance(fragment, dict):
@@ -370,9 +372,9 @@ class ChatStreamParser:
         self._items_sent = True
         items: list[dict[str, object]] = []
         if self._reasoning:
-            raw = "".join(self._reasoning)
+            raw = replace_lone_surrogates("".join(self._reasoning))
             items.append({"type": "reasoning", "summary": [], "content": [{"type": "reasoning_text", "text": raw}]})
-        text = "".join(self._text)
+        text = replace_lone_surrogates("".join(self._text))
         if text:
             part = {"type": "output_text", "text": text, "annotations": []}
             items.append({"type": "message", "role": "assistant", "status": "completed", "content": [part]})
@@ -380,16 +382,18 @@ class ChatStreamParser:
         return [OutputItemDone(item) for item in items]
 
     def _call_item(self, call: _PartialCall) -> dict[str, object]:
-        call_id = call.call_id or f"call_{uuid7()}"
-        arguments = "".join(call.arguments)
-        if call.name in self._names.freeform:
-            return {"type": "custom_tool_call", "status": "completed", "call_id": call_id, "name": call.name,
+        call_id = replace_lone_surrogates(call.call_id) or f"call_{uuid7()}"
+        # A lone surrogate stays in the payload: the tool answers the model that it cannot parse it.
+        arguments = join_surrogate_pairs("".join(call.arguments))
+        name = replace_lone_surrogates(call.name)
+        if name in self._names.freeform:
+            return {"type": "custom_tool_call", "status": "completed", "call_id": call_id, "name": name,
                     "input": _freeform_input(arguments)}  # fmt: skip
-        namespaced = self._names.namespaced.get(call.name)
+        namespaced = self._names.namespaced.get(name)
         if namespaced is not None:
             return {"type": "function_call", "status": "completed", "namespace": namespaced[0],
                     "name": namespaced[1], "arguments": arguments, "call_id": call_id}  # fmt: skip
-        return {"type": "function_call", "status": "completed", "name": call.name, "arguments": arguments,
+        return {"type": "function_call", "status": "completed", "name": name, "arguments": arguments,
                 "call_id": call_id}  # fmt: skip
 
     def _complete(self) -> list[ResponseEvent]:
@@ -405,7 +409,7 @@ class ChatStreamParser:
 def _freeform_input(arguments: str) -> str:
     """The `input` string of a freeform call; a model that sent the raw text instead gets it used as is."""
     try:
-        value = json.loads(arguments)
+        value = decode_json(arguments)
     except ValueError:
         return arguments
     if isinstance(value, dict) and isinstance(value.get("input"), str):

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from codex_cli.errors import ApiError, CodexError, ContextWindowExceeded, NetworkError, TLSError, UsageLimitReached
 from codex_cli.http import create_client, is_connect_error, map_transport_error
-from codex_cli.jsoncodec import decode_json, encode_json
+from codex_cli.jsoncodec import decode_json, encode_json, replace_lone_surrogates
 from codex_cli.protocol import Usage
 from codex_cli.records import Record, field
 from codex_cli.sse import SseDecoder
@@ -56,6 +56,7 @@ __all__ = [
     "failure_from_error",
     "usage_from_api",
     "user_agent",
+    "without_lone_surrogates",
 ]
 
 HIGH_DEMAND = "We’re currently experiencing high demand, which may cause temporary errors."
@@ -64,6 +65,7 @@ CONTEXT_WINDOW_EXCEEDED = (
     "Codex ran out of room in the model's context window. Start a new thread or clear earlier history before retrying."
 )
 _DISCONNECTED = "stream disconnected before completion: "
+_SURROGATE_ESCAPE = re.compile("\\\\u[dD][89a-fA-F]|[\ud800-\udfff]")  # a payload that may hold a lone surrogate
 _RATE_LIMIT_HINT = re.compile(r"(?i)try again in\s*(\d+(?:\.\d+)?)\s*(s|ms|seconds?)")
 _CANCEL_POLL = 0.05  # seconds between checks of the cancel flag while a worker blocks
 _MAX_RETRIES = 100
@@ -506,7 +508,9 @@ def _parse_event(data: str) -> ResponseEvent | None:
     """Map one SSE `data:` payload to an event; unknown or malformed payloads are skipped."""
     try:
         obj = decode_json(data)
-    except ValueError:
+        if _SURROGATE_ESCAPE.search(data) is not None:
+            obj = without_lone_surrogates(obj)
+    except (ValueError, RecursionError):
         return None
     if not isinstance(obj, dict):
         return None
@@ -559,6 +563,31 @@ def _failed(response: dict[str, Any]) -> CodexError | _AttemptFailed:
         return _AttemptFailed(error_out, retryable=True, delay=_rate_limit_delay(message))
     text = _DISCONNECTED + (message or "response.failed event received")
     return _AttemptFailed(ApiError(text, retryable=True), retryable=True)
+
+
+# The payload of a tool call, kept as sent: the tool answers the model that it cannot parse a lone surrogate.
+_TOOL_PAYLOADS = {"function_call": "arguments", "custom_tool_call": "input"}
+
+
+def without_lone_surrogates(value: object) -> object:
+    """A decoded server payload with lone surrogates (escapes UTF-8 cannot hold) replaced by U+FFFD.
+
+    Text shown on a terminal or written as UTF-8 is then safe; tool call payloads are the exception (above).
+    """
+    if isinstance(value, str):
+        return replace_lone_surrogates(value)
+    if isinstance(value, list):
+        return [without_lone_surrogates(element) for element in value]
+    if isinstance(value, dict):
+        kind = value.get("type")
+        keep = _TOOL_PAYLOADS.get(kind) if isinstance(kind, str) else None
+        return {
+            replace_lone_surrogates(key) if isinstance(key, str) else key: (
+                element if key == keep else without_lone_surrogates(element)
+            )
+            for key, element in value.items()
+        }
+    return value
 
 
 def failure_from_error(error: object) -> CodexError | AttemptFailed:

@@ -27,7 +27,9 @@ the `RecordedRequest` and returning one:
                                          an HTTP error (a dict body is sent as JSON)
     {"events": [event dict | raw str, ...]}
                                          raw SSE events (`event:` is the dict's `type`; a str
-                                         is written as is); response.completed is appended
+                                         is written as is, in UTF-8, "\\udc80"-"\\udcff" standing
+                                         for raw bytes 0x80-0xff: invalid UTF-8 on the wire);
+                                         response.completed is appended
                                          unless a terminal event is present or
                                          `"no_completed": true` (body then ends cleanly)
     "drop_after": k                      (events, output, sse) close the socket abruptly
@@ -35,6 +37,7 @@ the `RecordedRequest` and returning one:
 Keys for any step: "delay": seconds before answering; "hang": true never answers (until the
 server stops); "headers": extra response headers; "interval": seconds between events;
 "hold_open": true keeps the connection open after the last event without ending the body.
+A lone surrogate in a step's JSON data goes out as its JSON escape (`\\ud800`), as a server could send it.
 When the script runs out the last step repeats, or a 500 is sent with `repeat_last=False`.
 
 Chat Completions mode: a `POST …/chat/completions` takes the next step of the same script and answers
@@ -193,10 +196,20 @@ def _is_title_request(request: RecordedRequest) -> bool:
 # -- building SSE bodies -------------------------------------------------------------------------
 
 
+def _dumps(obj: Any, **options: Any) -> str:
+    """JSON text keeping non-ASCII as is, except where a lone surrogate (unwritable as UTF-8) needs escapes."""
+    text = json.dumps(obj, ensure_ascii=False, **options)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, **options)
+    return text
+
+
 def _sse(event: dict[str, Any] | str) -> bytes:
     if isinstance(event, str):
-        return event.encode("utf-8")
-    data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+        return event.encode("utf-8", "surrogateescape")  # "\udcff" sends the raw byte 0xff
+    data = _dumps(event, separators=(",", ":"))
     kind = event.get("type")
     head = f"event: {kind}\n" if isinstance(kind, str) else ""
     return f"{head}data: {data}\n\n".encode()
@@ -474,7 +487,7 @@ class FakeResponsesServer:
         with self._cond:
             self._requests.append(request)
             if self._log is not None:
-                self._log.write(json.dumps(request.to_json(), ensure_ascii=False) + "\n")
+                self._log.write(_dumps(request.to_json()) + "\n")
                 self._log.flush()
             self._cond.notify_all()
 
