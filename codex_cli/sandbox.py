@@ -327,7 +327,6 @@ def _prepare_linux(policy: SandboxPolicy, env: Mapping[str, str], caps: Capabili
         landlock_abi=caps.landlock_abi,
         landlock_net=not policy.network_access,
         seccomp=("vsock" if policy.network_access else "restricted") if caps.seccomp else "none",
-        drop_root_caps=caps.is_root,
         mount_setattr=caps.mount_setattr,
     )
     try:

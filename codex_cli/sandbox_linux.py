@@ -15,6 +15,7 @@ import ctypes
 import errno
 import functools
 import os
+import select
 import signal
 import stat
 import struct
@@ -48,7 +49,9 @@ SeccompMode = Literal["restricted", "vsock", "none"]
 
 # --- namespaces and mounts -----------------------------------------------------------------------------------
 _CLONE_NEWNS = 0x00020000
+_CLONE_NEWIPC = 0x08000000
 _CLONE_NEWUSER = 0x10000000
+_CLONE_NEWPID = 0x20000000
 _CLONE_NEWNET = 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_NOATIME, _MS_NODIRATIME, _MS_BIND, _MS_REC = 32, 1024, 2048, 4096, 16384
@@ -58,14 +61,13 @@ _O_PATH, _O_CLOEXEC = 0o10000000, 0o2000000  # x86_64 and aarch64
 _AT_FDCWD, _AT_RECURSIVE = -100, 0x8000
 _SYS_MOUNT_SETATTR = 442
 
-# --- prctl -------------------------------------------------------------------------------------------------
+# --- prctl, capabilities, signals --------------------------------------------------------------------------
+_PR_SET_PDEATHSIG = 1
 _PR_GET_SECCOMP, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 21, 22, 2
-_PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 24, 38
+_PR_CAPBSET_DROP, _PR_SET_SECUREBITS, _PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 24, 28, 36, 38
 _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
-# Root keeps the capabilities that make it root for files (so it can still edit files of other users inside
-# writable roots) and loses the ones that could undo the sandbox: SYS_ADMIN, SYS_MODULE, SYS_RAWIO, ...
-_ROOT_KEPT_CAPS = frozenset({0, 1, 2, 3, 4, 6, 7, 10, 29})  # CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER
-# FSETID SETGID SETUID NET_BIND_SERVICE AUDIT_WRITE
+_SECBIT_NOROOT, _SECBIT_NOROOT_LOCKED = 1, 2
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 # --- Landlock ----------------------------------------------------------------------------------------------
 _SYS_LANDLOCK_CREATE_RULESET, _SYS_LANDLOCK_ADD_RULE, _SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
@@ -76,7 +78,7 @@ _FS_REFER, _FS_TRUNCATE, _FS_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
 _FS_READ = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
 _FS_DEVICE_RW = _FS_READ_FILE | _FS_WRITE_FILE | _FS_IOCTL_DEV
 _NET_BIND_TCP, _NET_CONNECT_TCP = 1 << 0, 1 << 1
-_SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0
+_SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 # Device nodes a confined command may open for writing; everything else under /dev stays read-only.
 _WRITABLE_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
                      "/dev/ptmx", "/dev/pts")
@@ -95,13 +97,21 @@ class _Arch(Record):
     io_uring: tuple[int, ...]
     network: tuple[int, ...]  # connect accept accept4 bind listen getpeername getsockname shutdown sendto
     # sendmmsg recvmmsg getsockopt setsockopt ptrace process_vm_readv process_vm_writev (sandbox.md §4.5)
+    file_handles: tuple[int, ...]  # name_to_handle_at open_by_handle_at: open any inode by number, past mounts
+    debugging: tuple[int, ...]  # ptrace process_vm_readv process_vm_writev pidfd_getfd
+    sysv_ipc: tuple[int, ...]  # shm* sem* msg*: host-wide objects unless there is an IPC namespace
+    sessions: tuple[int, ...]  # setsid setpgid: leaving the process group that is killed with the command
 
 
 _ARCHES = {
     "x86_64": _Arch(0xC000003E, True, 41, 53, (425, 426, 427),
-                    (42, 43, 288, 49, 50, 52, 51, 48, 44, 307, 299, 55, 54, 101, 310, 311)),
+                    (42, 43, 288, 49, 50, 52, 51, 48, 44, 307, 299, 55, 54, 101, 310, 311),
+                    (303, 304), (101, 310, 311, 438),
+                    (29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71), (112, 109)),
     "aarch64": _Arch(0xC00000B7, False, 198, 199, (425, 426, 427),
-                     (203, 202, 242, 200, 201, 205, 204, 210, 206, 269, 243, 209, 208, 117, 270, 271)),
+                     (203, 202, 242, 200, 201, 205, 204, 210, 206, 269, 243, 209, 208, 117, 270, 271),
+                     (264, 265), (117, 270, 271, 438),
+                     (186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197), (157, 154)),
 }
 
 
@@ -115,17 +125,24 @@ def _insn(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
 
 
 @functools.cache
-def seccomp_program(mode: SeccompMode) -> bytes:
+def seccomp_program(mode: SeccompMode, isolated: bool = True) -> bytes:
     """The classic-BPF filter for `mode` on this machine's architecture (empty when none applies).
 
     `restricted` (network off) denies every socket family but AF_UNIX and the §4.5 syscall list;
-    `vsock` (network on) denies only AF_VSOCK sockets and io_uring. Other ABIs (i386 `int 0x80`, x32) get EPERM.
+    `vsock` (network on) denies only AF_VSOCK sockets and io_uring. Both deny opening files by handle, which
+    reaches any inode of a mounted filesystem past every mount and Landlock rule. Without PID and IPC namespaces
+    (`isolated` False) they also deny what those namespaces would otherwise contain: debugging other processes,
+    System V IPC, and leaving the command's process group (whose members end with it). Other ABIs (i386
+    `int 0x80`, x32) get EPERM.
     """
     arch = _arch()
     if arch is None or mode == "none":
         return b""
     deny = _RET_ERRNO | errno.EPERM
-    denied = arch.io_uring + (arch.network if mode == "restricted" else ())
+    denied = arch.io_uring + arch.file_handles + (arch.network if mode == "restricted" else ())
+    if not isolated:
+        denied += arch.debugging + arch.sysv_ipc + arch.sessions
+    denied = tuple(dict.fromkeys(denied))
     head = [(_BPF_LD_W_ABS, 4, 0, 0), (_BPF_JEQ, arch.audit, 1, 0), (_BPF_RET, deny, 0, 0), (_BPF_LD_W_ABS, 0, 0, 0)]
     if arch.check_x32:
         head += [(_BPF_JGE, 0x40000000, 0, 1), (_BPF_RET, deny, 0, 0)]
@@ -163,6 +180,12 @@ def _libc() -> ctypes.CDLL:
     libc.unshare.restype = ctypes.c_int
     libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
     libc.mount.restype = ctypes.c_int
+    libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    libc.signal.restype = ctypes.c_void_p
+    libc.capset.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    libc.capset.restype = ctypes.c_int
+    libc.signalfd.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    libc.signalfd.restype = ctypes.c_int
     return libc
 
 
@@ -281,7 +304,8 @@ class LinuxPlan(Record):
     Paths are absolute. Writable roots are existing, host-writable directories; `rw_submounts` are host
     read-write mount points below a writable root (read-write again after the read-only root); `protected`
     get read-only binds, and those also in `creatable` (the protected names, whose placeholder the parent
-    normally made) are created as empty directories by the child if they vanished meanwhile.
+    normally made) are created as empty directories by the child if they vanished meanwhile; `reopened` are
+    writable roots inside a protected path (`$CODEX_HOME/memories`), made writable again after it.
     """
 
     namespaces: NamespaceMethod
@@ -295,8 +319,8 @@ class LinuxPlan(Record):
     landlock_abi: int
     landlock_net: bool
     seccomp: SeccompMode
-    drop_root_caps: bool
     mount_setattr: bool
+    reopened: tuple[str, ...] = ()
 
 
 _Step = tuple[str, Callable[[], int], frozenset[int]]  # stage, call, errnos that mean "nothing to do"
@@ -305,29 +329,46 @@ _GONE = frozenset({errno.ENOENT})
 
 
 class ChildConfinement:
-    """The `preexec_fn` for `subprocess.Popen`: applies a `LinuxPlan` in the forked child, or exits 101.
+    """The `preexec_fn` for `subprocess.Popen`: confines the forked child, or exits it with 101.
 
-    Reusable: every call confines one freshly forked child; the parent's copy is never changed.
+    The call returns only in the process that goes on to run the command; it makes two more on the way, which
+    stay behind as supervisors and never return:
+
+    * the outer one (the child `Popen` made) leaves no way out of the namespaces: it waits for the command's
+      side, exits with the command's status, and kills everything below it when codex dies (its lifeline pipe
+      reaches EOF) or when it is sent SIGTERM or SIGHUP;
+    * with namespaces, the first process of a new PID namespace, whose own /proc it mounts; as that namespace's
+      init it reaps orphans, and when the command ends it exits, and the kernel kills every process left in the
+      namespace: `setsid`, double forks and daemons included. Without namespaces the outer one is a
+      child subreaper instead, and kills whatever the command left behind.
+
+    The command's process then drops every capability (bounding set included, also for root), and applies
+    Landlock and seccomp. Reusable: every call confines one freshly forked child; the parent's copy is never
+    changed.
     """
 
     def __init__(self, plan: LinuxPlan) -> None:
         self._libc = _libc()
         self._uid, self._gid = _ids()  # read before unshare (primitives §0.4)
+        self._isolated = plan.namespaces != "none"
         self._unshare = 0
-        if plan.namespaces != "none":
-            self._unshare = _CLONE_NEWNS | (_CLONE_NEWNET if plan.unshare_net else 0)
+        if self._isolated:
+            self._unshare = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | (_CLONE_NEWNET if plan.unshare_net else 0)
             if plan.namespaces == "user":
                 self._unshare |= _CLONE_NEWUSER
         self._maps = _id_maps(self._uid, self._gid) if plan.namespaces == "user" else ()
-        self._steps = self._mount_steps(plan) if plan.namespaces != "none" else []
-        if plan.drop_root_caps:
-            self._steps += self._cap_steps()
+        self._steps = self._mount_steps(plan) if self._isolated else []
+        self._cap_drops = self._cap_steps()
+        self._caps_header = ctypes.create_string_buffer(struct.pack("<Ii", _LINUX_CAPABILITY_VERSION_3, 0), 8)
+        self._caps_data = ctypes.create_string_buffer(24)  # two zeroed {effective, permitted, inheritable}
         self._landlock = _LandlockRules(plan) if plan.landlock_abi > 0 else None
-        program = seccomp_program(plan.seccomp)
+        program = seccomp_program(plan.seccomp, self._isolated)
         self._filter = ctypes.create_string_buffer(program, max(len(program), 1))
         self._fprog = ctypes.create_string_buffer(struct.pack("<HxxxxxxQ", len(program) // 8,
                                                               ctypes.addressof(self._filter)), 16)
         self._has_filter = bool(program)
+        self._lifeline = _lifeline()
+        self._maxfd = _max_fd()
 
     def _mount(self, source: bytes | None, target: bytes, fstype: bytes | None, flags: int,
                data: bytes | None = None) -> Callable[[], int]:
@@ -381,20 +422,23 @@ class ChildConfinement:
             else:
                 flags = _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _locked_flags(path)
                 steps.append((f"make {path!r} read-only", self._mount(None, path, None, flags), _GONE))
+        if plan.mount_setattr:
+            for root in map(os.fsencode, plan.reopened):  # its own bind came along into the protected bind
+                steps.append((f"make {root!r} writable", self._setattr(root, clear_ro, 0),
+                              frozenset({errno.ENOENT, errno.EINVAL})))
         if plan.private_shm:
             shm = self._mount(b"tmpfs", b"/dev/shm", b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=1777")
             steps.append(("mount a private /dev/shm", shm, _STRICT))
         return steps
 
-    def _cap_steps(self) -> list[_Step]:
+    def _cap_steps(self) -> list[Callable[[], int]]:
         try:
             with open("/proc/sys/kernel/cap_last_cap", "rb") as f:
                 last = int(f.read())
         except (OSError, ValueError):
-            last = 40
+            last = 63
         prctl = self._libc.prctl
-        return [(f"drop capability {cap}", functools.partial(prctl, _PR_CAPBSET_DROP, cap, 0, 0, 0), _STRICT)
-                for cap in range(last + 1) if cap not in _ROOT_KEPT_CAPS]
+        return [functools.partial(prctl, _PR_CAPBSET_DROP, cap, 0, 0, 0) for cap in range(last + 1)]
 
     def __call__(self) -> None:
         stage = "no_new_privs"
@@ -410,12 +454,23 @@ class ChildConfinement:
                     fd = os.open(path, os.O_WRONLY)
                     os.write(fd, data)
                     os.close(fd)
+            else:
+                stage = "become a subreaper"
+                if self._libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+                    raise _StepFailed(stage)
             for stage, step, tolerated in self._steps:
                 if step() != 0 and ctypes.get_errno() not in tolerated:
                     raise _StepFailed(stage)
-            if self._unshare:
+            stage = "fork"
+            self._fork_supervisor(_Supervisor(self._libc, self._lifeline, self._maxfd, self._isolated).run_outer)
+            if self._isolated:
+                # PID 1 of the new namespace: its /proc shows only the namespace (EPERM where the host's /proc
+                # is partly masked, as in some containers: the host's then stays, still without signalling).
+                self._libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None)
+                self._fork_supervisor(_Supervisor(self._libc, -1, self._maxfd, True).run_init)
                 _reenter_cwd()
-            self._libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)  # EINVAL before 4.3: fine
+            stage = "drop capabilities"
+            self._drop_capabilities()
             if self._landlock is not None:
                 stage = "landlock"
                 self._landlock.apply(self._libc)
@@ -429,6 +484,216 @@ class ChildConfinement:
             stage = exc.stage if isinstance(exc, _StepFailed) else stage
             os.write(2, f"codex sandbox: could not confine the command ({stage}: {reason})\n".encode())
             os._exit(SETUP_FAILED_EXIT)
+
+    def _fork_supervisor(self, supervise: Callable[[int], None]) -> None:
+        """Fork: the parent becomes a supervisor of the child (and never returns); the child returns, and dies
+        with its parent."""
+        parent = os.getpid()
+        pid = os.fork()
+        if pid:
+            supervise(pid)
+            os._exit(SETUP_FAILED_EXIT)  # not reached: the supervisor exits with the command's status
+        self._libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # The parent died before the line above: nothing to run for. (0: the parent is outside our new PID
+        # namespace, which is then ended by the parent's death in any case.)
+        if os.getppid() not in (parent, 0):
+            os._exit(SETUP_FAILED_EXIT)
+
+    def _drop_capabilities(self) -> None:
+        """Empty every capability set. Root gets none back from running a program either: its bounding set is
+        empty, and SECBIT_NOROOT is set and locked. Without CAP_SETPCAP (a user outside a user namespace) the
+        bounding set cannot shrink, and has nothing to give: no_new_privs stops setuid and file capabilities."""
+        for drop in self._cap_drops:
+            if drop() != 0 and ctypes.get_errno() not in (errno.EINVAL, errno.EPERM):
+                raise _StepFailed("drop the capability bounding set")
+        self._libc.prctl(_PR_SET_SECUREBITS, _SECBIT_NOROOT | _SECBIT_NOROOT_LOCKED, 0, 0, 0)  # EPERM: no caps
+        self._libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)  # EINVAL before 4.3: fine
+        if self._libc.capset(self._caps_header, self._caps_data) != 0:
+            raise _StepFailed("capset")
+
+
+class _Supervisor:
+    """The code a supervising process of `ChildConfinement` runs after its fork; it ends by `os._exit`."""
+
+    def __init__(self, libc: ctypes.CDLL, lifeline: int, maxfd: int, isolated: bool) -> None:
+        self._libc = libc
+        self._lifeline = lifeline
+        self._maxfd = maxfd
+        self._isolated = isolated
+
+    def _settle(self, keep: int) -> None:
+        # Hold nothing of codex's (the command's output pipe, sockets, the lifeline's write end, the pipe on which
+        # `subprocess` waits for the exec) and leave codex's Python signal handlers, which would raise here.
+        _close_fds_except(keep, self._maxfd)
+        sig_dfl = ctypes.c_void_p(0)
+        for signum in _python_handled_signals():
+            self._libc.signal(signum, sig_dfl)
+
+    def run_init(self, command: int) -> None:
+        """PID 1 of the namespace: reap every orphan, and exit as the command did (which ends the namespace)."""
+        self._settle(-1)
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        while True:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                os._exit(SETUP_FAILED_EXIT)
+            except InterruptedError:
+                continue
+            if pid == command:
+                os._exit(_exit_code(status))
+
+    def run_outer(self, child: int) -> None:
+        """Wait for `child` (the namespace's init, or the command itself), and end everything below when codex
+        dies or this process is asked to end (SIGTERM, SIGHUP)."""
+        self._settle(self._lifeline)
+        sig_ign = ctypes.c_void_p(1)
+        for signum in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU):
+            self._libc.signal(signum, sig_ign)  # a terminal's Ctrl-C or Ctrl-Z is for the command
+        ending = (signal.SIGTERM, signal.SIGHUP)
+        signal.pthread_sigmask(signal.SIG_SETMASK, ending)
+        watched = [(_signal_fd(self._libc, ending), "signal"), (self._lifeline, "codex"),
+                   (_pidfd(child), "child")]
+        poller = select.poll()
+        for fd, _ in watched:
+            if fd >= 0:
+                poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+        names = {fd: name for fd, name in watched if fd >= 0}
+        while True:
+            try:
+                events = poller.poll(None if names.get(watched[2][0]) else 100)
+            except InterruptedError:
+                continue
+            reasons = {names[fd] for fd, _ in events}
+            done, status = _reaped(child)
+            if done:
+                self._end_descendants()
+                os._exit(_exit_code(status))
+            if "signal" in reasons or "codex" in reasons:
+                received = _read_signal(watched[0][0]) if "signal" in reasons else signal.SIGKILL
+                os.kill(child, signal.SIGKILL)
+                _, status = os.waitpid(child, 0)  # an init is reaped only once its whole namespace is gone
+                self._end_descendants()
+                os._exit(128 + received)
+
+    def _end_descendants(self) -> None:
+        """Without namespaces, kill what the command left running: as a subreaper, its orphans are ours."""
+        if self._isolated:
+            return
+        me = os.getpid()
+        for _ in range(1000):
+            found = _descendants(me)
+            for pid in found:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            while True:
+                try:
+                    pid, _ = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if pid == 0:
+                    break
+            if not found:
+                return
+
+
+def _python_handled_signals() -> list[int]:
+    handled: list[int] = []
+    for signum in signal.valid_signals():
+        try:
+            handler = signal.getsignal(signum)
+        except (ValueError, OSError):
+            continue
+        if callable(handler):
+            handled.append(int(signum))
+    return handled
+
+
+def _exit_code(status: int) -> int:
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+def _reaped(pid: int) -> tuple[bool, int]:
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True, 0
+    return done != 0, status
+
+
+def _pidfd(pid: int) -> int:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return -1  # Linux < 5.3: polled instead
+
+
+def _signal_fd(libc: ctypes.CDLL, signals: Iterable[int]) -> int:
+    mask = 0
+    for signum in signals:
+        mask |= 1 << (signum - 1)
+    sigset = ctypes.create_string_buffer(struct.pack("<Q", mask) + bytes(120), 128)
+    return int(libc.signalfd(-1, sigset, 0))
+
+
+def _read_signal(fd: int) -> int:
+    try:
+        info = os.read(fd, 128)
+    except OSError:
+        return signal.SIGTERM
+    return struct.unpack_from("<I", info)[0] if len(info) >= 4 else signal.SIGTERM
+
+
+def _descendants(root: int) -> list[int]:
+    """Every process below `root`, from /proc (parents before children)."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    found: list[int] = []
+    queue = list(children.get(root, ()))
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue.extend(children.get(pid, ()))
+    return found
+
+
+def _close_fds_except(keep: int, maxfd: int) -> None:
+    if keep < 0:
+        os.closerange(0, maxfd)
+        return
+    os.closerange(0, keep)
+    os.closerange(keep + 1, maxfd)
+
+
+def _max_fd() -> int:
+    try:
+        return max(os.sysconf("SC_OPEN_MAX"), 256)
+    except (OSError, ValueError):
+        return 65536
+
+
+_LIFELINE: list[int] = []
+_LIFELINE_LOCK = threading.Lock()
+
+
+def _lifeline() -> int:
+    """The read end of this process's lifeline: a pipe whose write end only this process keeps (close-on-exec),
+    so that every supervisor sees EOF the moment codex is gone, however it ends."""
+    with _LIFELINE_LOCK:
+        if not _LIFELINE:
+            _LIFELINE.extend(os.pipe())  # never closed: the kernel closes both ends when this process ends
+        return _LIFELINE[0]
 
 
 def _ids() -> tuple[int, int]:
@@ -473,7 +738,8 @@ class _LandlockRules:
         abi = plan.landlock_abi
         handled = landlock_fs_mask(abi)
         net = (_NET_BIND_TCP | _NET_CONNECT_TCP) if plan.landlock_net and abi >= 4 else 0
-        scoped = _SCOPE_ABSTRACT_UNIX_SOCKET if plan.landlock_net and abi >= 6 else 0
+        # ABI 6 scopes signals to the sandbox's own processes: no kill of codex or anything else of the host.
+        scoped = ((_SCOPE_ABSTRACT_UNIX_SOCKET if plan.landlock_net else 0) | _SCOPE_SIGNAL) if abi >= 6 else 0
         size = 8 if abi < 4 else 16 if abi < 6 else 24
         self._attr = ctypes.create_string_buffer(struct.pack("<QQQ", handled, net, scoped)[:size], size)
         self._size = size

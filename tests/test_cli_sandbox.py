@@ -214,18 +214,36 @@ def _start_exec_with_sleeper(codex_env: CodexEnv, server: FakeResponsesServer) -
     return proc
 
 
+SLEEPER_SECONDS = "30.25"  # a duration no other process on the machine sleeps: how the test finds it in /proc
+
+
 def _sleeper_script() -> list[object]:
-    return [{"output": [exec_call("echo $$ > sleeper.pid; exec sleep 30", "s", yield_time_ms=30000)]},
+    return [{"output": [exec_call(f"echo $$ > sleeper.pid; exec sleep {SLEEPER_SECONDS}", "s",
+                                  yield_time_ms=30000)]},
             {"output": [message("done")]}]
+
+
+def _sleeper_pids() -> list[int]:
+    """The host pids of the sleeper (its $$ is a pid of the sandbox's own PID namespace)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes() == f"sleep\0{SLEEPER_SECONDS}\0".encode():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 def _kill_sleeper(codex_env: CodexEnv) -> bool:
     """Kill the command if it still runs; whether it did."""
-    try:
-        os.kill(int((codex_env.workdir / "sleeper.pid").read_text()), signal.SIGKILL)
-    except (ProcessLookupError, ValueError, FileNotFoundError):
-        return False
-    return True
+    pids = _sleeper_pids()
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return bool(pids)
 
 
 def test_exec_killed_by_sigkill_leaves_placeholders_that_the_next_run_removes(codex_env: CodexEnv) -> None:

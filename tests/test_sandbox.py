@@ -488,7 +488,7 @@ def test_confinement_failure_never_runs_the_command(tmp_path: Path) -> None:
     plan = sandbox_linux.LinuxPlan(
         namespaces=probe_capabilities().namespaces, unshare_net=True, readonly_root=False, writable_roots=(),
         rw_submounts=(), protected=("/etc/passwd/not-a-dir",), creatable=(), private_shm=False, landlock_abi=0,
-        landlock_net=False, seccomp="none", drop_root_caps=False, mount_setattr=True,
+        landlock_net=False, seccomp="none", mount_setattr=True,
     )
     if plan.namespaces == "none":
         plan = replace(plan, landlock_abi=99)  # an impossible ABI fails at create_ruleset
