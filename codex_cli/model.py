@@ -4,13 +4,15 @@
 follow wire.md §7: the request layer silently retries 5xx and transport errors; the stream
 layer re-runs the whole request after a `StreamRetry` event; every final failure is a
 `CodexError` with the §7.3 text. Fail-fast rules override 0.169: a refused connection is
-retried by the request layer only and TLS errors never (reference README §3).
+retried by the request layer only and TLS errors never (reference README §3). No wait lasts longer
+than `MAX_RETRY_WAIT` (or the idle timeout), whatever a server's `Retry-After` asks for.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import math
 import os
 import platform
 import queue
@@ -20,7 +22,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 from urllib.parse import urlencode
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "MAX_RETRY_WAIT",
     "AttemptFailed",
     "AuthProvider",
     "Completed",
@@ -54,6 +57,7 @@ __all__ = [
     "TextDelta",
     "TurnState",
     "failure_from_error",
+    "retry_after_seconds",
     "usage_from_api",
     "user_agent",
     "without_lone_surrogates",
@@ -69,6 +73,12 @@ _SURROGATE_ESCAPE = re.compile("\\\\u[dD][89a-fA-F]|[\ud800-\udfff]")  # a paylo
 _RATE_LIMIT_HINT = re.compile(r"(?i)try again in\s*(\d+(?:\.\d+)?)\s*(s|ms|seconds?)")
 _CANCEL_POLL = 0.05  # seconds between checks of the cancel flag while a worker blocks
 _MAX_RETRIES = 100
+# The longest wait before one retry, whatever a server asks for (`Retry-After: 99999` would otherwise hang the turn
+# for a day). A minute is as long as a person should wait unaware; the provider's `stream_idle_timeout_ms` lowers
+# it, as no wait should outlast the silence already taken for a dead server. So a server that keeps asking for
+# more ends the turn after `stream_max_retries` capped waits, each announced with its length (StreamRetry.notice).
+MAX_RETRY_WAIT = 60.0
+_RETRY_AFTER_DIGITS = 12  # more digits than this are days of waiting anyway: the cap applies, int() is not asked
 
 
 def usage_from_api(usage: object) -> Usage | None:
@@ -136,12 +146,24 @@ class Completed(Record):
 
 
 class StreamRetry(Record):
-    """The attempt failed and will be re-run after `delay` seconds; drop the items it produced."""
+    """The attempt failed and will be re-run after `delay` seconds; drop the items it produced.
+
+    `requested` is the server's longer wait (Retry-After, "try again in") when `delay` was capped to MAX_RETRY_WAIT.
+    """
 
     attempt: int
     max_attempts: int
     cause: str
     delay: float
+    requested: float | None = None
+
+    @property
+    def notice(self) -> str:
+        """`Reconnecting... 1/5`, with `(waiting 60s: the server asked for 99999s)` when the wait was capped."""
+        text = f"Reconnecting... {self.attempt}/{self.max_attempts}"
+        if self.requested is None:
+            return text
+        return f"{text} (waiting {_seconds(self.delay)}: the server asked for {_seconds(self.requested)})"
 
 
 ResponseEvent: TypeAlias = (
@@ -198,7 +220,7 @@ class TurnState(Record, frozen=False):
 
 
 class _AttemptFailed(Exception):
-    """One stream attempt failed; `error` is what the user sees if no retry is left."""
+    """One stream attempt failed; `error` is what the user sees if no retry is left; `delay` is the server's wait."""
 
     def __init__(self, error: CodexError, *, retryable: bool, delay: float | None = None) -> None:
         super().__init__(error.message)
@@ -266,6 +288,7 @@ class ModelClient:
         self.url = _endpoint_url(provider, self.endpoint)
         idle = provider.stream_idle_timeout_ms / 1000 if provider.stream_idle_timeout_ms > 0 else None
         self._idle_timeout = idle
+        self.max_wait = min(MAX_RETRY_WAIT, idle) if idle is not None else MAX_RETRY_WAIT
         self._owns_client = http_client is None
         self._client = http_client if http_client is not None else create_client(read_timeout=idle)
 
@@ -306,8 +329,10 @@ class ModelClient:
             if not failure.retryable or attempt >= max_retries:
                 raise failure.error from failure.__cause__
             attempt += 1
-            delay = failure.delay if failure.delay is not None else _backoff(attempt)
-            yield StreamRetry(attempt=attempt, max_attempts=max_retries, cause=failure.error.message, delay=delay)
+            asked = failure.delay
+            delay = min(asked if asked is not None else _backoff(attempt), self.max_wait)
+            requested = asked if asked is not None and asked > delay else None
+            yield StreamRetry(attempt, max_retries, failure.error.message, delay, requested)
             if cancel is not None and cancel.wait(delay):
                 return
             if cancel is None:
@@ -378,9 +403,13 @@ class ModelClient:
                         continue  # re-read or refreshed credentials; not a retry attempt
                 if response.status_code < 500 or attempt >= max_retries:
                     raise self._status_failure(response, body)
-                delay = _retry_after(response.headers)
+                delay = retry_after_seconds(response.headers.get("retry-after"))
+                if delay is not None and delay > self.max_wait:
+                    # Too long to wait in silence: the stream layer waits (capped) and says so.
+                    raise _AttemptFailed(ApiError(HIGH_DEMAND, status=response.status_code, retryable=True),
+                                         retryable=True, delay=delay)  # fmt: skip
             attempt += 1
-            wait = delay if delay is not None else _backoff(attempt)
+            wait = min(delay if delay is not None else _backoff(attempt), self.max_wait)
             if abort is not None:
                 if abort.wait(wait):
                     return None
@@ -431,9 +460,9 @@ class ModelClient:
                 return UsageLimitReached(QUOTA_EXCEEDED, status=status)
             if kind == "usage_limit_reached" or code == "usage_limit_reached":
                 return UsageLimitReached(_usage_limit_message(error), status=status)
-            delay = _retry_after(response.headers)
+            delay = retry_after_seconds(response.headers.get("retry-after"))
             message = "exceeded retry limit, last status: 429 Too Many Requests"
-            retryable = delay is not None  # only an integer Retry-After makes a 429 retryable
+            retryable = delay is not None  # only a usable Retry-After makes a 429 retryable
             return _AttemptFailed(
                 ApiError(message, status=status, retryable=retryable), retryable=retryable, delay=delay
             )
@@ -614,10 +643,31 @@ def _backoff(attempt: int) -> float:
     return 0.2 * float(2 ** (min(attempt, 12) - 1)) * random.uniform(0.9, 1.1)
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """`Retry-After` in whole seconds only (`0.5` and `retry-after-ms` do not count, as in 0.169)."""
-    value = headers.get("retry-after", "").strip()
-    return float(int(value)) if value.isascii() and value.isdigit() else None
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """The wait a `Retry-After` value asks for, uncapped: whole seconds, or an HTTP-date (0 once it has passed).
+
+    None for anything else: no header, garbage, `0.5` (fractions do not count, as in 0.169; nor does
+    `retry-after-ms`). `now` (a Unix time) is for tests.
+    """
+    text = (value or "").strip()
+    if text.isascii() and text.isdigit():
+        return float(int(text)) if len(text) <= _RETRY_AFTER_DIGITS else float(10**_RETRY_AFTER_DIGITS)
+    if not text or len(text) > 64:
+        return None
+    from email.utils import parsedate_to_datetime
+
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)  # RFC 9110 dates are GMT
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+def _seconds(value: float) -> str:
+    """A wait as the notices show it: `60s`, `1.5s`."""
+    return f"{value:.0f}s" if value >= 10 or value == int(value) else f"{value:.1f}s"
 
 
 def _rate_limit_delay(message: str) -> float | None:
@@ -625,6 +675,8 @@ def _rate_limit_delay(message: str) -> float | None:
     if match is None:
         return None
     amount = float(match.group(1))
+    if not math.isfinite(amount):
+        amount = float(10**_RETRY_AFTER_DIGITS)  # hundreds of digits: capped like any long wait
     return amount / 1000 if match.group(2).lower() == "ms" else amount
 
 
