@@ -263,3 +263,60 @@ def test_line_ui_shows_the_turn_and_answers_the_call(codex_env: CodexEnv) -> Non
         requests = list(server.requests)
     assert child.exitstatus == 0
     assert _outputs(requests[1].body) == EXPECTED_OUTPUTS
+
+
+# An MCP server is a boundary of its own: a lone surrogate in its answer reaches the model escaped and is shown as "?".
+_LONE_MCP_SERVER = '''
+import json, sys
+for line in sys.stdin:
+    msg = json.loads(line)
+    if msg.get("id") is None:
+        continue
+    method = msg.get("method")
+    if method == "initialize":
+        result = {"protocolVersion": msg["params"]["protocolVersion"], "capabilities": {"tools": {}},
+                  "serverInfo": {"name": "lone", "version": "1"}}
+    elif method == "tools/list":
+        result = {"tools": [{"name": "lone", "description": "Lone.", "inputSchema": {"type": "object"}}]}
+    elif method == "tools/call":
+        result = {"content": [{"type": "text", "text": "bad \\ud800 text"}], "structuredContent": {"k": "v\\udc00"}}
+    else:
+        result = {}
+    print(json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": result}), flush=True)
+'''
+
+
+def test_an_mcp_answer_with_a_lone_surrogate_reaches_the_model_and_every_front_end(
+    codex_env: CodexEnv, tmp_path: Path
+) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    server_script = tmp_path / "lone_mcp.py"
+    server_script.write_text(_LONE_MCP_SERVER, encoding="utf-8")
+    mcp = f'[mcp_servers.lone]\ncommand = "{Path(sys.executable).as_posix()}"\nargs = ["{server_script.as_posix()}"]\n'
+    extra = f'approval_policy = "never"\nsandbox_mode = "danger-full-access"\n{mcp}'
+    script = [{"output": [function_call("lone", {}, "m1", namespace="mcp__lone")]}, {"output": [message("all done")]}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url, extra=extra)
+        run = codex_env.run("exec", "--json", "go", stdin=subprocess.DEVNULL, timeout=120)
+        requests = list(server.requests)
+    assert run.returncode == 0, run.stderr
+    assert str(_outputs(requests[1].body)["m1"]).endswith('Output:\n{"k":"v\\udc00"}')
+    completed = [e["item"] for e in run.events() if e["type"] == "item.completed"]
+    (call,) = [item for item in completed if item["type"] == "mcp_tool_call"]
+    assert call["result"]["content"][0]["text"] == "bad \ud800 text"
+    codex_env.env["TERM"] = "xterm-256color"
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url, extra=extra)
+        child = pexpect.spawn(sys.executable, [str(ROOT / "codex.py")], cwd=str(codex_env.workdir),
+                              env=codex_env.env, encoding="utf-8", dimensions=(50, 160), timeout=60)
+        try:
+            child.expect("› ")
+            child.send("go\r")
+            child.expect("bad \\? text")
+            child.expect("all done")
+            child.expect("› ")
+            child.send("/quit\r")
+            child.expect(pexpect.EOF)
+        finally:
+            child.close()
+    assert child.exitstatus == 0
