@@ -191,21 +191,43 @@ def replace_lone_surrogates(text: str) -> str:
 
 
 def argument_error(payload: str, *, json_text: bool = True) -> str | None:
-    """Why a tool call's payload cannot be used, if it holds a lone surrogate; None otherwise.
+    """Why a tool call's payload cannot be used, if it holds a lone surrogate or nests too deep; None otherwise.
 
     In JSON arguments (`json_text`), escapes count as serde_json reads them: a leading surrogate not followed by
     `\\u` is `unexpected end of hex escape`, a trailing one or a leading one followed by no trailing one is
     `lone leading surrogate in hex escape` (sic); a surrogate character itself (only freeform input, or JSON
-    that held an escape, can carry one) is `invalid unicode code point`. Positions as serde_json gives them:
-    `at line L column C`, C counting the bytes of the line consumed when the problem was found.
+    that held an escape, can carry one) is `invalid unicode code point`; arrays and objects nested deeper than
+    serde_json's limit (128) are `recursion limit exceeded` (the stdlib parser would raise RecursionError far
+    later, and no tool needs such depth). Positions as serde_json gives them: `at line L column C`, C counting
+    the bytes of the line consumed when the problem was found; the first problem in the text is the one named.
     """
-    found = _first_surrogate_problem(payload, json_text)
+    problems = [_first_surrogate_problem(payload, json_text), _too_deep(payload) if json_text else None]
+    found = min((problem for problem in problems if problem is not None), key=lambda problem: problem[1], default=None)
     if found is None:
         return None
     reason, end = found
     line_start = payload.rfind("\n", 0, end) + 1
     column = len(payload[line_start:end].encode("utf-8", "surrogatepass"))
     return f"{reason} at line {payload.count(chr(10), 0, line_start) + 1} column {column}"
+
+
+_RECURSION_LIMIT = 128  # serde_json's
+_NESTING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[{]|[\]}]', re.DOTALL)  # strings are skipped whole, in C
+
+
+def _too_deep(payload: str) -> tuple[str, int] | None:
+    if payload.count("[") + payload.count("{") < _RECURSION_LIMIT:
+        return None
+    depth = 0
+    for token in _NESTING.finditer(payload):
+        first = token.group()[0]
+        if first in "[{":
+            depth += 1
+            if depth == _RECURSION_LIMIT:
+                return "recursion limit exceeded", token.end()
+        elif first in "]}":
+            depth -= 1
+    return None
 
 
 def _first_surrogate_problem(payload: str, json_text: bool) -> tuple[str, int] | None:

@@ -1,5 +1,6 @@
 """Lone surrogates from an untrusted model: the call is answered `failed to parse function arguments: ...`, the turn
-goes on, and no writer (request body, rollout, --json events, hooks, the line UI) breaks on one."""
+goes on, and no writer (request body, rollout, --json events, hooks, the line UI) breaks on one. Arguments nested
+too deep are answered the same way."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PARSE_FAILED = "failed to parse function arguments: "
 ESCAPED_ARGS = '{"cmd": "echo \\ud800"}'  # the JSON text of the arguments holds the escape
 RAW_ARGS = '{"cmd": "echo \ud800"}'  # the SSE event holds the escape: the arguments hold the surrogate itself
+DEEP_ARGS = '{"cmd": ' + "[" * 100_000 + "]" * 100_000 + "}"  # the stdlib parser would raise RecursionError
 
 
 @pytest.fixture
@@ -65,14 +67,20 @@ def _outputs(body: dict[str, Any]) -> dict[str, object]:
         ('{"cmd": "\\ud800\\uzzzz"}', "invalid escape at line 1 column 21"),
         ('{"a":\n "é\\ud800', "EOF while parsing a string at line 2 column 10"),
         (RAW_ARGS, "invalid unicode code point at line 1 column 17"),
+        ("[" * 128 + "]" * 128, "recursion limit exceeded at line 1 column 128"),
+        pytest.param(DEEP_ARGS, "recursion limit exceeded at line 1 column 135", id="deep"),
+        ('{"s": "\\\\"' + "[" * 500, "recursion limit exceeded at line 1 column 137"),  # after an escaped backslash
+        ('{"a": "\\ud800", "b": ' + "[" * 200, "unexpected end of hex escape at line 1 column 14"),  # the first
     ],
 )
-def test_argument_error_words_and_places_a_lone_surrogate_as_serde_json_does(payload: str, expected: str) -> None:
+def test_argument_error_words_and_places_the_problem_as_serde_json_does(payload: str, expected: str) -> None:
     assert argument_error(payload) == expected
 
 
 @pytest.mark.parametrize(
-    "payload", ['{"cmd": "echo \\ud83d\\ude00"}', '{"cmd": "\\\\ud800"}', '{"cmd": "é😀"}', '{"cmd": "\\u00e9"}', ""]
+    "payload",
+    ['{"cmd": "echo \\ud83d\\ude00"}', '{"cmd": "\\\\ud800"}', '{"cmd": "é😀"}', '{"cmd": "\\u00e9"}', "",
+     "[" * 127 + "]" * 127, '{"s": "' + "[" * 500 + '"}', '{"s": "\\"' + "[" * 500 + '"}'],
 )
 def test_argument_error_accepts_pairs_escaped_backslashes_and_plain_text(payload: str) -> None:
     assert argument_error(payload) is None
@@ -80,6 +88,7 @@ def test_argument_error_accepts_pairs_escaped_backslashes_and_plain_text(payload
 
 def test_argument_error_in_freeform_input_counts_only_surrogate_characters() -> None:
     assert argument_error("*** Begin Patch\n+x\\ud800", json_text=False) is None
+    assert argument_error("[" * 500, json_text=False) is None
     expected = "invalid unicode code point at line 2 column 5"
     assert argument_error("*** Begin Patch\n+x\ud800y", json_text=False) == expected
 
@@ -173,6 +182,7 @@ def _first_step() -> dict[str, Any]:
         message("say \ud800 hi", phase="commentary"),
         function_call("exec_command", ESCAPED_ARGS, "c1"),
         function_call("exec_command", RAW_ARGS, "c2"),
+        function_call("exec_command", DEEP_ARGS, "d1"),
         function_call("update_plan", '{"plan": [{"step": "x\\udc00", "status": "pending"}]}', "p1"),
         custom_tool_call("apply_patch", "*** Begin Patch\n*** Add File: a.txt\n+x\ud800\n*** End Patch\n", "a1"),
     ]}
@@ -181,6 +191,7 @@ def _first_step() -> dict[str, Any]:
 EXPECTED_OUTPUTS = {
     "c1": PARSE_FAILED + "unexpected end of hex escape at line 1 column 21",
     "c2": PARSE_FAILED + "invalid unicode code point at line 1 column 17",
+    "d1": PARSE_FAILED + "recursion limit exceeded at line 1 column 135",
     "p1": PARSE_FAILED + "lone leading surrogate in hex escape at line 1 column 27",
     "a1": PARSE_FAILED + "invalid unicode code point at line 3 column 5",
 }
