@@ -644,7 +644,8 @@ def _backoff(attempt: int) -> float:
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """The wait a `Retry-After` value asks for, uncapped: whole seconds, or an HTTP-date (0 once it has passed).
+    """The wait a `Retry-After` value asks for, uncapped: whole seconds (all that 0.169 reads), or an HTTP-date as
+    RFC 9110 also allows (0 once it has passed).
 
     None for anything else: no header, garbage, `0.5` (fractions do not count, as in 0.169; nor does
     `retry-after-ms`). `now` (a Unix time) is for tests.
