@@ -6,8 +6,9 @@ way msgspec writes them, NaN and infinities as `null`, lone surrogates (which UT
 hold) as `\\udXXX` escapes. `decode_json` raises `ValueError` on invalid input (nesting too deep
 included) whichever backend is active, and reads lone-surrogate escapes as the stdlib does.
 
-The model and the servers are untrusted: `argument_error` words a lone surrogate in a tool
-call's payload as serde_json would, `replace_lone_surrogates` makes text safe to print.
+The model and the servers are untrusted: `argument_error` words a lone surrogate or too deep
+nesting in a tool call's payload as serde_json would, `replace_lone_surrogates` makes text safe
+to print.
 
 msgspec is imported by the first `decode_json` (or `json_backend`), not by encoding: until then
 the stdlib encoder writes the same bytes, so a new thread's first request does not wait for
