@@ -254,18 +254,19 @@ def test_invalid_utf8_bytes_in_the_stream_are_replaced_and_the_call_runs(codex_e
     assert "X\ufffdY" in str(_outputs(requests[1].body)["c1"])
 
 
-def test_line_ui_shows_the_turn_and_answers_the_call(codex_env: CodexEnv) -> None:
+def _line_ui_turn(codex_env: CodexEnv, script: list[Any], extra: str, *shown: str) -> list[Any]:
+    """One prompt in the line UI on a terminal: every pattern of `shown` appears, and /quit ends it with 0."""
     pexpect = pytest.importorskip("pexpect")
-    script = [_first_step(), {"output": [message("all done")]}]
     codex_env.env["TERM"] = "xterm-256color"
     with FakeResponsesServer(script) as server:
-        codex_env.write_config(server.base_url, extra='approval_policy = "never"\nsandbox_mode = "danger-full-access"')
+        codex_env.write_config(server.base_url, extra=extra)
         child = pexpect.spawn(sys.executable, [str(ROOT / "codex.py")], cwd=str(codex_env.workdir),
-                              env=codex_env.env, encoding="utf-8", dimensions=(50, 160), timeout=30)
+                              env=codex_env.env, encoding="utf-8", dimensions=(50, 160), timeout=60)
         try:
             child.expect("› ")
             child.send("go\r")
-            child.expect("all done")
+            for pattern in shown:
+                child.expect(pattern)
             child.expect("› ")
             child.send("/quit\r")
             child.expect(pexpect.EOF)
@@ -273,6 +274,13 @@ def test_line_ui_shows_the_turn_and_answers_the_call(codex_env: CodexEnv) -> Non
             child.close()
         requests = list(server.requests)
     assert child.exitstatus == 0
+    return requests
+
+
+def test_line_ui_shows_the_turn_and_answers_the_call(codex_env: CodexEnv) -> None:
+    script = [_first_step(), {"output": [message("all done")]}]
+    extra = 'approval_policy = "never"\nsandbox_mode = "danger-full-access"'
+    requests = _line_ui_turn(codex_env, script, extra, "all done")
     assert _outputs(requests[1].body) == EXPECTED_OUTPUTS
 
 
@@ -300,7 +308,6 @@ for line in sys.stdin:
 def test_an_mcp_answer_with_a_lone_surrogate_reaches_the_model_and_every_front_end(
     codex_env: CodexEnv, tmp_path: Path
 ) -> None:
-    pexpect = pytest.importorskip("pexpect")
     server_script = tmp_path / "lone_mcp.py"
     server_script.write_text(_LONE_MCP_SERVER, encoding="utf-8")
     mcp = f'[mcp_servers.lone]\ncommand = "{Path(sys.executable).as_posix()}"\nargs = ["{server_script.as_posix()}"]\n'
@@ -315,19 +322,4 @@ def test_an_mcp_answer_with_a_lone_surrogate_reaches_the_model_and_every_front_e
     completed = [e["item"] for e in run.events() if e["type"] == "item.completed"]
     (call,) = [item for item in completed if item["type"] == "mcp_tool_call"]
     assert call["result"]["content"][0]["text"] == "bad \ud800 text"
-    codex_env.env["TERM"] = "xterm-256color"
-    with FakeResponsesServer(script) as server:
-        codex_env.write_config(server.base_url, extra=extra)
-        child = pexpect.spawn(sys.executable, [str(ROOT / "codex.py")], cwd=str(codex_env.workdir),
-                              env=codex_env.env, encoding="utf-8", dimensions=(50, 160), timeout=60)
-        try:
-            child.expect("› ")
-            child.send("go\r")
-            child.expect("bad \\? text")
-            child.expect("all done")
-            child.expect("› ")
-            child.send("/quit\r")
-            child.expect(pexpect.EOF)
-        finally:
-            child.close()
-    assert child.exitstatus == 0
+    _line_ui_turn(codex_env, script, extra, "bad \\? text", "all done")  # the surrogate shows as "?"
