@@ -105,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `codex` command (`argv` None: this process's own arguments, and its exit is tuned)."""
     _skip_unused_imports()
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["--codex-run-as-confined-job"]:  # codex re-run by itself under a sandbox (macOS)
+        from codex_cli.sandbox import confined_job_main
+
+        return confined_job_main(args_list[1:])
     if args_list in (["--version"], ["-V"]):
         # The common probe answers before the whole argument tree (and its modules) is built.
         sys.stdout.write(f"codex-cli {VERSION}\n")

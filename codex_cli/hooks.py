@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from codex_cli.hook_config import EVENTS, DiscoveredHooks, HookHandler, discover_hooks, event_label, trust_handlers
+from codex_cli.jsoncodec import utf8_json
 from codex_cli.records import Record, field, replace
 
 if TYPE_CHECKING:
@@ -233,7 +234,7 @@ def _tool_view(call: ToolCall) -> tuple[str, list[str], dict[str, object]]:
     args: object
     try:
         args = json.loads(call.payload or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # the model's arguments may nest without end
         args = {}
     args = args if isinstance(args, dict) else {}
     if call.name in ("exec_command", "shell", "local_shell") and call.namespace is None:
@@ -303,7 +304,7 @@ class HookEngine:
         payload.update({"transcript_path": self.transcript_path, "cwd": str(self.cwd), "hook_event_name": event,
                         "model": self.model, "permission_mode": self.permission_mode})
         payload.update(fields or {})
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        data = utf8_json(json.dumps(payload, ensure_ascii=False))
         results: dict[int, tuple[int | None, str, str]] = {}
 
         def work(index: int, handler: HookHandler) -> None:
@@ -434,7 +435,7 @@ def _rewrite(call: ToolCall, updated: dict[str, object]) -> ToolCall:
         return replace(call, payload=command) if isinstance(command, str) else call
     try:
         args = json.loads(call.payload or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # the model's arguments may nest without end
         args = {}
     args = args if isinstance(args, dict) else {}
     if call.name == "exec_command" and isinstance(command, str):

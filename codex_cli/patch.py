@@ -21,7 +21,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -712,6 +712,36 @@ def commit_patch(planned: PlannedPatch) -> PatchOutcome:
     """Write a planned patch: all files or none (temp files, renames, rollback on any I/O error)."""
     _commit(planned.final)
     return PatchOutcome(planned.changes, planned.summary)
+
+
+def files_payload(final: Mapping[Path, bytes | None]) -> bytes:
+    """The payload of the confined `write-files` job (`write_files_job`) for a planned patch's `final` map."""
+    import json
+
+    header = json.dumps([[str(path), None if data is None else len(data)] for path, data in final.items()])
+    return header.encode("ascii") + b"\n" + b"".join(data for data in final.values() if data is not None)
+
+
+def write_files_job(payload: bytes) -> bytes:
+    """The confined job (`sandbox.CONFINED_JOBS`) that writes a planned patch, all files or none: b"" on success,
+    else the write error's text. Runs in a child under the session's sandbox, so the kernel, not a check made
+    earlier, decides where it may write: a folder swapped for a symlink meanwhile leads nowhere it could not."""
+    import json
+
+    header, _, body = payload.partition(b"\n")
+    final: dict[Path, bytes | None] = {}
+    offset = 0
+    for path, size in json.loads(header):
+        if size is None:
+            final[Path(path)] = None
+        else:
+            final[Path(path)] = body[offset : offset + size]
+            offset += size
+    try:
+        _commit(final)
+    except PatchError as error:
+        return error.message.encode("utf-8", "surrogateescape")
+    return b""
 
 
 def apply_patch_atomic(patch_text: str, cwd: Path) -> PatchOutcome:

@@ -720,6 +720,16 @@ class PatchAssessment(Record):
     blocked_paths: tuple[Path, ...] = ()  # targets the sandbox would not let it write
 
 
+def _real_path(path: Path) -> Path:
+    """`path` with its links resolved as far as they resolve now. A link that changes while it is read (a
+    process racing the check) makes os.path.realpath raise; the path is then taken as written, which the
+    sandboxed write judges again anyway."""
+    try:
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return Path(os.path.abspath(path))
+
+
 def _is_writable(path: Path, roots: Sequence[Path]) -> bool:
     from codex_cli.sandbox import PROTECTED_NAMES  # imported here: only patches need the sandbox module
 
@@ -747,7 +757,7 @@ def assess_patch(
     if sandbox_mode == "danger-full-access":
         return PatchAssessment("run", None)
     base = cwd or (writable_roots[0] if writable_roots else Path("/"))
-    targets = tuple(Path(os.path.realpath(base / p)) for p in paths)
+    targets = tuple(_real_path(base / p) for p in paths)
     if sandbox_mode == "workspace-write":
         roots = [Path(os.path.realpath(r)) for r in writable_roots]
         blocked = tuple(p for p in targets if not _is_writable(p, roots))
@@ -755,7 +765,7 @@ def assess_patch(
     else:
         blocked, rejection = targets, PATCH_READ_ONLY_REJECTION
     if not blocked or session_approved_patches:
-        return PatchAssessment("run", None)
+        return PatchAssessment("run", None, blocked)  # approved for the session: still named, to be allowed
     if policy == "never":
         return PatchAssessment("reject", rejection, blocked)
     return PatchAssessment("ask", None, blocked)

@@ -82,6 +82,7 @@ class SandboxPolicy(Record):
     include_tmp: bool = True
     include_tmpdir_env: bool = True
     codex_home: Path | None = None
+    approved_targets: tuple[Path, ...] = ()  # files the person allowed this once (a patch): writable in any mode
 
     @classmethod
     def from_config(
@@ -112,24 +113,43 @@ class SandboxPolicy(Record):
         )
 
     def effective_writable_roots(self, env: Mapping[str, str]) -> list[Path]:
-        """Every root a command may write under: the configured roots, /tmp, $TMPDIR, $CODEX_HOME/memories."""
-        if self.mode != "workspace-write":
-            return []
-        roots = list(self.writable_roots)
-        if self.include_tmp:
-            roots.append(Path("/tmp").resolve())
-        tmpdir = env.get("TMPDIR")
-        if self.include_tmpdir_env and tmpdir:
-            roots.append(Path(tmpdir).resolve())
-        if self.codex_home is not None:
-            roots.append((self.codex_home / "memories").resolve())
+        """Every root a command may write under: the configured roots, /tmp, $TMPDIR, $CODEX_HOME/memories, and
+        the nearest existing directory of each approved target."""
+        roots: list[Path] = []
+        if self.mode == "workspace-write":
+            roots = list(self.writable_roots)
+            if self.include_tmp:
+                roots.append(Path("/tmp").resolve())
+            tmpdir = env.get("TMPDIR")
+            if self.include_tmpdir_env and tmpdir:
+                roots.append(Path(tmpdir).resolve())
+            memories = self.memories_root()
+            if memories is not None:
+                roots.append(memories)
+        roots += [_nearest_directory(target) for target in self.approved_targets]
         return _unique(roots)
 
+    def memories_root(self) -> Path | None:
+        """`$CODEX_HOME/memories`, a writable root under workspace-write; None when it is not a plain directory
+        inside CODEX_HOME: a symlink there (`memories -> /`) must not make its target writable."""
+        if self.codex_home is None or self.mode != "workspace-write":
+            return None
+        home = self.codex_home.resolve()
+        memories = home / "memories"
+        try:
+            if memories.is_symlink() or memories.resolve().parent != home:
+                return None
+        except OSError:
+            return None
+        return memories
+
     def protected_paths(self, env: Mapping[str, str]) -> list[Path]:
-        """Paths kept read-only inside the project roots (cwd, --add-dir, configured roots): the protected names
-        at the top of each (existing or not) and the gitdir that a `.git` file names. The shared temporary
-        roots get none: a placeholder left in /tmp by a killed process would make every directory under it
-        look like a git repository."""
+        """Paths kept read-only inside the writable roots: the protected names at the top of each project root
+        (cwd, --add-dir, configured roots; existing or not), the gitdir that a `.git` file names, and
+        $CODEX_HOME when a root holds it (its config, rules and credentials; `memories` in it stays writable).
+        The shared temporary roots get no names: a placeholder left in /tmp by a killed process would make
+        every directory under it look like a git repository. A path that holds an approved target is left
+        writable for it."""
         paths: list[Path] = []
         if self.mode != "workspace-write":
             return paths
@@ -139,11 +159,31 @@ class SandboxPolicy(Record):
             gitdir = _gitdir_named_by(root / ".git")
             if gitdir is not None:
                 paths.append(gitdir)
-        return _unique(paths)
+        if self.codex_home is not None:
+            home = self.codex_home.resolve()
+            if any(_is_within(home, root) for root in self.effective_writable_roots(env)):
+                paths.append(home)
+        targets = [Path(os.path.abspath(t)) for t in self.approved_targets]
+        return [p for p in _unique(paths) if not any(_is_within(t, p) for t in targets)]
 
 
 def _unique(paths: Iterable[Path]) -> list[Path]:
     return list(dict.fromkeys(paths))
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _nearest_directory(target: Path) -> Path:
+    """The deepest existing directory on the way to `target` (which may not exist yet), resolved."""
+    for candidate in (target.parent, *target.parent.parents):
+        try:
+            if candidate.is_dir():
+                return candidate.resolve()
+        except OSError:
+            continue
+    return Path("/")
 
 
 def _gitdir_named_by(git: Path) -> Path | None:
@@ -254,11 +294,33 @@ class PreparedSandbox(Record):
     writable_roots: tuple[Path, ...] = ()
     placeholders: tuple[Path, ...] = ()
     confined: bool = True
+    policy: SandboxPolicy | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
     _cleanup: Callable[[], object] = field(default=lambda: None, repr=False, compare=False)
 
     def command(self, argv: Sequence[str]) -> list[str]:
         """The argv to spawn for `argv`."""
         return [*self.argv_prefix, *argv]
+
+    def allowing(self, targets: Sequence[Path]) -> PreparedSandbox:
+        """A sandbox like this one whose processes may also write `targets` (files the person approved, with
+        their missing parent directories); close it after use. This one when there is nothing to add."""
+        if not targets or self.policy is None or not self.confined:
+            return self
+        return prepare(replace(self.policy, approved_targets=tuple(targets)), self.env)
+
+    def run_confined(self, job: str, payload: bytes, cwd: Path, *, reexec: bool = False) -> bytes:
+        """Run the confined job `job` (a name of `CONFINED_JOBS`) on `payload` in a child process confined like
+        the commands, in `cwd`; what the job returned.
+
+        On Linux the child is a fork of this process, which confines itself and calls the job. Where the
+        confinement is a program to run (Seatbelt's `sandbox-exec`), or with `reexec`, this program is run again
+        under it (`self_command()`), with the payload on its stdin. Raises `SandboxError` when the child could
+        not be confined or the job raised."""
+        if self.preexec is not None and not reexec:
+            return _run_forked(self.preexec, job, payload, cwd)
+        program, env = self_command({**self.env, **self.env_updates})
+        return _run_helper(self.command([*program, CONFINED_JOB_FLAG, job]), payload, cwd, env, self.preexec)
 
     def close(self) -> None:
         """Remove the placeholders; call once the commands confined with this sandbox have exited."""
@@ -282,13 +344,14 @@ def prepare(policy: SandboxPolicy, env: Mapping[str, str]) -> PreparedSandbox:
     if host_platform() == "win32":
         # Nothing to lean on: no environment variable may claim the network is off.
         return PreparedSandbox(preexec=None, warnings=(_WINDOWS_WARNING.format(mode=policy.mode),),
-                               writable_roots=tuple(policy.effective_writable_roots(env)), confined=False)
+                               writable_roots=tuple(policy.effective_writable_roots(env)), confined=False,
+                               policy=policy, env=env)
     env_updates = {} if policy.network_access else {"CODEX_SANDBOX_NETWORK_DISABLED": "1"}
     if sys.platform == "darwin":
         env_updates["CODEX_SANDBOX"] = "seatbelt"
         return PreparedSandbox(preexec=None, env_updates=MappingProxyType(env_updates),
-                               argv_prefix=tuple(seatbelt_argv(policy, env)),
-                               writable_roots=tuple(policy.effective_writable_roots(env)))
+                               argv_prefix=tuple(seatbelt_argv(policy, env)), warnings=tuple(_policy_warnings(policy)),
+                               writable_roots=tuple(policy.effective_writable_roots(env)), policy=policy, env=env)
     if sys.platform != "linux":
         raise SandboxError(
             f"commands cannot be sandboxed on {sys.platform}: this implementation has no {policy.mode} "
@@ -323,6 +386,7 @@ def _prepare_linux(policy: SandboxPolicy, env: Mapping[str, str], caps: Capabili
         rw_submounts=_rw_submounts(roots) if readonly_root else (),
         protected=tuple(protected),
         creatable=tuple(creatable),
+        reopened=tuple(str(r) for r in roots if any(r != Path(p) and _is_within(r, Path(p)) for p in protected)),
         private_shm=caps.namespaces != "none" and os.path.isdir("/dev/shm"),
         landlock_abi=caps.landlock_abi,
         landlock_net=not policy.network_access,
@@ -337,9 +401,11 @@ def _prepare_linux(policy: SandboxPolicy, env: Mapping[str, str], caps: Capabili
     prepared = PreparedSandbox(
         preexec=preexec,
         env_updates=MappingProxyType(env_updates),
-        warnings=tuple(_linux_warnings(policy, caps)),
+        warnings=tuple(_policy_warnings(policy) + _linux_warnings(policy, caps)),
         writable_roots=tuple(roots),
         placeholders=tuple(created),
+        policy=policy,
+        env=env,
     )
     # Released by close(), or when the sandbox is garbage-collected, or at interpreter exit.
     finalizer = weakref.finalize(prepared, _PLACEHOLDERS.release, tuple(created))
@@ -403,6 +469,108 @@ def _no_namespace_reason(caps: Capabilities) -> str:
     return "mount_setattr(2) is missing (Linux 5.12+)"
 
 
+def _policy_warnings(policy: SandboxPolicy) -> list[str]:
+    if policy.mode != "workspace-write" or policy.codex_home is None or policy.memories_root() is not None:
+        return []
+    memories = policy.codex_home / "memories"
+    if not os.path.lexists(memories):
+        return []
+    return [f"{memories} is a symlink or leaves {policy.codex_home}: it is not writable in the sandbox (a writable "
+            "root is never taken through a link that points elsewhere); make it a plain directory to use it"]
+
+
+# Work that runs inside the sandbox for codex itself, by name: a function of bytes to bytes.
+CONFINED_JOBS = {"write-files": "codex_cli.patch:write_files_job"}
+CONFINED_JOB_FLAG = "--codex-run-as-confined-job"
+
+
+def _confined_job(job: str) -> Callable[[bytes], bytes]:
+    import importlib
+
+    module, _, name = CONFINED_JOBS[job].partition(":")
+    function: Callable[[bytes], bytes] = getattr(importlib.import_module(module), name)
+    return function
+
+
+def confined_job_main(args: Sequence[str]) -> int:
+    """`codex --codex-run-as-confined-job JOB`: the re-executed side of `PreparedSandbox.run_confined`, already
+    under the sandbox. The payload is read from stdin, the job's output written to stdout; exit 1 on failure."""
+    if len(args) != 1 or args[0] not in CONFINED_JOBS:
+        _say(f"usage: codex {CONFINED_JOB_FLAG} {{{','.join(CONFINED_JOBS)}}} < PAYLOAD (for codex's own use)")
+        return 2
+    try:
+        output = _confined_job(args[0])(sys.stdin.buffer.read())
+    except Exception as exc:
+        _say(f"{type(exc).__name__}: {exc}")
+        return 1
+    sys.stdout.buffer.write(output)
+    sys.stdout.flush()
+    return 0
+
+
+def self_command(env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The argv that runs this program again (the frozen binary, the zipapp, or the package's `__main__` from
+    wherever it was imported), and `env` with what that needs."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable], dict(env)
+    import codex_cli
+
+    archive = getattr(getattr(codex_cli, "__loader__", None), "archive", None)  # zipimport: the zipapp's file
+    if isinstance(archive, str):
+        return [sys.executable, archive], dict(env)
+    package_parent = str(Path(codex_cli.__file__ or ".").resolve().parents[1])
+    path = os.pathsep.join(filter(None, (package_parent, env.get("PYTHONPATH"))))
+    return [sys.executable, "-m", "codex_cli"], {**env, "PYTHONPATH": path}
+
+
+def _run_forked(preexec: Callable[[], None], job: str, payload: bytes, cwd: Path) -> bytes:
+    import subprocess
+
+    work = _confined_job(job)  # imported here, not in the child
+    result_read, result_write = os.pipe()
+
+    def child() -> None:  # in the forked child: returns from preexec() only once confined, and never returns
+        status = 1
+        try:
+            preexec()
+            output = work(payload)
+            status = 0
+        except BaseException as exc:  # report, never fall back into subprocess's exec path
+            output = f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")
+        try:
+            os.write(result_write, output[:_RESULT_LIMIT])
+        finally:
+            os._exit(status)
+
+    try:
+        # Never exec'd: the child runs the job and exits. subprocess forks it the way it forks the commands.
+        run = subprocess.run(["codex-confined-job"], preexec_fn=child, cwd=cwd, stdin=subprocess.DEVNULL,
+                             capture_output=True, check=False)
+    finally:
+        os.close(result_write)
+    with open(result_read, "rb") as result:
+        output = result.read()
+    if run.returncode == 0:
+        return output
+    detail = run.stderr.decode("utf-8", "replace").strip() or output.decode("utf-8", "replace").strip()
+    raise SandboxError(detail or f"the confined child ended with status {run.returncode}", "")
+
+
+def _run_helper(argv: list[str], payload: bytes, cwd: Path, env: Mapping[str, str],
+                preexec: Callable[[], None] | None) -> bytes:
+    import subprocess
+
+    run = subprocess.run(argv, cwd=cwd, env=dict(env), input=payload, capture_output=True, preexec_fn=preexec,
+                         check=False)
+    if run.returncode == 0:
+        return run.stdout
+    detail = run.stderr.decode("utf-8", "replace").strip()
+    raise SandboxError(detail or f"the confined helper ended with status {run.returncode}", "")
+
+
+_RESULT_LIMIT = 60_000  # below a pipe's buffer: the child writes it before anyone reads
+
+
 def _linux_warnings(policy: SandboxPolicy, caps: Capabilities) -> list[str]:
     warnings: list[str] = []
     if caps.landlock_abi == 0:
@@ -411,14 +579,22 @@ def _linux_warnings(policy: SandboxPolicy, caps: Capabilities) -> list[str]:
                         f"read-only mounts{devices}")
     if caps.namespaces == "none":
         reason = _no_namespace_reason(caps)
+        missing = []
         if policy.mode == "workspace-write":
-            warnings.append(f"{reason[0].upper()}{reason[1:]}: {', '.join(PROTECTED_NAMES)} at the top of the "
-                            "writable roots are not write-protected")
+            missing.append(f"{', '.join(PROTECTED_NAMES)} at the top of the writable roots (and a CODEX_HOME "
+                           "inside one) are not write-protected")
+        missing.append("commands see every process of this machine in /proc, command lines included")
+        if caps.landlock_abi < 6:
+            missing.append("they can signal processes outside the sandbox (that needs Landlock ABI 6)")
+        if not caps.seccomp:
+            missing.append("ptrace, System V IPC and open_by_handle_at are not blocked, and processes that leave "
+                           "the command's process group can outlive it")
         if not policy.network_access and not caps.seccomp:
             tcp = caps.landlock_abi >= 4
-            warnings.append("seccomp and network namespaces are unavailable: " + (
-                "only TCP is blocked (by Landlock); UDP and other sockets are not" if tcp
-                else "network access is NOT blocked"))
+            missing.append("only TCP is blocked (by Landlock); UDP and other sockets are not" if tcp
+                           else "network access is NOT blocked")
+        warnings.append(f"{reason[0].upper()}{reason[1:]}, so the sandbox runs without namespaces: "
+                        + "; ".join(missing))
     if not caps.seccomp and caps.namespaces != "none":
         if policy.network_access:
             warnings.append("seccomp is unavailable: io_uring and AF_VSOCK sockets are not blocked")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codex_cli import safety, shell
+from codex_cli.jsoncodec import argument_error
 from codex_cli.patch_grammar import APPLY_PATCH_LARK_GRAMMAR, APPLY_PATCH_TOOL_DESCRIPTION
 from codex_cli.protocol import (
     CommandExecutionItem,
@@ -333,6 +334,9 @@ class ToolRunner:
         return item
 
     def _run(self, call: ToolCall, ctx: ToolContext) -> dict[str, object]:
+        problem = argument_error(call.payload, json_text=call.kind != "custom")
+        if problem is not None:  # a lone surrogate: no command, file or server could take it
+            return call.output_item(f"failed to parse function arguments: {problem}")
         if call.kind == "search":
             return call.output_item(self._tool_search(call))
         try:
@@ -604,13 +608,38 @@ class ToolRunner:
         item = FileChangeItem(ctx.new_item_id(), tuple(_file_changes(planned)), diff=planned.diff)
         ctx.emit(ItemStarted(item))
         try:
-            outcome = patch.commit_patch(planned)
+            self._write_patch(planned, cwd, assessment.blocked_paths)
         except patch.PatchError as exc:
             ctx.emit(ItemCompleted(FileChangeItem(item.id, item.changes, "failed", diff=item.diff)))
             return str(exc)
         ctx.emit(ItemCompleted(FileChangeItem(item.id, item.changes, "completed", diff=item.diff)))
         elapsed = int(time.monotonic() - started)
-        return f"Exit code: 0\nWall time: {elapsed} seconds\nOutput:\n{outcome.summary}"
+        return f"Exit code: 0\nWall time: {elapsed} seconds\nOutput:\n{planned.summary}"
+
+    def _write_patch(self, planned: patch.PlannedPatch, cwd: Path, approved: Sequence[Path]) -> None:
+        """Write a verified patch as the session's commands would: in a child under the same sandbox (as
+        codex-rs's sandboxed file helper does), with the files the person approved writable in it too. Checks
+        made before, in this process, cannot hold: a process the model left running may swap a folder for a
+        symlink between the check and the write. Unconfined only where commands are (danger-full-access, an
+        approved escalation's bypass, Windows)."""
+        from codex_cli import patch
+        from codex_cli.errors import SandboxError
+
+        sandbox = self.settings.sandbox
+        if sandbox is None or self.settings.bypass or not sandbox.confined:
+            patch.commit_patch(planned)
+            return
+        confined = sandbox
+        try:
+            confined = sandbox.allowing(approved)
+            failure = confined.run_confined("write-files", patch.files_payload(planned.final), cwd)
+        except SandboxError as exc:
+            raise patch.PatchError(f"Failed to write the patch in the sandbox: {exc.message}", phase="write") from exc
+        finally:
+            if confined is not sandbox:
+                confined.close()
+        if failure:
+            raise patch.PatchError(failure.decode("utf-8", "replace"), phase="write")
 
     # ------------------------------------------------------------------ plan
 
