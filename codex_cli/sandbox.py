@@ -118,16 +118,22 @@ class SandboxPolicy(Record):
         roots: list[Path] = []
         if self.mode == "workspace-write":
             roots = list(self.writable_roots)
-            if self.include_tmp:
-                roots.append(Path("/tmp").resolve())
-            tmpdir = env.get("TMPDIR")
-            if self.include_tmpdir_env and tmpdir:
-                roots.append(Path(tmpdir).resolve())
+            roots += self.temporary_roots(env)
             memories = self.memories_root()
             if memories is not None:
                 roots.append(memories)
         roots += [_nearest_directory(target) for target in self.approved_targets]
         return _unique(roots)
+
+    def temporary_roots(self, env: Mapping[str, str]) -> list[Path]:
+        """/tmp and $TMPDIR, when they are writable roots (workspace-write, not excluded)."""
+        if self.mode != "workspace-write":
+            return []
+        roots = [Path("/tmp").resolve()] if self.include_tmp else []
+        tmpdir = env.get("TMPDIR")
+        if self.include_tmpdir_env and tmpdir:
+            roots.append(Path(tmpdir).resolve())
+        return roots
 
     def memories_root(self) -> Path | None:
         """`$CODEX_HOME/memories`, a writable root under workspace-write; None when it is not a plain directory
@@ -159,6 +165,11 @@ class SandboxPolicy(Record):
             gitdir = _gitdir_named_by(root / ".git")
             if gitdir is not None:
                 paths.append(gitdir)
+        for root in self.temporary_roots(env):  # existing names only: no placeholder belongs there
+            paths += [root / name for name in PROTECTED_NAMES if os.path.lexists(root / name)]
+        # A protected name that is a symlink: the name itself (which must not be replaced by a folder of the
+        # command's making) and where it points (which must not be written through it).
+        paths += [_real(p) for p in paths if os.path.islink(p)]
         if self.codex_home is not None:
             home = self.codex_home.resolve()
             if any(_is_within(home, root) for root in self.effective_writable_roots(env)):
@@ -173,6 +184,13 @@ def _unique(paths: Iterable[Path]) -> list[Path]:
 
 def _is_within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
+
+
+def _real(path: Path) -> Path:
+    try:
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError):  # a link loop, or one changing while it is read
+        return path
 
 
 def _nearest_directory(target: Path) -> Path:
@@ -419,15 +437,15 @@ def _protections(policy: SandboxPolicy, env: Mapping[str, str],
 
     The shared temporary directories (/tmp, $TMPDIR) never get a placeholder, even as the cwd: one left
     behind there would show up in every project below them."""
-    shared = {Path("/tmp").resolve(), *([Path(env["TMPDIR"]).resolve()] if env.get("TMPDIR") else [])}
+    shared = {Path("/tmp").resolve(), *policy.temporary_roots(env)}
     names = {r / n for r in roots if r not in shared for n in PROTECTED_NAMES}
     paths = policy.protected_paths(env)
     state_dir = policy.codex_home / "sandbox" / "placeholders" if policy.codex_home is not None else None
     if state_dir is not None:
         _PLACEHOLDERS.reap_stale(state_dir)
     created = _PLACEHOLDERS.acquire([p for p in paths if p in names], state_dir)
-    protected = [str(p) for p in paths if p.exists()]  # a dangling symlink is skipped: there is nothing to bind
-    creatable = [p for p in protected if Path(p) in names]
+    protected = [str(p) for p in paths if os.path.lexists(p)]  # links too: they are pinned, not followed
+    creatable = [p for p in protected if Path(p) in names and not os.path.islink(p)]
     return protected, creatable, created
 
 

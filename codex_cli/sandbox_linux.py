@@ -58,8 +58,9 @@ _MS_REMOUNT, _MS_NOATIME, _MS_NODIRATIME, _MS_BIND, _MS_REC = 32, 1024, 2048, 40
 _MS_PRIVATE, _MS_RELATIME = 1 << 18, 1 << 21
 _MOUNT_ATTR_RDONLY = 1
 _O_PATH, _O_CLOEXEC = 0o10000000, 0o2000000  # x86_64 and aarch64
-_AT_FDCWD, _AT_RECURSIVE = -100, 0x8000
-_SYS_MOUNT_SETATTR = 442
+_AT_FDCWD, _AT_SYMLINK_NOFOLLOW, _AT_RECURSIVE = -100, 0x100, 0x8000
+_SYS_OPEN_TREE, _SYS_MOVE_MOUNT, _SYS_MOUNT_SETATTR = 428, 429, 442  # the same on x86_64 and aarch64
+_OPEN_TREE_CLONE, _MOVE_MOUNT_F_EMPTY_PATH = 1, 4
 
 # --- prctl, capabilities, signals --------------------------------------------------------------------------
 _PR_SET_PDEATHSIG = 1
@@ -395,6 +396,31 @@ class ChildConfinement:
 
         return step
 
+    def _protect(self, path: bytes, bind: Callable[[], int], read_only: Callable[[], int]) -> Callable[[], int]:
+        """Make `path` read-only: bind it onto itself and remount that read-only; or, when it is a symlink (which
+        mounting would follow), pin the link itself (bound onto itself, it can be neither removed nor renamed;
+        where it points is protected by a step of its own)."""
+        syscall, c_long = self._libc.syscall, ctypes.c_long
+
+        def step() -> int:
+            try:
+                link = stat.S_ISLNK(os.lstat(path).st_mode)
+            except FileNotFoundError:
+                link = False  # a placeholder that vanished: `bind` makes it again
+            if not link:
+                return int(bind()) or int(read_only())
+            tree = int(syscall(c_long(_SYS_OPEN_TREE), c_long(_AT_FDCWD), ctypes.c_char_p(path),
+                               c_long(_OPEN_TREE_CLONE | _AT_SYMLINK_NOFOLLOW | _O_CLOEXEC)))
+            if tree < 0:
+                return -1
+            try:
+                return int(syscall(c_long(_SYS_MOVE_MOUNT), c_long(tree), ctypes.c_char_p(b""), c_long(_AT_FDCWD),
+                                   ctypes.c_char_p(path), c_long(_MOVE_MOUNT_F_EMPTY_PATH)))
+            finally:
+                os.close(tree)
+
+        return step
+
     def _mount_steps(self, plan: LinuxPlan) -> list[_Step]:
         set_ro = ctypes.create_string_buffer(struct.pack("<4Q", _MOUNT_ATTR_RDONLY, 0, 0, 0), 32)
         clear_ro = ctypes.create_string_buffer(struct.pack("<4Q", 0, _MOUNT_ATTR_RDONLY, 0, 0), 32)
@@ -416,12 +442,11 @@ class ChildConfinement:
             path = os.fsencode(name)
             bind = self._bind_or_create(path) if name in creatable else self._mount(path, path, None,
                                                                                     _MS_BIND | _MS_REC)
-            steps.append((f"bind {path!r}", bind, _GONE))
             if plan.mount_setattr:
-                steps.append((f"make {path!r} read-only", self._setattr(path, set_ro, _AT_RECURSIVE), _GONE))
+                read_only = self._setattr(path, set_ro, _AT_RECURSIVE)
             else:
-                flags = _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _locked_flags(path)
-                steps.append((f"make {path!r} read-only", self._mount(None, path, None, flags), _GONE))
+                read_only = self._mount(None, path, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _locked_flags(path))
+            steps.append((f"protect {path!r}", self._protect(path, bind, read_only), _GONE))
         if plan.mount_setattr:
             for root in map(os.fsencode, plan.reopened):  # its own bind came along into the protected bind
                 steps.append((f"make {root!r} writable", self._setattr(root, clear_ro, 0),

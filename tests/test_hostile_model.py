@@ -556,3 +556,30 @@ def test_degraded_exec_says_it_once(scene: Scene) -> None:
     assert run.returncode == 0, run.stderr
     said = run.stdout + run.stderr  # a warning event with --json
     assert said.count("the sandbox runs without namespaces") == 1, said
+
+
+# ------------------------------------------------------------------------------------- 6. symlinked protected names
+
+
+def test_a_symlinked_protected_name_and_its_target_stay_protected(scene: Scene) -> None:
+    _degrade(scene, False)
+    shared = scene.work / "shared" / "codex"
+    shared.mkdir(parents=True)
+    (shared / "config.toml").write_text("model = \"a\"\n", encoding="utf-8")
+    (scene.work / ".codex").symlink_to("shared/codex")
+    elsewhere = scene.base / "elsewhere.git"
+    (scene.work / ".git").rename(elsewhere)
+    (scene.work / ".git").symlink_to(elsewhere)
+    for path in (scene.work, *scene.work.rglob("*"), elsewhere):
+        os.chown(path, scene.attacker.uid, scene.attacker.uid, follow_symlinks=False)
+    before = scene.snapshot(scene.work) | {"elsewhere": b"".join(scene.snapshot(elsewhere).values())}
+    attack = ("rm -f .codex; mv .codex moved; mkdir .codex; echo pwned > .codex/config.toml;"
+              " echo pwned > shared/codex/config.toml; echo pwned > .codex/new.toml;"
+              " rm -f .git; mv .git moved-git; echo pwned > .git/config; touch made-it")
+    run = scene.codex("sandbox", "linux", "--full-auto", "--", "sh", "-c", attack)
+    assert (scene.work / "made-it").exists(), run.stderr  # the command ran, and could write its workspace
+    (scene.work / "made-it").unlink()
+    after = scene.snapshot(scene.work) | {"elsewhere": b"".join(scene.snapshot(elsewhere).values())}
+    assert after == before
+    assert os.readlink(scene.work / ".codex") == "shared/codex"
+    assert os.readlink(scene.work / ".git") == str(elsewhere)
