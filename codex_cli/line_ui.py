@@ -190,6 +190,9 @@ class LineApp:
 
         self.config, self.overrides = config, overrides
         self.out = out or sys.stdout
+        reconfigure = getattr(self.out, "reconfigure", None)
+        if callable(reconfigure):
+            reconfigure(errors="replace")  # text from a server may hold a lone surrogate: show "?", never crash
         self.env = dict(os.environ if env is None else env)
         tty = self.out.isatty()
         color = tty and stream_wants_color(self.out, "auto", self.env)

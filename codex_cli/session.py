@@ -350,7 +350,7 @@ class Session:
                 items.append(event.item)
             elif isinstance(event, StreamRetry):
                 items.clear()
-                self._emit(ErrorNotice(f"Reconnecting... {event.attempt}/{event.max_attempts}", event.cause))
+                self._emit(ErrorNotice(event.notice, event.cause))
             elif isinstance(event, Completed):
                 self._add_usage(event)
         if self._cancel.is_set():
@@ -405,7 +405,7 @@ class Session:
                 self._announce_item(event.item, ctx)
             elif isinstance(event, StreamRetry):
                 sample.items.clear()
-                self._emit(ErrorNotice(f"Reconnecting... {event.attempt}/{event.max_attempts}", event.cause))
+                self._emit(ErrorNotice(event.notice, event.cause))
             elif isinstance(event, Completed):
                 self._add_usage(event)
         if self._cancel.is_set():

@@ -335,7 +335,7 @@ class ToolRunner:
 
     def _run(self, call: ToolCall, ctx: ToolContext) -> dict[str, object]:
         problem = argument_error(call.payload, json_text=call.kind != "custom")
-        if problem is not None:  # a lone surrogate: no command, file or server could take it
+        if problem is not None:  # a lone surrogate or nesting past serde_json's limit: answered, never run
             return call.output_item(f"failed to parse function arguments: {problem}")
         if call.kind == "search":
             return call.output_item(self._tool_search(call))
