@@ -557,6 +557,7 @@ class _Supervisor:
     def run_init(self, command: int) -> None:
         """PID 1 of the namespace: reap every orphan, and exit as the command did (which ends the namespace)."""
         self._settle(-1)
+        _blank_command_line()
         signal.pthread_sigmask(signal.SIG_SETMASK, ())
         while True:
             try:
@@ -622,6 +623,20 @@ class _Supervisor:
                     break
             if not found:
                 return
+
+
+def _blank_command_line() -> None:
+    """Overwrite this process's command line (codex's, `-c` overrides included), which its /proc shows to every
+    process of the sandbox, with a name of its own."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[45]), int(fields[46])  # arg_start and arg_end (fields 48 and 49 of proc(5))
+    except (OSError, IndexError, ValueError):
+        return
+    if end > start:
+        name = b"codex-sandbox-init"[: end - start - 1]
+        ctypes.memmove(start, name + bytes(end - start - len(name)), end - start)
 
 
 def _python_handled_signals() -> list[int]:
