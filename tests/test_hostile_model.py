@@ -588,7 +588,7 @@ def test_a_symlinked_protected_name_and_its_target_stay_protected(scene: Scene) 
 def test_the_sandbox_does_not_see_codex_command_line(scene: Scene) -> None:
     _degrade(scene, False)
     secret = "sk-not-for-the-model-1234"
-    run = scene.codex("sandbox", "linux", "-c", f'model_providers.x.experimental_bearer_token="{secret}"', "--",
+    run = scene.codex("sandbox", "linux", "-c", f'model="{secret}"', "--",
                       "sh", "-c", "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done")
     assert run.returncode == 0, run.stderr
     assert secret not in run.stdout
