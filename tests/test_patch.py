@@ -1,4 +1,4 @@
-"""Unit tests of codex_cli.patch and codex_cli.patch_cli (behaviour described in shared/reference/apply-patch.md)."""
+"""Unit tests of codex_cli.patch and codex_cli.patch_cli (behaviour of codex-rs 0.169's apply_patch)."""
 
 from __future__ import annotations
 
@@ -496,7 +496,8 @@ def test_extract_apply_patch_from_shell_bare_patch_is_an_error(command: str | li
 # --------------------------------------------------------------------------- tool definition texts
 
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# The upstream scenarios, copied into the repository with their NOTICE (a clone carries them).
+SCENARIO_DIR = MAIN / "tests" / "data" / "apply_patch" / "scenarios"
 
 _STRICT_SCENARIOS_REJECTED = {
     "005_rejects_empty_patch",
@@ -509,9 +510,10 @@ _STRICT_SCENARIOS_REJECTED = {
 
 
 def test_lark_grammar_accepts_well_formed_scenarios_and_rejects_malformed() -> None:
-    lark = pytest.importorskip("lark")
+    import lark  # a test dependency (pyproject's [test]); imported here as only this test needs it
+
     parser = lark.Lark(APPLY_PATCH_LARK_GRAMMAR)
-    scenarios = sorted(d for d in (SHARED / "conformance/apply_patch/scenarios").iterdir() if d.is_dir())
+    scenarios = sorted(d for d in SCENARIO_DIR.iterdir() if d.is_dir())
     assert len(scenarios) == 23
     for scenario in scenarios:
         text = (scenario / "patch.txt").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Conformance of codex_cli.patch against the data recorded from codex-rs 0.169.0 (shared/conformance/apply_patch).
+"""Conformance of codex_cli.patch against the data recorded from codex-rs 0.169.0 (tests/data/apply_patch).
 
 - scenarios/: the 23 upstream fixtures, run through the real CLI in a subprocess (tree compared byte for
   byte, plus exit code and output from upstream_observed.json).
@@ -25,20 +25,15 @@ from codex_cli.patch import PatchError, apply_patch_atomic, apply_patch_cli, ext
 MAIN = Path(__file__).resolve().parents[1]
 
 
-def shared_dir() -> Path:
-    """The shared folder that sits next to this checkout (/work/shared for /work/main)."""
-    return Path(__file__).resolve().parents[1].parent / "shared"
-
-
-DATA = shared_dir() / "conformance" / "apply_patch"
-SCENARIOS = sorted(p.name for p in (DATA / "scenarios").iterdir() if p.is_dir()) if DATA.is_dir() else []
-OBSERVED = sorted(p.name for p in (DATA / "observed").iterdir() if p.is_dir()) if DATA.is_dir() else []
-
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="shared conformance data not available")
+# The data lives in the repository (tests/data/apply_patch, see its NOTICE): a clone carries it, and a missing
+# folder fails at collection instead of silently skipping the cases.
+DATA = MAIN / "tests" / "data" / "apply_patch"
+SCENARIOS = sorted(p.name for p in (DATA / "scenarios").iterdir() if p.is_dir())
+OBSERVED = sorted(p.name for p in (DATA / "observed").iterdir() if p.is_dir())
 
 
 def copy_tree(source: Path, target: Path) -> None:
-    """Copy bytes only: the shared data is read-only and its modes must not leak into the work dir."""
+    """Copy bytes only: the data's modes (read-only in some copies) must not leak into the work dir."""
     for root, dirs, files in os.walk(source):
         here = target / Path(root).relative_to(source)
         for name in dirs:
@@ -101,14 +96,14 @@ def test_observed_case_through_cli(name: str, tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------------------- agent runs
 
-AGENT_CASES = json.loads((DATA / "agent_observed.json").read_text(encoding="utf-8"))["cases"] if DATA.is_dir() else []
+AGENT_CASES = json.loads((DATA / "agent_observed.json").read_text(encoding="utf-8"))["cases"]
 AGENT_BY_NAME = {case["case"]: case for case in AGENT_CASES}
 
 # Not this module's concern: tool registration (t1u, t2, t3), sandbox/approval policy (e_ro, e_proc) and
 # writes outside the per-test workspace (e_outside, e_dotdot), which the engine allows as upstream does.
 AGENT_SKIPPED = {"t1u", "t2", "t3", "e_ro", "e_proc", "e_outside", "e_dotdot"}
 
-# Deliberate differences of our atomic agent path (shared/reference/apply-patch.md §6, §7):
+# Deliberate differences of our atomic agent path (the apply_patch reference, §6 and §7):
 # - m_swap: upstream verifies against the pre-patch disk, then writes sequentially; the second hunk then
 #   fails against the first one's output and leaves b.txt = "A". We compute everything from the pre-patch
 #   disk and write it all at once, so the swap simply succeeds.
