@@ -259,6 +259,7 @@ def test_racing_a_folder_against_a_symlink_never_lets_a_patch_out(scene: Scene, 
             patches.append(apply_patch_call(f"*** Begin Patch\n*** Add File: {folder}/{name}\n+owned {calls}\n"
                                             "*** End Patch", f"p{calls}"))
         responses.append({"output": patches})
+        responses.append({"output": [exec_call("sleep 0.3", f"s{batch}")]})  # the race goes on for seconds
     responses.append({"output": [message("done")]})
     with FakeResponsesServer(responses) as server:
         run = scene.exec(server, mode)
@@ -383,12 +384,13 @@ ESCAPE = (
 )
 
 
+@pytest.mark.parametrize("mode", ["workspace-write", "read-only"])
 @DEGRADED
-def test_processes_of_a_command_end_with_it(scene: Scene, degraded: bool) -> None:
+def test_processes_of_a_command_end_with_it(scene: Scene, mode: str, degraded: bool) -> None:
     _degrade(scene, degraded)
     script = [{"output": [exec_call(ESCAPE, "e")]}, {"output": [message("done")]}]
     with FakeResponsesServer(script) as server:
-        run = scene.exec(server, "workspace-write")
+        run = scene.exec(server, mode)
         output = _outputs(server)["e"]
     assert run.returncode == 0, run.stderr
     assert "spawned" in output
@@ -400,22 +402,23 @@ def test_processes_of_a_command_end_with_it(scene: Scene, degraded: bool) -> Non
     assert not (scene.work / ".codex" / "config.toml").exists()
 
 
+@pytest.mark.parametrize("mode", ["workspace-write", "read-only"])
 @DEGRADED
-def test_processes_of_a_command_end_when_codex_is_killed(scene: Scene, degraded: bool) -> None:
+def test_processes_of_a_command_end_when_codex_is_killed(scene: Scene, mode: str, degraded: bool) -> None:
     _degrade(scene, degraded)
     # Without namespaces seccomp refuses setsid (the process group is what ends with the command): fall back.
     cmd = ("(setsid sh -c 'exec sleep 41.25' || sh -c 'exec sleep 41.25') </dev/null >/dev/null 2>&1 & "
-           "(sh -c 'exec sleep 42.25' </dev/null >/dev/null 2>&1 &); touch started; exec sleep 43.25")
+           "(sh -c 'exec sleep 42.25' </dev/null >/dev/null 2>&1 &); echo started; exec sleep 43.25")
     script = [{"output": [exec_call(cmd, "k", yield_time_ms=30000)]}, {"output": [message("done")]}]
     sleepers = [["sleep", "41.25"], ["sleep", "42.25"], ["sleep", "43.25"]]
     with FakeResponsesServer(script) as server:
         scene.write_config(server.base_url)
-        proc = subprocess.Popen(scene.argv("exec", "--json", "-s", "workspace-write", "go"), cwd=scene.work,
+        proc = subprocess.Popen(scene.argv("exec", "--json", "-s", mode, "go"), cwd=scene.work,
                                 env=scene.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
         try:
             deadline = time.monotonic() + 30
-            while not (all(_pids_running(s) for s in sleepers) and (scene.work / "started").exists()):
+            while not all(_pids_running(s) for s in sleepers):
                 assert proc.poll() is None, proc.communicate()
                 assert time.monotonic() < deadline, "the command never started"
                 time.sleep(0.05)
