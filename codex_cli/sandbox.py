@@ -218,6 +218,66 @@ def _gitdir_named_by(git: Path) -> Path | None:
     return None
 
 
+_ASCII_SWAP = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+                            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def case_insensitive_volume(path: Path) -> bool:
+    """Whether names looked up in the directory `path` (or its nearest existing ancestor) match regardless of
+    case, as on APFS and HFS+ by default: there `.GIT/config` is `.git/config`. Decided by probing, not by
+    platform: an existing name is looked up again with its ASCII letters case-swapped, in the directory itself
+    (its entries) or in an ancestor on the same device (the directory's own name). True when nothing decides it
+    (no name with a letter, unreadable directories): a protection that is too broad only refuses a write."""
+    directory = Path(os.path.abspath(path))
+    while not os.path.isdir(directory) and directory != directory.parent:
+        directory = directory.parent
+    try:
+        device = os.stat(directory).st_dev
+    except OSError:
+        return True
+    child = directory
+    while child != child.parent:  # the directory's name, and its ancestors', while they are on its device
+        try:
+            if os.stat(child.parent).st_dev != device:
+                break
+        except OSError:
+            break
+        answer = _swapped_lookup(child.parent, child.name)
+        if answer is not None:
+            return answer
+        child = child.parent
+    try:
+        with os.scandir(directory) as entries:
+            for count, entry in enumerate(entries):
+                answer = _swapped_lookup(directory, entry.name)
+                if answer is not None:
+                    return answer
+                if count >= 64:  # the first entries decide it, if any can; no walk through a huge folder
+                    break
+    except OSError:
+        pass
+    return True
+
+
+def _swapped_lookup(directory: Path, name: str) -> bool | None:
+    """True when `name` with its ASCII letters case-swapped names the same file in `directory`, False when it
+    names nothing or another file (both spellings exist: case matters), None when it cannot tell."""
+    swapped = name.translate(_ASCII_SWAP)
+    if swapped == name:
+        return None
+    try:
+        original = os.lstat(directory / name)
+    except OSError:
+        return None
+    try:
+        other = os.lstat(directory / swapped)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    return (other.st_dev, other.st_ino) == (original.st_dev, original.st_ino)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # capabilities
 
