@@ -21,7 +21,7 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal, Protocol, TypeAlias
 
@@ -89,29 +89,59 @@ _RESERVED = frozenset(
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
 
 
-class _Scanned(Record, frozen=False):
-    items: list[tuple[bool, str]]  # (is_operator, text)
-    plain: bool
-    nested: list[str]  # bodies of $(...) and `...`
-    trailing_separator: bool
+class _Scanned:
+    """What `_scan` found. A plain class: scripts with many substitutions make one of these per body."""
+
+    __slots__ = ("items", "nested", "plain", "trailing_separator")
+
+    def __init__(self) -> None:
+        self.items: list[tuple[bool, str]] = []  # (is_operator, text)
+        self.plain = True
+        self.nested: list[str] = []  # bodies of $(...) and `...`
+        self.trailing_separator = False
+
+
+# The scanner only moves forward and copies no more than it keeps, so its time grows with the script's length
+# (a 1 MB command used to take minutes: each character of a word copied the word so far). Stretches of bare
+# words, blanks and operators, most of any script, are cut into tokens by one regular expression.
+_OPERATOR_CHARS = "<>&|;()"
+_WORD_PIECES = "#\\'\"$`"  # what a word may go on with after its bare characters
+_WORD_RUN = re.compile(r"[^ \t\n#\\'\"$`<>&|;()]+")  # neither ends a word nor starts a quote or substitution
+# Where a stretch of bare words, blanks, operators and newlines stops: a comment, a quote, a substitution, `<<`
+# (the word after it is a here-document delimiter; a lone `<` is passed over) and, while here-documents are
+# pending, the newline their bodies follow. Single character classes: alternatives search far slower.
+_STRETCH_STOP = re.compile(r"[#\\'\"$`<]")
+_STRETCH_STOP_AT_LINE_END = re.compile(r"[\n#\\'\"$`<]")
+_TOKEN = re.compile("|".join([r"[^ \t\n<>&|;()]+", "\n", *map(re.escape, _OPERATORS)]))  # operators longest first
+_WORD_ENDS = " \t\n" + _OPERATOR_CHARS
+_NEWLINE_SEPARATOR = (True, ";")
+_GLOB = re.compile(r"[*?\[\]{}!]")
+_OPERATOR = re.compile("|".join(map(re.escape, _OPERATORS)))
+_QUOTED_RUN = re.compile(r'[^"\\$`]+')  # inside "…": characters taken as they are
+_PAREN_STOP = re.compile(r"[\\'\"()]")  # inside $(…): what skips text or changes the depth
 
 
 def _closing_paren(src: str, start: int) -> int:
     """Index just past the `)` that closes a `$(` whose body begins at `start` (len(src) if unbalanced)."""
-    depth, i = 1, start
-    while i < len(src):
-        c = src[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c in "'\"":
-            end = src.find(c, i + 1)
-            i = len(src) if end < 0 else end + 1
-            continue
-        depth += {"(": 1, ")": -1}.get(c, 0)
-        i += 1
-        if depth == 0:
-            return i
+    depth, skipped_to = 1, start
+    for stop in _PAREN_STOP.finditer(src, start):
+        at = stop.start()
+        if at < skipped_to:
+            continue  # escaped or quoted
+        c = stop.group()
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return at + 1
+        elif c == "\\":
+            skipped_to = at + 2
+        else:
+            end = src.find(c, at + 1)
+            if end < 0:
+                break
+            skipped_to = end + 1
     return len(src)
 
 
@@ -136,36 +166,104 @@ def _substitution(src: str, i: int, out: _Scanned) -> int:
 def _skip_heredocs(src: str, i: int, delimiters: list[tuple[str, bool]]) -> int:
     """Skip the here-document bodies that start at `i` (just after a newline); return the next index."""
     for delimiter, strip_tabs in delimiters:
-        while i < len(src):
-            end = src.find("\n", i)
-            end = len(src) if end < 0 else end
-            line = src[i:end].lstrip("\t") if strip_tabs else src[i:end]
-            i = end + 1
-            if line == delimiter:
-                break
+        i = _after_delimiter_line(src, i, delimiter, strip_tabs)
     return i
+
+
+def _after_delimiter_line(src: str, i: int, delimiter: str, strip_tabs: bool) -> int:
+    """The index after the first line from `i` (a line start) that is `delimiter` (after leading tabs with
+    `strip_tabs`); len(src) when none is."""
+    n = len(src)
+    if i >= n or "\n" in delimiter or (strip_tabs and delimiter.startswith("\t")):
+        return n  # no line can be equal to it
+    needle = delimiter + "\n"
+    at = i
+    while (hit := src.find(needle, at)) >= 0:  # at most one hit a line: the needle ends with the newline
+        if _is_line(src, i, hit, strip_tabs):
+            return hit + len(needle)
+        at = hit + len(needle)
+    last = n - len(delimiter)  # the last line has no newline to find
+    if last >= at and src.endswith(delimiter) and _is_line(src, i, last, strip_tabs):
+        return n + 1
+    return n
+
+
+def _is_line(src: str, first: int, at: int, strip_tabs: bool) -> bool:
+    """Whether a line at or after `first` begins at `at` (or, with `strip_tabs`, has only tabs before it)."""
+    newline = src.rfind("\n", first, at)
+    start = first if newline < 0 else newline + 1
+    if start >= len(src):
+        return False  # the empty text after a final newline is no line
+    return start == at or (strip_tabs and src.count("\t", start, at) == at - start)
 
 
 def _double_quoted(src: str, i: int, word: list[str], out: _Scanned) -> int:
     """Append the text of a `"…"` body starting at `i` to `word`; the index after the closing quote
     (len(src) + 1 when it is missing)."""
     n = len(src)
-    while i < n and src[i] != '"':
-        if src[i] == "\\" and i + 1 < n and src[i + 1] in '$`"\\\n':
+    while i < n:
+        c = src[i]
+        if c == '"':
+            return i + 1
+        if c == "\\" and i + 1 < n and src[i + 1] in '$`"\\\n':
             word.append(src[i + 1])
             i += 2
-        elif src[i] in "$`":
+        elif c == "\\":
+            word.append(c)
+            i += 1
+        elif c in "$`":
             start, i = i, _substitution(src, i, out)
             word.append(src[start:i])
         else:
-            word.append(src[i])
-            i += 1
-    return i + 1 if i < n else n + 1
+            run = _QUOTED_RUN.match(src, i)
+            assert run is not None  # c is none of the characters the pattern stops at
+            word.append(run.group())
+            i = run.end()
+    return n + 1
+
+
+def _stretch_end(src: str, i: int, newlines: bool) -> int:
+    """The end of the stretch of whole bare words, blanks, operators and (with `newlines`) newlines at `i`."""
+    stops = _STRETCH_STOP if newlines else _STRETCH_STOP_AT_LINE_END
+    stop = stops.search(src, i)
+    while stop is not None and src.startswith("<", stop.start()) and not src.startswith("<<", stop.start()):
+        stop = stops.search(src, stop.start() + 1)  # a lone `<` is an operator of the stretch
+    if stop is None:
+        return len(src)
+    end = stop.start()
+    if end > i and src[end] in _WORD_PIECES and src[end - 1] not in _WORD_ENDS:
+        # The word before it goes on (`a"b"`, `a$b`, `a#b`): leave that word to the piece-by-piece scan.
+        last = max(src.rfind(c, i, end) for c in _WORD_ENDS)
+        end = last + 1 if last >= 0 else i
+    return end
+
+
+def _take_stretch(src: str, i: int, end: int, out: _Scanned) -> None:
+    """Record the words, operators and newlines of `src[i:end]`, a `_stretch_end` stretch."""
+    tokens = _TOKEN.findall(src, i, end)
+    if not tokens:
+        return  # blanks only
+    # A newline separates only after a word, as in `_scan`; `before` is the token each one follows, the
+    # first one a stand-in for what came before the stretch (`w` for a word, `;` for anything else).
+    before = ["w" if out.items and not out.items[-1][0] else ";", *tokens[:-1]]
+    items = [
+        _NEWLINE_SEPARATOR if token == "\n" else (token[0] in _OPERATOR_CHARS, token)
+        for token, previous in zip(tokens, before, strict=True)
+        if token != "\n" or (previous != "\n" and previous[0] not in _OPERATOR_CHARS)
+    ]
+    if items:
+        out.items.extend(items)
+        out.trailing_separator = items[-1] == _NEWLINE_SEPARATOR
+    if out.plain and (
+        _GLOB.search(src, i, end) is not None
+        or any(token[0] in _OPERATOR_CHARS and token not in _PLAIN_OPERATORS for token in set(tokens))
+    ):
+        out.plain = False
 
 
 def _scan(src: str) -> _Scanned | None:
     """Words and operators of a shell script; None on an unterminated quote."""
-    out = _Scanned([], True, [], False)
+    out = _Scanned()
     word: list[str] | None = None
     heredocs: list[tuple[str, bool]] = []
     pending_heredoc: bool | None = None  # set after `<<`/`<<-`: the next word is a delimiter
@@ -183,6 +281,10 @@ def _scan(src: str) -> _Scanned | None:
         word = None
 
     while i < n:
+        if word is None and pending_heredoc is None and (end := _stretch_end(src, i, not heredocs)) > i:
+            _take_stretch(src, i, end, out)
+            i = end
+            continue
         c = src[i]
         if c in " \t":
             end_word()
@@ -201,38 +303,45 @@ def _scan(src: str) -> _Scanned | None:
             if src.startswith("\n", i + 1):
                 i += 2
                 continue
-            word = (word or []) + [src[i + 1 : i + 2]]
+            word = word if word is not None else []
+            word.append(src[i + 1 : i + 2])
             i += 2
         elif c == "'":
             end = src.find("'", i + 1)
             if end < 0:
                 return None
-            word = (word or []) + [src[i + 1 : end]]
+            word = word if word is not None else []
+            word.append(src[i + 1 : end])
             i = end + 1
         elif c == '"':
-            word = word or []
+            word = word if word is not None else []
             i = _double_quoted(src, i + 1, word, out)
             if i > n:
                 return None
         elif c in "$`":
             start, i = i, _substitution(src, i, out)
-            word = (word or []) + [src[start:i]]
+            word = word if word is not None else []
+            word.append(src[start:i])
         else:
-            op = next((o for o in _OPERATORS if src.startswith(o, i)), None)
+            run = _WORD_RUN.match(src, i)
+            op = _OPERATOR.match(src, i) if run is None else None
             if op is None:
-                if c in "*?[]{}!":
+                text = run.group() if run is not None else c  # a run, or a `#` inside a word
+                if out.plain and _GLOB.search(text):
                     out.plain = False
-                word = (word or []) + [c]
-                i += 1
+                word = word if word is not None else []
+                word.append(text)
+                i += len(text)
                 continue
             end_word()
-            out.items.append((True, op))
-            out.trailing_separator = op == ";"
-            if op not in _PLAIN_OPERATORS:
+            operator = op.group()
+            out.items.append((True, operator))
+            out.trailing_separator = operator == ";"
+            if operator not in _PLAIN_OPERATORS:
                 out.plain = False
-            if op in ("<<", "<<-"):
-                pending_heredoc = op == "<<-"
-            i += len(op)
+            if operator in ("<<", "<<-"):
+                pending_heredoc = operator == "<<-"
+            i += len(operator)
     end_word()
     return out
 
@@ -269,21 +378,53 @@ def parse_shell_script(cmd: str) -> list[list[str]] | None:
     return segments
 
 
-def _loose_segments(cmd: str, depth: int = 0) -> list[list[str]]:
+class _Scripts:
+    """The scripts and substitution bodies met while judging one command, each scanned once: nested
+    `bash -c` scripts and substitutions reach the same text again from every level that encloses it."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, tuple[list[list[str]], list[str]]] = {}
+
+    def parts(self, text: str) -> tuple[list[list[str]], list[str]]:
+        """(the non-empty simple commands of `text`, its substitution bodies); shared lists, not to be changed.
+        An unterminated quote gives a rough split and no bodies."""
+        known = self._parts.get(text)
+        if known is None:
+            scanned = _scan(text)
+            if scanned is None:
+                rough = (part.replace("'", " ").replace('"', " ").split() for part in _ROUGH_SPLIT.split(text))
+                known = ([seg for seg in rough if seg], [])
+            else:
+                known = ([seg for seg in _split_items(scanned.items) if seg], scanned.nested)
+            self._parts[text] = known
+        return known
+
+
+_ROUGH_SPLIT = re.compile(r"[;&|()\n`]+")
+_MAX_DEPTH = 8  # how deep substitutions, and apart from them `sudo`/`env`/`bash -c` wrappers, are looked into
+
+
+def _loose_segments(cmd: str, scripts: _Scripts, depth: int = 0) -> list[list[str]]:
     """Every simple command a script may run, substitutions included; never fails."""
-    scanned = _scan(cmd)
-    if scanned is None:  # unterminated quote: fall back to a rough split
-        return [part.replace("'", " ").replace('"', " ").split() for part in re.split(r"[;&|()\n`]+", cmd)]
-    segments = _split_items(scanned.items)
-    if depth < 8:
-        for body in scanned.nested:
-            segments.extend(_loose_segments(body, depth + 1))
-    return [seg for seg in segments if seg]
+    segments, bodies = scripts.parts(cmd)
+    found = list(segments)
+    if depth < _MAX_DEPTH:
+        for body in bodies:
+            found.extend(_loose_segments(body, scripts, depth + 1))
+    return found
+
+
+_POSIX_PATHS = os.sep == "/" and os.altsep is None
+
+
+def _base_name(path: str) -> str:
+    """`os.path.basename`, asked once per command of a script: the generic function costs more than the rest."""
+    return path[path.rfind("/") + 1 :] if _POSIX_PATHS else os.path.basename(path)
 
 
 def _shell_script(argv: Sequence[str]) -> str | None:
     """The script of `bash -c SCRIPT`-style argv (any `-c` flag cluster, e.g. `-lc`), else None."""
-    if not argv or os.path.basename(argv[0]) not in _SHELLS:
+    if not argv or _base_name(argv[0]) not in _SHELLS:
         return None
     saw_c, i = False, 1
     while i < len(argv):
@@ -310,10 +451,13 @@ def _command_segments(argv: Sequence[str], depth: int = 0) -> list[list[str]] | 
     if script is None:
         return [list(argv)]
     segments = parse_shell_script(script)
-    if segments is None or depth >= 8:
+    if segments is None or depth >= _MAX_DEPTH:
         return None
     flat: list[list[str]] = []
     for segment in segments:
+        if _base_name(segment[0]) not in _SHELLS:  # most commands: what `_shell_script` would find first
+            flat.append(segment)
+            continue
         inner = _command_segments(segment, depth + 1)
         if inner is None:
             return None
@@ -423,29 +567,79 @@ def _after_env(args: Sequence[str]) -> list[str]:
     return []
 
 
-def _is_dangerous_simple(argv: Sequence[str], depth: int) -> bool:
-    words = list(argv)
-    while words and (words[0] in _RESERVED or _ASSIGNMENT.match(words[0])):
-        words.pop(0)
-    if not words or depth > 8:
-        return False
-    prog = os.path.basename(words[0])
-    if prog == "rm":
-        return _has_force_flag(words[1:])
-    if prog == "sudo":  # only a bare `sudo CMD`; `sudo -u root rm -f` is not flagged (as observed in 0.169)
-        return len(words) > 1 and not words[1].startswith("-") and _is_dangerous_simple(words[1:], depth + 1)
-    if prog == "env":
-        return _is_dangerous_simple(_after_env(words[1:]), depth + 1)
-    script = _shell_script(words)
-    if script is not None:
-        return any(_is_dangerous_simple(seg, depth + 1) for seg in _loose_segments(script))
+_LOOKED_INTO = frozenset({"rm", "sudo", "env", *_SHELLS})
+
+
+def _any_dangerous(commands: Iterable[Sequence[str]], scripts: _Scripts) -> bool:
+    """Whether any of `commands` is "rm -f style" (see `is_dangerous_command`), looking up to 8 levels of
+    `sudo`, `env` and `bash -c` deep.
+
+    One level at a time, and each command and script only at the shallowest level it is reached on: the
+    same text is reached through every wrapper and substitution that encloses it, and following each of
+    those paths on its own takes time exponential in the nesting."""
+    level = list(commands)
+    seen: set[tuple[str, ...]] = set()
+    walked: dict[str, int] = {}  # script or body -> the shallowest substitution depth it was walked from
+    programs: dict[str, str] = {}  # first word -> its base name, "" for a keyword or an assignment
+    for _ in range(_MAX_DEPTH + 1):
+        following: list[Sequence[str]] = []
+        for argv in level:
+            if not argv:
+                continue
+            prog = programs.get(argv[0])
+            if prog is None:
+                first = argv[0]
+                prog = programs[first] = "" if first in _RESERVED or _ASSIGNMENT.match(first) else _base_name(first)
+            if prog and prog not in _LOOKED_INTO:
+                continue  # most commands of a script
+            key = tuple(argv)
+            if key in seen:
+                continue
+            seen.add(key)
+            skip = 0
+            while skip < len(argv) and (argv[skip] in _RESERVED or _ASSIGNMENT.match(argv[skip])):
+                skip += 1
+            words = argv[skip:]
+            if not words:
+                continue
+            prog = _base_name(words[0])
+            if prog == "rm":
+                if _has_force_flag(words[1:]):
+                    return True
+            elif prog == "sudo":  # only a bare `sudo CMD`; `sudo -u root rm -f` is not flagged (observed in 0.169)
+                if len(words) > 1 and not words[1].startswith("-"):
+                    following.append(words[1:])
+            elif prog == "env":
+                following.append(_after_env(words[1:]))
+            elif prog in _SHELLS and (script := _shell_script(words)) is not None:
+                following.extend(_newly_reached(script, scripts, walked))
+        level = following
     return False
+
+
+def _newly_reached(script: str, scripts: _Scripts, walked: dict[str, int]) -> list[list[str]]:
+    """The segments of `_loose_segments(script)` in texts not walked before, and in texts whose substitutions
+    can now be followed deeper than before (`walked` is updated)."""
+    found: list[list[str]] = []
+    pending = [(script, 0)]
+    while pending:
+        text, depth = pending.pop()
+        before = walked.get(text)
+        if before is not None and before <= depth:
+            continue
+        walked[text] = depth
+        segments, bodies = scripts.parts(text)
+        if before is None:
+            found.extend(segments)
+        if depth < _MAX_DEPTH:
+            pending.extend((body, depth + 1) for body in bodies)
+    return found
 
 
 def is_dangerous_command(argv: Sequence[str]) -> bool:
     """True for "rm -f style" commands (§7.4): `rm` with any force flag, also behind `sudo`, `env` and
     nested `bash -c` scripts, in any segment of a script, including inside `$(...)`."""
-    return _is_dangerous_simple(argv, 0)
+    return _any_dangerous([argv], _Scripts())
 
 
 # ---------------------------------------------------------------------------------------- execpolicy rules
@@ -483,6 +677,8 @@ class PrefixRules(Record):
 
     def check(self, argv: Sequence[str]) -> RuleMatch | None:
         """The strictest matching rule (forbidden > prompt > allow), or None."""
+        if not self.rules:
+            return None  # the common case, asked once per command of a script
         found = [m for m in (r.match(argv) for r in self.rules) if m is not None]
         if not found and argv and "/" in argv[0]:
             name = os.path.basename(argv[0])
@@ -618,14 +814,15 @@ class _RuleView(Record):
 
 def _rule_view(argv: Sequence[str], rules: PrefixRules) -> _RuleView:
     segments = _command_segments(argv)
+    scripts = _Scripts()
     if segments is None:  # not a plain script: rules see its rough segments, and `allow` never lifts the sandbox
-        matches = [rules.check(s) for s in _loose_segments(_shell_script(argv) or "")]
+        matches = [rules.check(s) for s in _loose_segments(_shell_script(argv) or "", scripts)]
         strict = [m for m in matches if m is not None and m.decision != "allow"]
         return _RuleView(
             next((m for m in strict if m.decision == "forbidden"), None),
             next((m for m in strict if m.decision == "prompt"), None),
             False,
-            is_dangerous_command(argv),
+            _any_dangerous([argv], scripts),
             False,
         )
     pairs = [(s, rules.check(s)) for s in segments]
@@ -634,7 +831,7 @@ def _rule_view(argv: Sequence[str], rules: PrefixRules) -> _RuleView:
         next((m for _, m in pairs if m is not None and m.decision == "forbidden"), None),
         next((m for _, m in pairs if m is not None and m.decision == "prompt"), None),
         bool(pairs) and all(m is not None and m.decision == "allow" for _, m in pairs),
-        any(_is_dangerous_simple(s, 0) for s in unmatched),
+        _any_dangerous(unmatched, scripts),
         all(_is_safe_simple(s) for s in unmatched),
     )
 
