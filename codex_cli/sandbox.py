@@ -466,6 +466,7 @@ def _prepare_linux(policy: SandboxPolicy, env: Mapping[str, str], caps: Capabili
         creatable=tuple(creatable),
         reopened=tuple(str(r) for r in roots if any(r != Path(p) and _is_within(r, Path(p)) for p in protected)),
         private_shm=caps.namespaces != "none" and os.path.isdir("/dev/shm"),
+        private_pts=caps.namespaces != "none" and os.path.isdir("/dev/pts") and os.path.exists("/dev/ptmx"),
         landlock_abi=caps.landlock_abi,
         landlock_net=not policy.network_access,
         seccomp=("vsock" if policy.network_access else "restricted") if caps.seccomp else "none",
@@ -661,7 +662,8 @@ def _linux_warnings(policy: SandboxPolicy, caps: Capabilities) -> list[str]:
         if policy.mode == "workspace-write":
             missing.append(f"{', '.join(PROTECTED_NAMES)} at the top of the writable roots (and a CODEX_HOME "
                            "inside one) are not write-protected")
-        missing.append("commands see every process of this machine in /proc, command lines included")
+        missing.append("commands see every process of this machine in /proc, command lines included, and can "
+                       "write to your other terminals")
         if caps.landlock_abi < 6:
             missing.append("they can signal processes outside the sandbox (that needs Landlock ABI 6)")
         if not caps.seccomp:

@@ -87,6 +87,8 @@ _WRITABLE_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev
 # --- seccomp -----------------------------------------------------------------------------------------------
 _BPF_LD_W_ABS, _BPF_JEQ, _BPF_JGE, _BPF_RET = 0x20, 0x15, 0x35, 0x06
 _RET_ALLOW, _RET_ERRNO = 0x7FFF0000, 0x00050000
+_DENY = _RET_ERRNO | errno.EPERM
+_TIOCSTI, _TIOCLINUX = 0x5412, 0x541C
 _AF_UNIX, _AF_VSOCK = 1, 40
 
 
@@ -95,6 +97,7 @@ class _Arch(Record):
     check_x32: bool
     socket: int
     socketpair: int
+    ioctl: int
     io_uring: tuple[int, ...]
     network: tuple[int, ...]  # connect accept accept4 bind listen getpeername getsockname shutdown sendto
     # sendmmsg recvmmsg getsockopt setsockopt ptrace process_vm_readv process_vm_writev (sandbox.md §4.5)
@@ -105,11 +108,11 @@ class _Arch(Record):
 
 
 _ARCHES = {
-    "x86_64": _Arch(0xC000003E, True, 41, 53, (425, 426, 427),
+    "x86_64": _Arch(0xC000003E, True, 41, 53, 16, (425, 426, 427),
                     (42, 43, 288, 49, 50, 52, 51, 48, 44, 307, 299, 55, 54, 101, 310, 311),
                     (303, 304), (101, 310, 311, 438),
                     (29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71), (112, 109)),
-    "aarch64": _Arch(0xC00000B7, False, 198, 199, (425, 426, 427),
+    "aarch64": _Arch(0xC00000B7, False, 198, 199, 29, (425, 426, 427),
                      (203, 202, 242, 200, 201, 205, 204, 210, 206, 269, 243, 209, 208, 117, 270, 271),
                      (264, 265), (117, 270, 271, 438),
                      (186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197), (157, 154)),
@@ -139,29 +142,34 @@ def seccomp_program(mode: SeccompMode, isolated: bool = True) -> bytes:
     arch = _arch()
     if arch is None or mode == "none":
         return b""
-    deny = _RET_ERRNO | errno.EPERM
     denied = arch.io_uring + arch.file_handles + (arch.network if mode == "restricted" else ())
     if not isolated:
         denied += arch.debugging + arch.sysv_ipc + arch.sessions
-    denied = tuple(dict.fromkeys(denied))
-    head = [(_BPF_LD_W_ABS, 4, 0, 0), (_BPF_JEQ, arch.audit, 1, 0), (_BPF_RET, deny, 0, 0), (_BPF_LD_W_ABS, 0, 0, 0)]
+    # Labels stand for the instructions they name; jumps are resolved once the program is laid out.
+    program: list[tuple[int, int, int | str, int | str]] = [
+        (_BPF_LD_W_ABS, 4, 0, 0), (_BPF_JEQ, arch.audit, 1, 0), (_BPF_RET, _DENY, 0, 0), (_BPF_LD_W_ABS, 0, 0, 0)]
     if arch.check_x32:
-        head += [(_BPF_JGE, 0x40000000, 0, 1), (_BPF_RET, deny, 0, 0)]
-    checks = [*denied, arch.socket, arch.socketpair]
-    # Layout after the checks: [allow] [ld args[0]] [jeq family] [allow] [deny]
-    first = len(head)
-    allow_at = first + len(checks)
-    sock_at, deny_at = allow_at + 1, allow_at + 4
-    body: list[tuple[int, int, int, int]] = []
-    for i, nr in enumerate(checks):
-        target = deny_at if i < len(denied) else sock_at
-        body.append((_BPF_JEQ, nr, target - (first + i + 1), 0))
-    family = _AF_UNIX if mode == "restricted" else _AF_VSOCK
-    # restricted: AF_UNIX → allow, else deny.  vsock: AF_VSOCK → deny, else allow.
-    jt, jf = (0, 1) if mode == "restricted" else (1, 0)
-    tail = [(_BPF_RET, _RET_ALLOW, 0, 0), (_BPF_LD_W_ABS, 16, 0, 0), (_BPF_JEQ, family, jt, jf),
-            (_BPF_RET, _RET_ALLOW, 0, 0), (_BPF_RET, deny, 0, 0)]
-    return b"".join(_insn(code, k, jt, jf) for code, k, jt, jf in head + body + tail)
+        program.append((_BPF_JGE, 0x40000000, "deny", 0))
+    program += [(_BPF_JEQ, nr, "deny", 0) for nr in dict.fromkeys(denied)]
+    program += [(_BPF_JEQ, arch.socket, "socket", 0), (_BPF_JEQ, arch.socketpair, "socket", 0),
+                (_BPF_JEQ, arch.ioctl, "ioctl", 0), (_BPF_RET, _RET_ALLOW, 0, 0)]
+    # socket(family, ...): restricted allows AF_UNIX only; vsock refuses AF_VSOCK only.
+    labels = {"socket": len(program)}
+    if mode == "restricted":
+        program += [(_BPF_LD_W_ABS, 16, 0, 0), (_BPF_JEQ, _AF_UNIX, "allow", "deny")]
+    else:
+        program += [(_BPF_LD_W_ABS, 16, 0, 0), (_BPF_JEQ, _AF_VSOCK, "deny", "allow")]
+    # ioctl(fd, cmd): TIOCSTI would type into the terminal (the person's, when it is the controlling one) after
+    # the command ends, TIOCLINUX can do as much on a console.
+    labels["ioctl"] = len(program)
+    program += [(_BPF_LD_W_ABS, 24, 0, 0), (_BPF_JEQ, _TIOCSTI, "deny", 0), (_BPF_JEQ, _TIOCLINUX, "deny", "allow")]
+    labels["allow"], labels["deny"] = len(program), len(program) + 1
+    program += [(_BPF_RET, _RET_ALLOW, 0, 0), (_BPF_RET, _DENY, 0, 0)]
+
+    def offset(at: int, target: int | str) -> int:
+        return target if isinstance(target, int) else labels[target] - at - 1
+
+    return b"".join(_insn(code, k, offset(at, jt), offset(at, jf)) for at, (code, k, jt, jf) in enumerate(program))
 
 
 def landlock_fs_mask(abi: int) -> int:
@@ -322,6 +330,7 @@ class LinuxPlan(Record):
     seccomp: SeccompMode
     mount_setattr: bool
     reopened: tuple[str, ...] = ()
+    private_pts: bool = False
 
 
 _Step = tuple[str, Callable[[], int], frozenset[int]]  # stage, call, errnos that mean "nothing to do"
@@ -454,6 +463,13 @@ class ChildConfinement:
         if plan.private_shm:
             shm = self._mount(b"tmpfs", b"/dev/shm", b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=1777")
             steps.append(("mount a private /dev/shm", shm, _STRICT))
+        if plan.private_pts:
+            # A terminal instance of its own: the person's other terminals are not there to write to; ptys the
+            # command opens come from it. (Its own terminal stays usable through the descriptors it has.)
+            pts = self._mount(b"devpts", b"/dev/pts", b"devpts", _MS_NOSUID | _MS_NOEXEC,
+                              b"newinstance,ptmxmode=0666,mode=0620")
+            steps.append(("mount a private /dev/pts", pts, _STRICT))
+            steps.append(("bind /dev/ptmx", self._mount(b"/dev/pts/ptmx", b"/dev/ptmx", None, _MS_BIND), _GONE))
         return steps
 
     def _cap_steps(self) -> list[Callable[[], int]]:

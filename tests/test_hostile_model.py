@@ -596,3 +596,58 @@ def test_the_sandbox_does_not_see_codex_command_line(scene: Scene) -> None:
     assert run.returncode == 0, run.stderr
     assert secret not in run.stdout
     assert "codex-sandbox-init" in run.stdout
+
+
+# --------------------------------------------------------------------------------------------------- 7. terminals
+
+TTY_ATTACK = r"""
+import fcntl, os, sys, termios
+try:
+    fcntl.ioctl(0, termios.TIOCSTI, b"x")
+    print("tiocsti ok")
+except OSError as exc:
+    print("tiocsti failed", exc.errno)
+try:
+    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_NOCTTY)
+    os.write(fd, b"pwned\r\n")
+    print("other terminal written")
+except OSError as exc:
+    print("other terminal failed", exc.errno)
+"""
+
+
+@DEGRADED
+def test_the_person_terminals_are_out_of_reach(scene: Scene, degraded: bool) -> None:
+    """TIOCSTI on the controlling terminal (codex sandbox keeps the person's) would type a command into their
+    shell once codex exits; another terminal of theirs must not be writable either."""
+    import pty
+    import select
+
+    _degrade(scene, degraded)
+    (scene.work / "tty.py").write_text(TTY_ATTACK, encoding="utf-8")
+    own_master, own_slave = pty.openpty()
+    other_master, other_slave = pty.openpty()
+    other_name = os.ttyname(other_slave)
+    for fd in (own_slave, other_slave):
+        os.fchown(fd, scene.attacker.uid, -1)
+
+    def take_terminal() -> None:
+        import fcntl
+        import termios
+
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    try:
+        run = subprocess.run(scene.argv("sandbox", "linux", "--full-auto", "--", scene.python(), "tty.py", other_name),
+                             cwd=scene.work, env=scene.env, stdin=own_slave, capture_output=True, text=True,
+                             preexec_fn=take_terminal, timeout=60, check=False)
+        assert "tiocsti failed 1" in run.stdout, run.stdout + run.stderr
+        pending = os.read(own_slave, 100) if select.select([own_slave], [], [], 0.2)[0] else b""
+        assert b"x" not in pending
+        if not degraded:  # without a mount namespace /dev/pts is the host's (the notice says so)
+            assert "other terminal failed" in run.stdout, run.stdout
+            assert not select.select([other_master], [], [], 0.2)[0]
+    finally:
+        for fd in (own_master, own_slave, other_master, other_slave):
+            os.close(fd)
