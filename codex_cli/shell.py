@@ -3,8 +3,10 @@
 `exec_command` starts `[shell, "-lc", cmd]` in its own process group and waits up to `yield_time_ms`; a command
 still running then becomes a session that `write_stdin` feeds or polls. stdout and stderr share one pipe (or one
 PTY with `tty`), so their bytes arrive in the order the process wrote them. The model sees a plain-text header and
-the output cut in the middle to its token budget (tokens = ceil(bytes / 4)). The older `shell` tool (an argv array
-with `timeout_ms`) runs through `run_legacy_shell` and answers with a small JSON document.
+the output cut in the middle to its token budget (tokens = ceil(bytes / 4)), from a 1 MiB head-and-tail capture of
+all of it; `on_output` callbacks see the output live up to `LIVE_OUTPUT_LIMIT_BYTES`, so codex stays small however
+much a command prints. The older `shell` tool (an argv array with `timeout_ms`) runs through `run_legacy_shell` and
+answers with a small JSON document.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ WRITE_YIELD_DEFAULT_MS = 250
 POLL_YIELD_RANGE_MS = (5_000, 300_000)
 DEFAULT_MAX_OUTPUT_TOKENS = 10_000
 CAPTURE_LIMIT_BYTES = 1 << 20
+# How much text one process passes to `on_output` callbacks over its life, counted as the memory the text takes
+# (1 to 4 bytes a character); later output is only captured. Front ends keep or forward what they are given, so
+# without a limit a command printing gigabytes would grow codex by as much (codex-rs stops its live deltas too).
+LIVE_OUTPUT_LIMIT_BYTES = 8 << 20
 MAX_LIVE_SESSIONS = 64
 LEGACY_TIMEOUT_MS = 60_000
 LEGACY_TIMEOUT_EXIT_CODE = 124
@@ -486,6 +492,7 @@ class _LiveProcess:
         self._capture = _Capture()
         self._fresh: list[str] = []  # decoded output not yet passed to an `on_output` callback
         self._fresh_chars = 0
+        self._live_left = LIVE_OUTPUT_LIMIT_BYTES
         self._pump = threading.Thread(target=self._drain, args=(read_fd,), name="codex-exec-output", daemon=True)
         self._pump.start()
 
@@ -501,7 +508,8 @@ class _LiveProcess:
                 text = decoder.decode(data, final=not data)
                 with self._cond:
                     self._capture.add(data)
-                    if text:
+                    if text and self._live_left > 0:
+                        self._live_left -= sys.getsizeof(text)
                         self._keep_fresh(text)
                     self._cond.notify_all()
         finally:
