@@ -507,7 +507,9 @@ class ChildConfinement:
             if self._isolated:
                 # PID 1 of the new namespace: its /proc shows only the namespace (EPERM where the host's /proc
                 # is partly masked, as in some containers: the host's then stays, still without signalling).
-                self._libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None)
+                # Read-only: /proc/sys belongs to the host, and root keeps write access to it by owner bits alone
+                # (Landlock, where there is one, refuses writes there anyway).
+                self._libc.mount(b"proc", b"/proc", b"proc", _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None)
                 self._fork_supervisor(_Supervisor(self._libc, -1, self._maxfd, True).run_init)
                 _reenter_cwd()
             stage = "drop capabilities"

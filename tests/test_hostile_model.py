@@ -651,3 +651,17 @@ def test_the_person_terminals_are_out_of_reach(scene: Scene, degraded: bool) -> 
     finally:
         for fd in (own_master, own_slave, other_master, other_slave):
             os.close(fd)
+
+
+def test_proc_sys_stays_read_only_even_without_landlock(scene: Scene) -> None:
+    """As root, /proc/sys/kernel/core_pattern is writable by owner bits alone: a pipe there runs as root on the
+    host at the next crash."""
+    if scene.attacker.name != "root":
+        pytest.skip("root's owner bits")
+    _degrade(scene, False)
+    scene.env["CODEX_SANDBOX_TEST_DISABLE"] = "landlock"
+    before = Path("/proc/sys/kernel/core_pattern").read_text()
+    run = scene.codex("sandbox", "linux", "--full-auto", "--", "sh", "-c",
+                      "echo '|/bin/sh -c true' > /proc/sys/kernel/core_pattern; echo tried")
+    assert "tried" in run.stdout, run.stderr
+    assert Path("/proc/sys/kernel/core_pattern").read_text() == before
