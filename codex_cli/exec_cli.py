@@ -403,14 +403,35 @@ def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path
         session.interrupt()
         raise KeyboardInterrupt
 
+    terminated: list[int] = []
+
+    def on_termination(signum: int, frame: FrameType | None) -> None:
+        # Once the turn runs, nothing is raised here: an exception at an arbitrary point of the main thread can
+        # land in an at-fork hook of subprocess.Popen (Python drops it, and the signal is lost) or between
+        # starting a command and recording it (it is then never killed). The turn stops at its next check of the
+        # flag instead, killing and reaping its commands. Before the turn has its id, run_turn may still clear
+        # the flag, but has started nothing: leaving at once is safe. A second signal also ends at once.
+        if terminated or session.turn_id is None:
+            raise SystemExit(128 + signum)
+        terminated.append(signum)
+        session.interrupt()
+
+    ending = [number for name in ("SIGTERM", "SIGHUP") if (number := getattr(signal, name, None)) is not None]
     previous = signal.signal(signal.SIGINT, on_sigint)
+    before = [(number, signal.signal(number, on_termination)) for number in ending]
     try:
-        result = session.run_turn([_user_message(prompt, args)])
+        try:
+            result = session.run_turn([_user_message(prompt, args)])
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            if session.hooks is not None:
+                session.hooks.session_end()
+            session.close()
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if session.hooks is not None:
-            session.hooks.session_end()
-        session.close()
+        for number, handler in before:  # after close(): a first signal during the cleanup waits for it
+            signal.signal(number, handler)
+    if terminated:
+        return 128 + terminated[0]
     if result.status != "completed":
         return 1
     if config.notify and session.turn_id is not None:
