@@ -140,16 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_reporting_errors(run: Callable[[], int]) -> int:
-    from codex_cli.errors import CodexError
+    from codex_cli.errors import CodexError, report
 
     try:
         return run()
     except CodexError as exc:
-        prefix = "" if exc.message.startswith("Error") else "Error: "
-        sys.stderr.write(f"{prefix}{exc.message}\n")
-        if exc.hint:
-            sys.stderr.write(f"{exc.hint}\n")
-        return exc.exit_code
+        return report(exc, sys.stderr)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

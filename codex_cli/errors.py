@@ -12,10 +12,12 @@
     ├── SandboxError          a command cannot be confined as the policy asks
     └── McpError              an MCP server failed
 
-Only `cli.main()` catches `CodexError`; it prints the message and the hint and exits with `exit_code`.
+Only `cli.main()` catches `CodexError`; `report()` prints the message and the hint, and it exits with `exit_code`.
 """
 
 from __future__ import annotations
+
+from typing import TextIO
 
 __all__ = [
     "ApiError",
@@ -29,6 +31,7 @@ __all__ = [
     "TLSError",
     "UsageError",
     "UsageLimitReached",
+    "report",
 ]
 
 
@@ -44,6 +47,16 @@ class CodexError(Exception):
 
     def __str__(self) -> str:
         return self.message if self.hint is None else f"{self.message}\n{self.hint}"
+
+
+def report(exc: CodexError, stream: TextIO) -> int:
+    """Print `exc` for a person on `stream` (`Error: ` once before the message, the hint on the next line) and
+    return its exit code: how every command that ends on a CodexError says so."""
+    prefix = "" if exc.message.startswith("Error") else "Error: "
+    stream.write(f"{prefix}{exc.message}\n")
+    if exc.hint:
+        stream.write(f"{exc.hint}\n")
+    return exc.exit_code
 
 
 class UsageError(CodexError):

@@ -201,15 +201,7 @@ def main(args: argparse.Namespace) -> int:
 
     err, out = sys.stderr, sys.stdout
     human = HumanOutput(err, Style(stream_wants_color(err, args.color, os.environ)))
-    try:
-        return _run(args, human, JsonOutput(out) if args.json else None)
-    except CodexError as exc:
-        if isinstance(exc, UsageError):
-            raise
-        err.write(exc.message + "\n")
-        if exc.hint:
-            err.write(exc.hint + "\n")
-        return exc.exit_code
+    return _run(args, human, JsonOutput(out) if args.json else None)  # a CodexError is cli.main's to print
 
 
 def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None) -> int:

@@ -345,13 +345,7 @@ class LineApp:
 
             self.warn(BYPASS_TRUST_WARNING)
         review_hooks(self)
-        try:
-            self.open(start, source)
-        except CodexError as exc:
-            self.renderer.error(exc.message)
-            if exc.hint:
-                self.renderer.dim_line(exc.hint)
-            return exc.exit_code
+        self.open(start, source)  # a CodexError here ends the run: cli.main prints it
         try:
             if start.resumed is not None:
                 if start.fork:

@@ -140,7 +140,9 @@ def test_bad_last_message_path_fails_before_any_request(codex_env: CodexEnv) -> 
         run = codex_env.run("exec", "-o", "/nonexistent/dir/out.txt", "hi", stdin=subprocess.DEVNULL)
         assert server.requests == []
     assert run.returncode == 1
-    assert "Failed to open last message file" in run.stderr
+    # Printed like every other error: "Error: " first, then the hint.
+    assert run.stderr.endswith('Error: Failed to open last message file "/nonexistent/dir/out.txt": No such file or '
+                               "directory.\nCheck that the directory exists and is writable.\n"), run.stderr
 
 
 def test_secret_key_never_appears_in_error_text(codex_env: CodexEnv) -> None:
