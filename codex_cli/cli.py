@@ -124,9 +124,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         run: Callable[[], int] = functools.partial(_sandbox, args_list[0], args_list[1:])
     else:
         from codex_cli import cli_parser
+        from codex_cli.errors import CodexError, report
 
         parser = cli_parser.exec_parser() if args_list[:1] in (["exec"], ["e"]) else cli_parser.build_parser()
-        args = parser.parse_args(args_list)
+        try:
+            args = parser.parse_args(args_list)
+        except CodexError as exc:  # a word refused while parsing (a codex-rs command this CLI lacks)
+            return report(exc, sys.stderr)
         found: str | None = getattr(args, "handler", None)
         if found is None and getattr(args, "command", None) is None:
             found = "codex_cli.line_ui:main"  # `codex [OPTIONS] [PROMPT]`: the interactive UI

@@ -6,12 +6,25 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
+import textwrap
+from collections.abc import Mapping
 
+from codex_cli.errors import UsageError
 from codex_cli.version import VERSION
 
-__all__ = ["build_parser", "exec_parser"]
+__all__ = ["CODEX_RS_ONLY_COMMANDS", "build_parser", "exec_parser"]
 
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
+
+# codex-rs 0.169's commands that this implementation does not have (those its `--help` lists, `a` for apply, and
+# two hidden internal ones), each with the name it is shown as. Without this table `codex cloud` started the line
+# UI with "cloud" as its prompt.
+CODEX_RS_ONLY_COMMANDS: Mapping[str, str] = {
+    **{name: name for name in ("agents", "app-server", "apply", "cloud", "exec-server", "migrate-nfs-db",
+                               "migrate-rollouts", "plugin", "queue", "remote-control", "responses-api-proxy",
+                               "stdio-to-uds")},
+    "a": "apply",
+}
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -111,6 +124,8 @@ class _ExecCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
     that command's parser, merging into the options given before it (which apply too, exec.md §1); anything else is
     the prompt, and the rest is parsed again as exec options."""
 
+    unavailable: Mapping[str, str] = {}  # names refused outright (the root's CODEX_RS_ONLY_COMMANDS)
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._name_parser_map = self.choices = _AnyName()
@@ -130,6 +145,9 @@ class _ExecCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
             namespace.prompt = rest[0]
             return
         subparser = self._name_parser_map.get(name)
+        if subparser is None and name in self.unavailable:
+            raise UsageError(f"`codex {self.unavailable[name]}` is not available in this implementation.",
+                             f"`codex --help` lists the commands it has; `codex -- {name}` sends {name!r} as a prompt.")
         if subparser is None:
             _, extras = parser.parse_known_args(rest, namespace)  # options after the prompt
             if getattr(namespace, "prompt", None) is not None or getattr(namespace, self.dest, None) is not None:
@@ -335,6 +353,8 @@ def _root_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[
             "example: codex \"explain this repository\"\n"
             "         codex exec \"explain this repository\""
         ),
+        epilog=textwrap.fill("codex-rs commands not available in this implementation: "
+                             + ", ".join(sorted(set(CODEX_RS_ONLY_COMMANDS.values()))), width=79),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-V", "--version", action="version", version=f"codex-cli {VERSION}")
@@ -342,6 +362,8 @@ def _root_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[
     parser.set_defaults(prompt=None)
     # A first positional that is not a command is the interactive session's prompt (`_ExecCommands`).
     subparsers = parser.add_subparsers(dest="command", metavar="[PROMPT] | COMMAND", action=_ExecCommands)
+    if isinstance(subparsers, _ExecCommands):
+        subparsers.unavailable = CODEX_RS_ONLY_COMMANDS
     return parser, subparsers
 
 

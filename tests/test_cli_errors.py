@@ -153,3 +153,39 @@ def test_secret_key_never_appears_in_error_text(codex_env: CodexEnv) -> None:
     assert run.returncode == 1
     assert "sk-supersecret" not in run.stderr + run.stdout
     assert "401" in run.stdout
+
+
+# codex-rs 0.169's commands (`codex --help`, with `a` for apply, and two hidden internal ones) that this CLI lacks.
+CODEX_RS_ONLY = ("agents", "app-server", "apply", "a", "cloud", "exec-server", "migrate-nfs-db", "migrate-rollouts",
+                 "plugin", "queue", "remote-control", "responses-api-proxy", "stdio-to-uds")
+
+
+@pytest.mark.parametrize("words", [["cloud"], ["agents"], ["apply"], ["a"], ["-m", "gpt-5.5", "plugin", "list"],
+                                   ["migrate-rollouts", "--help"], ["help", "queue"]])
+def test_a_codex_rs_command_this_cli_lacks_is_refused_at_once(codex_env: CodexEnv, words: list[str]) -> None:
+    started = time.monotonic()
+    run = codex_env.run(*words, stdin=subprocess.DEVNULL)
+    name = next(w for w in words if not w.startswith("-") and w not in ("gpt-5.5", "help"))
+    shown = "apply" if name == "a" else name
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.startswith(f"Error: `codex {shown}` is not available in this implementation"), run.stderr
+    assert run.stdout == ""
+    assert time.monotonic() - started < 10
+
+
+def test_help_lists_the_codex_rs_commands_this_cli_lacks(codex_env: CodexEnv) -> None:
+    shown = codex_env.run("--help")
+    assert shown.returncode == 0
+    epilog = shown.stdout.split("not available in this implementation", 1)[1]
+    for name in CODEX_RS_ONLY:
+        if name != "a":
+            assert name in epilog
+
+
+@pytest.mark.parametrize(("words", "prompt"), [(["cloud stuff"], "cloud stuff"), (["clouds"], "clouds"),
+                                               (["--", "cloud"], "cloud"), (["exec", "cloud"], "cloud")])
+def test_a_prompt_that_is_not_exactly_such_a_name_stays_a_prompt(words: list[str], prompt: str) -> None:
+    from codex_cli import cli_parser
+
+    parser = cli_parser.exec_parser() if words[0] == "exec" else cli_parser.build_parser()
+    assert parser.parse_args(words).prompt == prompt
