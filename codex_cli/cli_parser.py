@@ -156,6 +156,7 @@ class _ExecCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
                 parser.error(f"unrecognized arguments: {' '.join(extras)}")
             namespace.prompt = name
             return
+        _refuse_misplaced_options(parser, subparser, name, rest)
         setattr(namespace, self.dest, name)
         sub, extras = subparser.parse_known_args(rest, None)
         if extras:
@@ -166,6 +167,37 @@ class _ExecCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
                 setattr(namespace, key, [*before, *value])
             elif value not in (None, False, []) or not hasattr(namespace, key):
                 setattr(namespace, key, value)
+
+
+_EXEC_HANDLER = "codex_cli.exec_cli:main"
+
+
+def _refuse_misplaced_options(parent: argparse.ArgumentParser, command: argparse.ArgumentParser, name: str,
+                              words: list[str]) -> None:
+    """Raise UsageError for an option of `parent` that `command` lacks among `words` (the command's arguments):
+    `codex exec -a never "hi"` otherwise ends on "unrecognized arguments: hi", naming the wrong word. Only for
+    `exec`, `review` and exec's own commands: others pass words on untouched (`codex mcp add NAME CMD -m x`)."""
+    if _EXEC_HANDLER not in (parent.get_default("handler"), command.get_default("handler")):
+        return
+    for word in words:
+        if word == "--":
+            return
+        if not word.startswith("-") or word == "-":
+            continue
+        # --name=value, -xVALUE: the option is the part before '=', or a short option's two characters.
+        option = word.split("=", 1)[0] if word.startswith("--") else word[:2]
+        action = parent._option_string_actions.get(option)
+        if action is None or option in command._option_string_actions:
+            continue
+        hint = None
+        if action.dest == "ask_for_approval":
+            hint = (f"`{command.prog}` asks nobody for approval: its policy is always never (--approve-for-me lets a "
+                    "reviewer model answer instead).")
+        raise UsageError(
+            f"unexpected argument '{word}' for `{command.prog}`: {'/'.join(action.option_strings)} is an option of "
+            f"`{parent.prog}`, not of `{command.prog}`: put it before `{name}`.",
+            hint,
+        )
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -276,7 +308,7 @@ def _add_exec(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _add_review_options(review)
     if isinstance(commands.choices, _AnyName):
         commands.choices.sealed = True
-    _handler(parser, "codex_cli.exec_cli:main")
+    _handler(parser, _EXEC_HANDLER)
 
 
 def _add_review(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -287,7 +319,7 @@ def _add_review(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     _add_thread_options(parser, last=False)
     _add_review_options(parser)
     parser.set_defaults(color="auto")
-    _handler(parser, "codex_cli.exec_cli:main")
+    _handler(parser, _EXEC_HANDLER)
 
 
 def _add_session_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -189,3 +189,25 @@ def test_a_prompt_that_is_not_exactly_such_a_name_stays_a_prompt(words: list[str
 
     parser = cli_parser.exec_parser() if words[0] == "exec" else cli_parser.build_parser()
     assert parser.parse_args(words).prompt == prompt
+
+
+@pytest.mark.parametrize("words", [["exec", "-a", "never", "hi"], ["exec", "hi", "--ask-for-approval", "never"],
+                                   ["exec", "--ask-for-approval=never", "hi"], ["exec", "-anever", "hi"],
+                                   ["e", "-a", "never", "hi"], ["review", "-a", "never"]])
+def test_an_option_of_codex_after_exec_names_the_real_cause(codex_env: CodexEnv, words: list[str]) -> None:
+    run = codex_env.run(*words, stdin=subprocess.DEVNULL)
+    command = "exec" if words[0] == "e" else words[0]
+    assert run.returncode == 2
+    given = next(word for word in words if word.startswith("-"))
+    assert run.stderr.startswith(f"Error: unexpected argument '{given}' for `codex {command}`: "), run.stderr
+    assert f"-a/--ask-for-approval is an option of `codex`, not of `codex {command}`: put it before `{words[0]}`" \
+        in run.stderr, run.stderr
+    assert f"`codex {command}` asks nobody for approval" in run.stderr
+    assert "unrecognized arguments" not in run.stderr
+
+
+def test_an_option_of_exec_after_resume_names_the_real_cause(codex_env: CodexEnv) -> None:
+    run = codex_env.run("exec", "resume", "--last", "-s", "workspace-write", "hi", stdin=subprocess.DEVNULL)
+    assert run.returncode == 2
+    assert "-s/--sandbox is an option of `codex exec`, not of `codex exec resume`: put it before `resume`" \
+        in run.stderr, run.stderr
