@@ -20,6 +20,7 @@ from codex_cli.records import Record, field
 __all__ = [
     "FEATURES",
     "FEATURE_ALIASES",
+    "IMPLEMENTED_FEATURES",
     "PROFILE_SCHEMA",
     "PROJECT_DENYLIST",
     "TOP_SCHEMA",
@@ -216,6 +217,14 @@ def _feature_table() -> dict[str, FeatureSpec]:
 
 FEATURES: Mapping[str, FeatureSpec] = _feature_table()
 """Every known feature name → stage and default, sorted as `codex features list` prints them."""
+
+IMPLEMENTED_FEATURES: frozenset[str] = frozenset({
+    "hooks",  # hook_config: lifecycle hooks run
+    "shell_tool",  # bootstrap -> ToolSettings: exec_command and write_stdin are offered
+    "view_image",  # bootstrap -> ToolSettings: view_image is offered
+})
+"""The features whose state changes what this implementation does. The other names of `FEATURES` are accepted (a
+config.toml shared with codex-rs keeps loading) and change nothing: `codex features list` shows them apart."""
 
 FEATURE_ALIASES: Mapping[str, str] = {
     "codex_hooks": "hooks",

@@ -1,10 +1,12 @@
 """`codex features list | enable | disable`: the feature-flag registry and its effective state (config.md §8).
 
-`list` prints every known feature sorted by name as `f"{name:<40} {stage:<18} {true|false}"`, the state in
-effect after config.toml, `-c` and `--enable/--disable`, and no warnings (as 0.169). `enable`/`disable`
-set `[features].NAME` in `$CODEX_HOME/config.toml` through `toml_edit` (the rest of the file is kept) and
-accept the deprecated aliases. The registry itself lives in `config_keys`. `register()` adds the commands
-to the `codex` parser; `main()` is their handler.
+`list` prints the features this implementation has (`config_keys.IMPLEMENTED_FEATURES`) sorted by name as
+`f"{name:<40} {stage:<18} {true|false}"` (codex-rs's columns), the state in effect after config.toml, `-c` and
+`--enable/--disable`; then, apart, the names of codex-rs 0.169's other features, which are accepted for
+compatibility and do nothing here (codex-rs lists them all, many as on). `enable`/`disable` set
+`[features].NAME` in `$CODEX_HOME/config.toml` through `toml_edit` (the rest of the file is kept), accept the
+deprecated aliases, and say on stderr when the feature does nothing here. The registry itself lives in
+`config_keys`. `register()` adds the commands to the `codex` parser; `main()` is their handler.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     commands = parser.add_subparsers(dest="features_command", metavar="COMMAND", required=True)
     listing = commands.add_parser(
         "list",
-        help="print every feature with its stage and effective state",
-        description="Print every known feature, its stage and whether it is on.\n\nexample: codex features list",
+        help="print the features this CLI has with their state, and the other names apart",
+        description="Print the features this implementation has, their stage and whether each is on; then, apart, the "
+        "codex-rs features it accepts but does not have.\n\nexample: codex features list",
         formatter_class=raw,
     )
     listing.add_argument("-c", "--config", action="append", default=[], metavar="key=value",
@@ -42,18 +45,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         command = commands.add_parser(
             name,
             help=f"turn a feature {verb} in $CODEX_HOME/config.toml",
-            description=f"Turn a feature {verb} in $CODEX_HOME/config.toml.\n\nexample: codex features {name} memories",
+            description=f"Turn a feature {verb} in $CODEX_HOME/config.toml.\n\nexample: codex features {name} hooks",
             formatter_class=raw,
         )
         command.add_argument("feature", metavar="FEATURE", help="the feature name (see `codex features list`)")
     parser.set_defaults(handler="codex_cli.features_cli:main")
 
 
-def feature_lines(enabled: frozenset[str]) -> list[str]:
-    """The `features list` lines for the given set of enabled features."""
-    from codex_cli.config_keys import FEATURES
+UNSUPPORTED_HEADING = (
+    "Not supported here (accepted in config.toml, --enable and --disable for compatibility with codex-rs; no effect):"
+)
 
-    return [f"{name:<40} {spec.stage:<18} {'true' if name in enabled else 'false'}" for name, spec in FEATURES.items()]
+
+def feature_lines(enabled: frozenset[str]) -> list[str]:
+    """The `features list` lines for the given set of enabled features: the implemented ones with their state, a
+    blank line, then the other names under `UNSUPPORTED_HEADING` (never with a state: none of them is on here)."""
+    import textwrap
+
+    from codex_cli.config_keys import FEATURES, IMPLEMENTED_FEATURES
+
+    lines = [f"{name:<40} {spec.stage:<18} {'true' if name in enabled else 'false'}"
+             for name, spec in FEATURES.items() if name in IMPLEMENTED_FEATURES]
+    others = ", ".join(name for name in FEATURES if name not in IMPLEMENTED_FEATURES)
+    return [*lines, "", UNSUPPORTED_HEADING, *textwrap.wrap(others, width=100, initial_indent="  ",
+                                                            subsequent_indent="  ", break_on_hyphens=False)]
 
 
 def main(args: argparse.Namespace) -> int:
@@ -69,9 +84,13 @@ def main(args: argparse.Namespace) -> int:
         )
         sys.stdout.write("".join(line + "\n" for line in feature_lines(load_config(overrides).features)))
         return 0
+    from codex_cli.config_keys import IMPLEMENTED_FEATURES
+
     enable = args.features_command == "enable"
     name = _set_feature(args.feature, enable)
     sys.stdout.write(f"{'Enabled' if enable else 'Disabled'} feature `{name}` in config.toml.\n")
+    if name not in IMPLEMENTED_FEATURES:
+        sys.stderr.write(f"Note: `{name}` is not supported here: it has no effect in this implementation.\n")
     return 0
 
 

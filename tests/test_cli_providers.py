@@ -325,27 +325,36 @@ def test_model_family_shapes_reasoning_and_text(
 # -- features ----------------------------------------------------------------------------------
 
 
-def test_features_list_format_and_flags(codex_env: CodexEnv) -> None:
-    (codex_env.home / "config.toml").write_text("[features]\nmemories = true\n", encoding="utf-8")
+def test_features_list_shows_what_is_implemented_and_the_rest_apart(codex_env: CodexEnv) -> None:
+    (codex_env.home / "config.toml").write_text("[features]\nmemories = true\ngoals = true\n", encoding="utf-8")
     run = codex_env.run("features", "list", "--disable", "view_image", "--enable", "apply_patch_freeform")
     assert run.returncode == 0, run.stderr
-    lines = run.stdout.splitlines()
-    assert lines[:2] == [
-        "agent_message_board                      under development  false",
-        "agent_message_board_mcp                  under development  false",
+    table, _, rest = run.stdout.partition("\n\n")
+    # codex-rs's columns, for the features that change what this CLI does, with their state in effect.
+    assert table.splitlines() == [
+        "hooks                                    stable             true",
+        "shell_tool                               stable             true",
+        "view_image                               stable             false",
     ]
-    assert all(re.fullmatch(r"\S+ +(stable|experimental|under development|deprecated|removed) +(true|false)", line)
-               for line in lines)  # fmt: skip
-    states = {line.split()[0]: line.split()[-1] for line in lines}
-    assert (states["memories"], states["view_image"], states["apply_patch_freeform"]) == ("true", "false", "false")
-    assert lines == sorted(lines) and run.stderr == ""
+    assert rest.startswith("Not supported here (accepted in config.toml, --enable and --disable for compatibility "
+                           "with codex-rs; no effect):\n")
+    unsupported = rest.split(":\n", 1)[1].replace(",", " ").split()
+    # Never shown as on: neither those codex-rs turns on by default nor those turned on here.
+    for name in ("browser_use", "computer_use", "apps", "goals", "shell_snapshot", "memories", "apply_patch_freeform",
+                 "agent_message_board"):
+        assert name in unsupported
+    assert unsupported == sorted(unsupported) and not {"hooks", "shell_tool", "view_image"} & set(unsupported)
+    assert "true" not in rest and run.stderr == ""
 
 
 def test_features_enable_disable_edit_config_and_reject_unknown(codex_env: CodexEnv) -> None:
     config = codex_env.home / "config.toml"
     config.write_text('# my settings\nmodel = "gpt-5.5"\n', encoding="utf-8")
-    assert codex_env.run("features", "enable", "memories").stdout == "Enabled feature `memories` in config.toml.\n"
-    assert codex_env.run("features", "disable", "codex_hooks").stdout == "Disabled feature `hooks` in config.toml.\n"
+    enabled = codex_env.run("features", "enable", "memories")
+    assert enabled.stdout == "Enabled feature `memories` in config.toml.\n"
+    assert enabled.stderr == "Note: `memories` is not supported here: it has no effect in this implementation.\n"
+    disabled = codex_env.run("features", "disable", "codex_hooks")
+    assert (disabled.stdout, disabled.stderr) == ("Disabled feature `hooks` in config.toml.\n", "")
     text = config.read_text(encoding="utf-8")
     assert text.startswith('# my settings\nmodel = "gpt-5.5"\n')
     assert "memories = true" in text and "hooks = false" in text

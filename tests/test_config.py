@@ -832,6 +832,17 @@ def test_model_provider_unknown_from_flag_has_no_file_location(load, home):
 # ---------------------------------------------------------------------------------------------- features (T13)
 
 
+def test_implemented_features_are_those_the_code_reads():
+    """`codex features list` shows IMPLEMENTED_FEATURES with their state: exactly the names some module tests."""
+    import re
+
+    from codex_cli.config_keys import FEATURES, IMPLEMENTED_FEATURES
+
+    source = "".join(p.read_text(encoding="utf-8") for p in Path(__file__).resolve().parents[1].glob("codex_cli/*.py"))
+    read = set(re.findall(r'"(\w+)" (?:not )?in [\w.]*features\b', source))
+    assert read == IMPLEMENTED_FEATURES and IMPLEMENTED_FEATURES <= set(FEATURES)
+
+
 def test_features_disable_beats_enable_regardless_of_order(load):
     assert "memories" not in load(enable=("memories",), disable=("memories",)).features
 
