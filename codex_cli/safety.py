@@ -117,6 +117,7 @@ _WORD_ENDS = " \t\n" + _OPERATOR_CHARS
 _NEWLINE_SEPARATOR = (True, ";")
 _GLOB = re.compile(r"[*?\[\]{}!]")
 _OPERATOR = re.compile("|".join(map(re.escape, _OPERATORS)))
+_OPERATOR_RUN = re.compile(r"[<>&|;()]+")  # the operators in it are the same as in the whole script
 _QUOTED_RUN = re.compile(r'[^"\\$`]+')  # inside "…": characters taken as they are
 _PAREN_STOP = re.compile(r"[\\'\"()]")  # inside $(…): what skips text or changes the depth
 
@@ -254,10 +255,9 @@ def _take_stretch(src: str, i: int, end: int, out: _Scanned) -> None:
     if items:
         out.items.extend(items)
         out.trailing_separator = items[-1] == _NEWLINE_SEPARATOR
-    if out.plain and (
-        _GLOB.search(src, i, end) is not None
-        or any(token[0] in _OPERATOR_CHARS and token not in _PLAIN_OPERATORS for token in set(tokens))
-    ):
+    if out.plain and (_GLOB.search(src, i, end) is not None or not all(
+        _PLAIN_OPERATORS.issuperset(_OPERATOR.findall(run)) for run in set(_OPERATOR_RUN.findall(src, i, end))
+    )):
         out.plain = False
 
 
@@ -372,8 +372,10 @@ def parse_shell_script(cmd: str) -> list[list[str]] | None:
     segments = _split_items(scanned.items)
     if scanned.trailing_separator and len(segments) > 1 and not segments[-1]:
         segments.pop()
-    for segment in segments:
-        if not segment or segment[0] in _RESERVED or _ASSIGNMENT.match(segment[0]):
+    if not all(segments):
+        return None
+    for first in {segment[0] for segment in segments}:  # a script's commands share few first words
+        if first in _RESERVED or _ASSIGNMENT.match(first):
             return None
     return segments
 
@@ -453,11 +455,10 @@ def _command_segments(argv: Sequence[str], depth: int = 0) -> list[list[str]] | 
     segments = parse_shell_script(script)
     if segments is None or depth >= _MAX_DEPTH:
         return None
+    if not any(_base_name(first) in _SHELLS for first in {segment[0] for segment in segments}):
+        return segments  # no `bash -c` inside: what `_shell_script` would find first for each command
     flat: list[list[str]] = []
     for segment in segments:
-        if _base_name(segment[0]) not in _SHELLS:  # most commands: what `_shell_script` would find first
-            flat.append(segment)
-            continue
         inner = _command_segments(segment, depth + 1)
         if inner is None:
             return None
@@ -825,6 +826,8 @@ def _rule_view(argv: Sequence[str], rules: PrefixRules) -> _RuleView:
             _any_dangerous([argv], scripts),
             False,
         )
+    if not rules.rules:  # what the general case below gives without rules, without a look per command
+        return _RuleView(None, None, False, _any_dangerous(segments, scripts), all(map(_is_safe_simple, segments)))
     pairs = [(s, rules.check(s)) for s in segments]
     unmatched = [s for s, m in pairs if m is None]
     return _RuleView(
