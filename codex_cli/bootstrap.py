@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from codex_cli.mcp_client import McpConnectionManager
     from codex_cli.rollout import ResumedThread, RolloutRecorder
 
-__all__ = ["SessionBundle", "ThreadStart", "base_instructions", "build_session", "writable_roots"]
+__all__ = ["SessionBundle", "ThreadStart", "base_instructions", "build_session", "prompt_input", "writable_roots"]
 
 Item = dict[str, object]
 
@@ -332,15 +332,7 @@ def build_session(
     resumed = start.resumed
     thread_id = resumed.meta.id if resumed is not None and not start.fork else new_thread_id()
     roots = writable_roots(config)
-    swr = config.sandbox_workspace_write
-    permissions = PermissionsContext(
-        sandbox_mode=config.sandbox_mode,
-        approval_policy=config.approval_policy,
-        network_access=swr.network_access,
-        cwd=config.cwd,
-        writable_roots=roots,
-        include_tmp=not swr.exclude_slash_tmp,
-    )
+    permissions = _permissions(config, roots)
     prepared, sandbox_warnings = _prepare_sandbox(config, env)
     mcp = _start_mcp_servers(config, env, on_mcp_warning)
     tools = _tool_runner(config, env, roots, prepared, approver, mcp)
@@ -378,6 +370,27 @@ def build_session(
     if resumed is not None and resumed.skipped_lines:
         warnings.append(f"Skipped {resumed.skipped_lines} unreadable line(s) of {resumed.path}.")
     return SessionBundle(session, tuple(warnings), recorder.path if recorder is not None else None)
+
+
+def _permissions(config: Config, roots: tuple[Path, ...]) -> PermissionsContext:
+    swr = config.sandbox_workspace_write
+    return PermissionsContext(
+        sandbox_mode=config.sandbox_mode,
+        approval_policy=config.approval_policy,
+        network_access=swr.network_access,
+        cwd=config.cwd,
+        writable_roots=roots,
+        include_tmp=not swr.exclude_slash_tmp,
+    )
+
+
+def prompt_input(config: Config, user_items: list[Item]) -> tuple[list[Item], list[str]]:
+    """The input list of a new thread's first request with `user_items` (`codex debug prompt-input`): what
+    `build_session` puts first (base instructions, permissions, AGENTS.md, environment context), then the items;
+    and the warnings met on the way. Nothing is started, recorded or sent, so no credentials are needed."""
+    context = _ThreadContext(config, _permissions(config, writable_roots(config)), None)
+    items = [_base_instructions_message(base_instructions(config), new_thread_id()), *context.fresh(), *user_items]
+    return items, context.warnings
 
 
 def recording_stopped(path: Path, exc: OSError) -> str:

@@ -116,7 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["help"]:  # `codex help [COMMAND...]`: that command's --help, as clap's help command does
         args_list = [*args_list[1:], "--help"]
     exit_status: list[int] = []
-    if args_list[:1] in (["sandbox"], ["debug"]) and args_list[1:2] not in (["-h"], ["--help"]):
+    sandbox_entry = args_list[:1] == ["sandbox"] and args_list[1:2] not in (["-h"], ["--help"])
+    if sandbox_entry or (args_list[:1] == ["debug"] and args_list[1:2] in (["landlock"], ["seatbelt"])):
         # The sandbox commands parse their own options, which may come before the platform or `--`.
         # Called directly: even argparse's module is a cost this short-lived command need not pay.
         if argv is None:

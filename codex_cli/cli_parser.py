@@ -363,16 +363,15 @@ def _add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "examples:\n  codex sandbox linux -- sh -c 'echo hi > x'\n"
         "  codex sandbox linux -c 'sandbox_mode=\"workspace-write\"' -- touch x"
     )
-    for name, platform in (("sandbox", None), ("debug", "debug")):
-        parser = subparsers.add_parser(
-            name,
-            help="run a command in the sandbox (linux|macos|windows)" if platform is None else "debugging tools",
-            description=description,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        parser.add_argument("sandbox_args", nargs=argparse.REMAINDER, metavar="PLATFORM [OPTIONS] -- COMMAND")
-        _handler(parser, "codex_cli.cli:_run_sandbox")
-        parser.set_defaults(sandbox_entry=name)
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="run a command in the sandbox (linux|macos|windows)",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("sandbox_args", nargs=argparse.REMAINDER, metavar="PLATFORM [OPTIONS] -- COMMAND")
+    _handler(parser, "codex_cli.cli:_run_sandbox")
+    parser.set_defaults(sandbox_entry="sandbox")
 
 
 def _root_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]]:
@@ -415,7 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_session_commands(subparsers)
     _add_ui_thread_commands(subparsers)
     # Commands that own their argument trees; their modules import only the stdlib at the top.
-    for module in ("mcp_cli", "login_cli", "doctor", "completion", "update", "mcp_server", "features_cli"):
+    for module in ("mcp_cli", "login_cli", "doctor", "completion", "update", "mcp_server", "features_cli",
+                   "debug_cli"):
         importlib.import_module(f"codex_cli.{module}").register(subparsers)
     _seal(subparsers)
     return parser

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from codex_cli.protocol import Event
     from codex_cli.session import Session
 
-__all__ = ["main", "resolve_prompt"]
+__all__ = ["main", "resolve_prompt", "user_message"]
 
 # How long a prompt argument waits for a first byte on a piped stdin that may never be written or closed.
 STDIN_GRACE_SECONDS = 1.0
@@ -177,7 +177,7 @@ def _overrides(args: argparse.Namespace) -> CliOverrides:
     )
 
 
-def _user_message(prompt: str, args: argparse.Namespace) -> dict[str, object]:
+def user_message(prompt: str, args: argparse.Namespace) -> dict[str, object]:
     """The first user message: the prompt, after any `-i` images (exec.md §2.2); a bad image raises ImageError."""
     values = getattr(args, "image", None)
     paths: list[str] = []
@@ -244,7 +244,7 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
     if getattr(args, "trust", False) and _trust_project(config, human):
         config = load_config(_overrides(args))  # the project's own configuration applies from this run on
     schema = _load_output_schema(args.output_schema)
-    _user_message("", args)  # refuse a bad `-i` image before anything starts
+    user_message("", args)  # refuse a bad `-i` image before anything starts
     last_message_path = _open_last_message_file(args.output_last_message)
     emit: Callable[[Event], None] = jsonl.handle if jsonl is not None else human.handle
     if review:
@@ -413,7 +413,7 @@ def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path
     before = [(number, signal.signal(number, on_termination)) for number in ending]
     try:
         try:
-            result = session.run_turn([_user_message(prompt, args)])
+            result = session.run_turn([user_message(prompt, args)])
         finally:
             signal.signal(signal.SIGINT, previous)
             if session.hooks is not None:
