@@ -469,9 +469,12 @@ def _quit(app: LineApp, args: str) -> bool:
 
 def _help(app: LineApp, args: str) -> bool:
     pal = app.renderer.pal
-    for command in COMMANDS:
-        if not command.hidden:
-            app.renderer.line(f"  {pal.bold(f'/{command.name}'):<14} {pal.dim(command.description)}")
+    shown = [command for command in COMMANDS if not command.hidden]
+    width = max(len(command.name) for command in shown) + 1
+    for command in shown:
+        # Padded outside the styling: colour codes have no width on screen but count in a format's padding.
+        name = f"/{command.name}"
+        app.renderer.line(f"  {pal.bold(name)}{' ' * (width - len(name))}  {pal.dim(command.description)}")
     app.renderer.dim_line("  @path mentions a file · !cmd runs a shell command · a trailing \\ continues the line")
     return False
 
@@ -504,6 +507,8 @@ def command_names() -> list[str]:
 def dispatch(app: LineApp, text: str) -> bool:
     """Run `/name args`; True means quit."""
     name, _, args = text[1:].partition(" ")
+    if not name:  # `/` alone: the list the start-up tip promises
+        return _help(app, args)
     for command in COMMANDS:
         if command.name == name:
             return command.run(app, args)

@@ -444,6 +444,32 @@ def test_slash_commands(codex_env: CodexEnv) -> None:
     assert _texts(requests[4])[-1] == "@README.md is it fine?"
 
 
+def _listing_columns(text: str) -> set[int]:
+    """Where the descriptions of a slash command listing start (colours stripped)."""
+    rows = [re.match(r"  (/[a-z-]+)( +)\S", line) for line in text.replace("\r", "").splitlines()]
+    return {len(row.group(1)) + len(row.group(2)) for row in rows if row}
+
+
+def test_slash_alone_lists_the_commands_and_help_is_aligned(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([]) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env)
+        term.prompt()
+        listings = []
+        for typed in ("/", "/help"):
+            start = len(term.text)
+            term.line(typed)
+            term.expect("/help")  # the last command of the list
+            term.prompt()
+            listings.append(term.text[start:])
+        term.line("/quit")
+        assert term.finish() == 0
+    assert "Unrecognized command" not in term.text
+    for listing in listings:
+        assert "/model" in listing and "/permissions" in listing
+        assert len(_listing_columns(listing)) == 1, listing  # one column for every description, colours or not
+
+
 def test_first_prompt_names_the_thread_and_resume_finds_it_by_name(codex_env: CodexEnv) -> None:
     """ux.md §9: the first prompt of a new thread also asks the model for a title; it is recorded in
     session_index.jsonl, shown by /status and the exit summary, and `codex resume NAME` finds the thread."""
