@@ -300,6 +300,11 @@ def _parse_update(body: list[str], index: int, path: str) -> tuple[UpdateFile, i
         cursor += 1
     chunks: list[UpdateChunk] = []
     while cursor < len(body) and not _ends_update(body[cursor]):
+        if chunks and not body[cursor].strip(_WS):
+            # Between chunks blank lines are skipped, as codex-rs does (upstream test_unified_diff_insert_at_eof):
+            # only a chunk closed by `*** End of File` is followed by one, as any other takes it as empty context.
+            cursor += 1
+            continue
         chunk, cursor = _parse_chunk(body, cursor, is_first=not chunks)
         chunks.append(chunk)
     if not chunks:

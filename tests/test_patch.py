@@ -178,6 +178,45 @@ def test_parse_patch_heredoc_wrapper_is_unwrapped() -> None:
         )
 
 
+# After `*** End of File`, blank (or whitespace-only) lines before the next chunk or hunk are skipped, as by
+# codex-rs 0.169 (upstream test_unified_diff_insert_at_eof). Outcomes observed with the codex-rs binary.
+_INSERT_AT_EOF = ("*** Update File: f.txt", "@@", " line2", "+line3", "*** End of File")
+_SUCCESS_F = "Success. Updated the following files:\nM f.txt\n"
+
+
+@pytest.mark.parametrize("after", [[""], ["", ""], ["   "], ["\t"], ["\u00a0"]],
+                         ids=["blank", "two", "spaces", "tab", "nbsp"])
+def test_blank_lines_after_end_of_file_are_skipped(work: Path, after: list[str]) -> None:
+    (work / "f.txt").write_text("line1\nline2\n", encoding="utf-8")
+    assert cli(work, wrap(*_INSERT_AT_EOF, *after)) == (0, _SUCCESS_F, "")
+    assert (work / "f.txt").read_text(encoding="utf-8") == "line1\nline2\nline3\n"
+
+
+def test_blank_line_after_end_of_file_then_more_hunks(work: Path) -> None:
+    (work / "f.txt").write_text("line1\nline2\n", encoding="utf-8")
+    assert cli(work, wrap(*_INSERT_AT_EOF, "", "*** Add File: g.txt", "+g")) == (
+        0, "Success. Updated the following files:\nA g.txt\nM f.txt\n", "")
+    (work / "f.txt").write_text("line1\nline2\n", encoding="utf-8")
+    # The next line is still judged: a chunk needs its @@, `*** Move to:` belongs right after the header.
+    assert cli(work, wrap(*_INSERT_AT_EOF, "", "-line1")) == (
+        1, "", "Invalid patch hunk on line 8: Expected update hunk to start with a @@ context marker, got: '-line1'\n")
+    assert cli(work, wrap(*_INSERT_AT_EOF, "", "*** Move to: h.txt")) == (
+        1, "", "Invalid patch hunk on line 8: Expected update hunk to start with a @@ context marker, got: "
+        "'*** Move to: h.txt'\n")
+    assert cli(work, wrap(*_INSERT_AT_EOF, "", "@@ line1", "-line2", "+LINE2")) == (
+        1, "", "Failed to find context 'line1' in <CWD>/f.txt\n")
+    # Before the first chunk a blank line is still an empty context line.
+    assert cli(work, wrap("*** Update File: f.txt", "", "-line1", "+LINE1")) == (
+        1, "", "Failed to find expected lines in <CWD>/f.txt:\n\nline1\n")
+
+
+def test_agent_path_takes_a_blank_line_after_end_of_file(work: Path) -> None:
+    (work / "f.txt").write_text("line1\nline2\n", encoding="utf-8")
+    outcome = apply_patch_atomic(wrap(*_INSERT_AT_EOF, ""), work)
+    assert outcome.summary == _SUCCESS_F
+    assert (work / "f.txt").read_text(encoding="utf-8") == "line1\nline2\nline3\n"
+
+
 # ----------------------------------------------------------------------------------- placing chunks
 
 
