@@ -516,16 +516,14 @@ class ToolRunner:
         command = shell.format_command_for_display(request.argv)
         item = CommandExecutionItem(ctx.new_item_id(), command, cwd=str(request.cwd))
         ctx.emit(ItemStarted(item))
-        chunks: list[str] = []
 
         def on_output(chunk: str) -> None:
-            chunks.append(chunk)
-            ctx.emit(CommandOutputDelta(item.id, chunk))
+            ctx.emit(CommandOutputDelta(item.id, chunk))  # shown as it comes, kept only by the process's capture
 
         try:
             result = processes.exec_command(request, on_output=on_output, cancel=ctx.cancel)
-        except shell.ExecFailure:
-            ctx.emit(ItemCompleted(_finish_command(item, "".join(chunks), None)))
+        except shell.ExecFailure:  # raised before the process produced anything
+            ctx.emit(ItemCompleted(_finish_command(item, "", None)))
             raise
         if result.exit_code is None:
             ctx.open_items.append(item.id)
