@@ -124,7 +124,6 @@ def _request_settings(config: Config, output_schema: object | None) -> RequestSe
         effort=config.model_reasoning_effort,
         summary=config.model_reasoning_summary,
         verbosity=config.model_verbosity,
-        supports_summaries=config.model_supports_reasoning_summaries,
     )
     text: dict[str, object] = {}
     if shape.verbosity:

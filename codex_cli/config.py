@@ -154,7 +154,6 @@ class Config(Record):
     model_context_window: int | None
     model_auto_compact_token_limit: int | None
     tool_output_token_limit: int | None
-    model_supports_reasoning_summaries: bool | None
     review_model: str | None
     hide_agent_reasoning: bool
     show_raw_agent_reasoning: bool
@@ -769,7 +768,6 @@ def _build(
         model_context_window=keys.int_at(doc, "model_context_window"),
         model_auto_compact_token_limit=keys.int_at(doc, "model_auto_compact_token_limit"),
         tool_output_token_limit=keys.int_at(doc, "tool_output_token_limit"),
-        model_supports_reasoning_summaries=cast("bool | None", keys.get_in(doc, "model_supports_reasoning_summaries")),
         review_model=keys.str_at(doc, "review_model"),
         hide_agent_reasoning=keys.bool_at(doc, "hide_agent_reasoning", default=False),
         show_raw_agent_reasoning=keys.bool_at(doc, "show_raw_agent_reasoning", default=False),

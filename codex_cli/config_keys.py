@@ -307,7 +307,8 @@ _TUI = Table({
 })
 
 # The 107 top-level keys of 0.169 (`config/read`), plus the ones this build knows in addition
-# (`model_supports_reasoning_summaries`, `experimental_instructions_file`, `base_instructions`).
+# (`experimental_instructions_file`, `base_instructions`). `model_supports_reasoning_summaries` is not one:
+# 0.169 ignores it and says so, and so does this build.
 _OPAQUE_TOP_KEYS = """agents analytics apps apps_mcp_product_sku audio auto_review browser_use client_search_provider
     cloud computer_use daybreak desktop experimental_realtime_start_instructions
     experimental_realtime_webrtc_call_base_url experimental_realtime_ws_backend_prompt
@@ -344,7 +345,7 @@ _PROFILE_FIELDS: dict[str, Spec] = {
     "model_catalog_json": _PATH, "model_context_window": _UINT, "model_instructions_file": _PATH,
     "model_provider": _STR, "model_providers": MapOf(_PROVIDER), "model_reasoning_effort": _STR,
     "model_reasoning_summary": Choice(("auto", "concise", "detailed", "none")),
-    "model_supports_reasoning_summaries": _BOOL, "model_verbosity": Choice(("low", "medium", "high")),
+    "model_verbosity": Choice(("low", "medium", "high")),
     "notify": _STR_LIST, "openai_base_url": _STR, "oss_provider": Choice(("lmstudio", "ollama")),
     "personality": Choice(("none", "friendly", "pragmatic")), "plan_mode_reasoning_effort": _STR,
     "project_doc_fallback_filenames": _STR_LIST, "project_doc_max_bytes": _UINT,
@@ -362,10 +363,11 @@ _PROFILE_FIELDS: dict[str, Spec] = {
     }),
     "show_raw_agent_reasoning": _BOOL, "sqlite_home": _PATH, "suppress_unstable_features_warning": _BOOL,
     "tool_output_token_limit": _UINT,
+    # Closed, as in 0.169: any other key (`tools.view_image`: the view_image feature decides) is ignored with a warning.
     "tools": Table({
         "web_search": Either((_BOOL, Table({}, open=True)), "a boolean or a table"),
         "update_plan": Table({"enabled": _BOOL}, open=True),
-    }, open=True),
+    }),
     "tui": _TUI, "web_search": Choice(("disabled", "cached", "indexed", "live")),
 }
 

@@ -5,8 +5,8 @@ A slug is matched against family prefixes, longest first (`gpt-5.1-codex-max` �
 slug (a local Ollama model, a gateway alias) gets `FALLBACK`: a 128k window and no reasoning or verbosity
 fields unless the configuration asks for them. Unknown models are normal here, so there is no warning for
 them (0.169 warns on every start). Config keys win over the table: `model_context_window`,
-`model_reasoning_effort`, `model_reasoning_summary`, `model_verbosity`, `model_supports_reasoning_summaries`
-(config.md §6.1–6.2).
+`model_reasoning_effort`, `model_reasoning_summary`, `model_verbosity` (config.md §6.1–6.2); 0.169 ignores
+`model_supports_reasoning_summaries` (with a warning), and so does this implementation.
 """
 
 from __future__ import annotations
@@ -85,13 +85,12 @@ def request_shape(
     effort: str | None = None,
     summary: str | None = None,
     verbosity: str | None = None,
-    supports_summaries: bool | None = None,
     context_window: int | None = None,
 ) -> RequestShape:
     """Combine the configured values with the family table (wire.md §3.1, config.md §6.2).
 
     `effort`: the configured value, else the family default when the family reasons. `summary`: sent only when
-    the model supports summaries (`supports_summaries` overrides the table) and it is not `none`. `verbosity`:
+    the model's family supports summaries and it is not `none`. `verbosity`:
     only for families that support it.
     """
     family = find_family(slug)
@@ -99,9 +98,8 @@ def request_shape(
     chosen_effort = effort or (family.default_reasoning_effort if family.supports_reasoning else None)
     if chosen_effort:
         reasoning["effort"] = chosen_effort
-    summaries = family.supports_reasoning_summaries if supports_summaries is None else supports_summaries
     chosen_summary = summary or family.default_reasoning_summary
-    if summaries and chosen_summary != "none":
+    if family.supports_reasoning_summaries and chosen_summary != "none":
         reasoning["summary"] = chosen_summary
     chosen_verbosity = (verbosity or family.default_verbosity) if family.supports_verbosity else None
     window = context_window if context_window and context_window > 0 else family.context_window

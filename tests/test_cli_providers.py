@@ -305,11 +305,9 @@ def test_web_search_call_item_in_exec_json_and_human_output(codex_env: CodexEnv)
          {"effort": "high", "summary": "detailed"}, {"verbosity": "high"}),
         ("gpt-5-codex", 'model_verbosity = "high"', {"effort": "medium"}, None),
         ("llama3.1:8b", 'model_reasoning_summary = "detailed"\nmodel_verbosity = "high"', None, None),
-        ("llama3.1:8b", 'model_reasoning_summary = "auto"\nmodel_supports_reasoning_summaries = true',
-         {"summary": "auto"}, None),
         ("my-gateway-model", 'model_reasoning_effort = "low"', {"effort": "low"}, None),
     ],
-    ids=["gpt-5.5", "gpt-5.5-configured", "codex-no-verbosity", "unknown", "unknown-summaries-on", "unknown-effort"],
+    ids=["gpt-5.5", "gpt-5.5-configured", "codex-no-verbosity", "unknown", "unknown-effort"],
 )
 def test_model_family_shapes_reasoning_and_text(
     codex_env: CodexEnv, model: str, extra: str, reasoning: Any, text: Any
@@ -320,6 +318,18 @@ def test_model_family_shapes_reasoning_and_text(
     assert body.get("reasoning") == reasoning and body.get("text") == text
     assert body["include"] == (["reasoning.encrypted_content"] if reasoning else [])
     assert "warning" not in run.stderr.lower() and "metadata" not in run.stdout  # no warning for unknown models
+
+
+def test_keys_codex_rs_ignores_change_nothing_and_are_named(codex_env: CodexEnv) -> None:
+    """`model_supports_reasoning_summaries` and `tools.view_image` are not read by codex-rs 0.169, which says so."""
+    extra = 'model_reasoning_summary = "auto"\nmodel_supports_reasoning_summaries = true\n[tools]\nview_image = false'
+    run, requests = exec_json(codex_env, [{"output": [message("ok")]}], "-m", "llama3.1:8b", "hi", extra=extra)
+    assert run.returncode == 0, run.stderr
+    assert requests[0].body.get("reasoning") is None  # no summary for a model the table does not know
+    assert "view_image" in [tool.get("name") for tool in requests[0].body["tools"]]
+    [warning] = [event["item"]["message"] for event in run.events() if event.get("item", {}).get("type") == "error"]
+    assert warning.startswith("Codex is ignoring 2 unrecognized configuration settings.")
+    assert "`model_supports_reasoning_summaries` is ignored." in warning and "`tools.view_image` is ignored." in warning
 
 
 # -- features ----------------------------------------------------------------------------------

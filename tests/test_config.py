@@ -337,13 +337,25 @@ def test_known_keys_of_this_build_do_not_warn(load, home, tmp_path):
     write(home / "instr.md", "I")
     write(
         home / "config.toml",
-        "model_supports_reasoning_summaries = true\nexperimental_instructions_file = 'instr.md'\n"
-        "[model_providers.c]\nname = 'c'\nwire_api = 'chat'\n[mcp_servers.s]\ncommand = 'x'\n",
+        "experimental_instructions_file = 'instr.md'\n"
+        "[model_providers.c]\nname = 'c'\nwire_api = 'chat'\n[mcp_servers.s]\ncommand = 'x'\n"
+        "[tools]\nweb_search = true\nupdate_plan = { enabled = true }\n",
     )
     config = load(strict_config=True)
-    assert config.model_supports_reasoning_summaries is True
     assert config.base_instructions == "I"
     assert config.model_providers["c"].wire_api == "chat"
+
+
+def test_keys_codex_rs_ignores_are_ignored_with_its_warning(load, home):
+    """codex-rs 0.169 reads neither (its warning names them); neither changes anything here either."""
+    cfg = write(home / "config.toml", "model_supports_reasoning_summaries = true\n[tools]\nview_image = false\n")
+    (block,) = load().warnings
+    assert block == (
+        "Codex is ignoring 2 unrecognized configuration settings. Check for typos or deprecated settings.\n"
+        f"  user ({cfg}): `model_supports_reasoning_summaries` is ignored.\n"
+        f"  user ({cfg}): `tools.view_image` is ignored."
+    )
+    assert "unknown configuration field `model_supports_reasoning_summaries`" in error_of(load, strict_config=True)
 
 
 # ---------------------------------------------------------------------------------------------- -c parsing (T10)
