@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from codex_cli.errors import UsageError
 from codex_cli.version import VERSION
 
-__all__ = ["CODEX_RS_ONLY_COMMANDS", "build_parser", "exec_parser"]
+__all__ = ["CODEX_RS_ONLY_COMMANDS", "add_override_options", "build_parser", "exec_parser"]
 
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 
@@ -219,13 +219,18 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output-last-message", metavar="FILE", help="also write the final message to FILE")
 
 
-def _add_thread_options(parser: argparse.ArgumentParser, *, last: bool) -> None:
-    """The options `exec resume` and `exec fork` accept (a subset of exec's; -s, -C, --add-dir go before them)."""
+def add_override_options(parser: argparse.ArgumentParser) -> None:
+    """`-c`, `--enable`, `--disable`: the config overrides of a command that loads the config for one purpose."""
     parser.add_argument(
         "-c", "--config", action="append", default=[], metavar="key=value", help="override a config.toml value"
     )
     parser.add_argument("--enable", action="append", default=[], metavar="FEATURE", help="turn a feature flag on")
     parser.add_argument("--disable", action="append", default=[], metavar="FEATURE", help="turn a feature flag off")
+
+
+def _add_thread_options(parser: argparse.ArgumentParser, *, last: bool) -> None:
+    """The options `exec resume` and `exec fork` accept (a subset of exec's; -s, -C, --add-dir go before them)."""
+    add_override_options(parser)
     parser.add_argument("--strict-config", action="store_true", help="treat unknown config keys as errors")
     parser.add_argument("-m", "--model", help="the model to use")
     if last:

@@ -20,6 +20,8 @@ __all__ = ["main", "models_document", "register"]
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `debug` and its subcommands to the `codex` parser."""
+    from codex_cli.cli_parser import add_override_options
+
     raw = argparse.RawDescriptionHelpFormatter
     parser = subparsers.add_parser(
         "debug",
@@ -53,10 +55,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     prompt.add_argument("prompt", nargs="?", metavar="PROMPT", help="a user message to add after the context")
     prompt.add_argument("-i", "--image", action="append", default=[], metavar="FILE",
                         help="attach an image to PROMPT (repeatable, or comma-separated)")
-    prompt.add_argument("-c", "--config", action="append", default=[], metavar="key=value",
-                        help="override a config.toml value")
-    prompt.add_argument("--enable", action="append", default=[], metavar="FEATURE", help="turn a feature flag on")
-    prompt.add_argument("--disable", action="append", default=[], metavar="FEATURE", help="turn a feature flag off")
+    add_override_options(prompt)
     for name, platform in (("landlock", "Linux"), ("seatbelt", "macOS")):
         check = commands.add_parser(
             name,

@@ -21,6 +21,8 @@ __all__ = ["feature_lines", "main", "register"]
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `features` and its subcommands to the `codex` parser."""
+    from codex_cli.cli_parser import add_override_options
+
     raw = argparse.RawDescriptionHelpFormatter
     parser = subparsers.add_parser(
         "features",
@@ -36,10 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "codex-rs features it accepts but does not have.\n\nexample: codex features list",
         formatter_class=raw,
     )
-    listing.add_argument("-c", "--config", action="append", default=[], metavar="key=value",
-                         help="override a config.toml value")  # fmt: skip
-    listing.add_argument("--enable", action="append", default=[], metavar="FEATURE", help="turn a feature flag on")
-    listing.add_argument("--disable", action="append", default=[], metavar="FEATURE", help="turn a feature flag off")
+    add_override_options(listing)
     listing.add_argument("-p", "--profile", help="use a configuration profile from config.toml")
     for name, verb in (("enable", "on"), ("disable", "off")):
         command = commands.add_parser(
