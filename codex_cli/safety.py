@@ -21,8 +21,8 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path, PurePath, PureWindowsPath
 from typing import Literal, Protocol, TypeAlias
 
 from codex_cli.errors import ConfigError
@@ -527,7 +527,12 @@ def _is_safe_simple(argv: Sequence[str]) -> bool:
 
 
 def is_known_safe_command(argv: Sequence[str]) -> bool:
-    """True when argv only reads (§7.6): the safe list, or `bash -lc SCRIPT` whose segments all are."""
+    """True when argv only reads (§7.6): the safe list, `bash -lc SCRIPT` whose segments all are, or a PowerShell
+    or cmd command line (by any path, as Windows runs them) whose commands all are."""
+    from codex_cli.windows_commands import is_known_safe_windows_command, windows_shell_kind
+
+    if windows_shell_kind(argv) is not None:
+        return is_known_safe_windows_command(argv, _is_safe_simple)
     segments = _command_segments(argv)
     return segments is not None and bool(segments) and all(_is_safe_simple(s) for s in segments)
 
@@ -930,17 +935,35 @@ def _real_path(path: Path) -> Path:
         return Path(os.path.abspath(path))
 
 
-def _is_writable(path: Path, roots: Sequence[Path]) -> bool:
+def _is_writable(path: PurePath, roots: Sequence[PurePath], *, fold_case: Callable[[Path], bool]) -> bool:
+    """Whether a confined process may write `path`: inside a root, and not under a protected name at its top.
+    Names are compared as the volume compares them (`fold_case(root)`: `.GIT` is `.git` on APFS and NTFS), and
+    as Windows reads them (`.git.`, `.git ` and `.git::$DATA` are `.git` there)."""
     from codex_cli.sandbox import PROTECTED_NAMES  # imported here: only patches need the sandbox module
 
+    windows = isinstance(path, PureWindowsPath)
+    path = _without_verbatim_prefix(path)
     inside = False
-    for root in roots:
-        if path == root or root in path.parents:
-            first = path.relative_to(root).parts[:1]
-            if first and first[0] in PROTECTED_NAMES:
+    for root in map(_without_verbatim_prefix, roots):
+        if not (path == root or root in path.parents):
+            continue
+        first = path.relative_to(root).parts[:1]
+        if first:
+            name = first[0].split(":", 1)[0].rstrip(". ") if windows else first[0]
+            folded = name.casefold() if windows or fold_case(Path(root)) else name
+            if folded in {n if folded == name else n.casefold() for n in PROTECTED_NAMES}:
                 return False
-            inside = True
+        inside = True
     return inside
+
+
+def _without_verbatim_prefix(path: PurePath) -> PurePath:
+    r"""`\\?\C:\x` as `C:\x`, and `\\?\UNC\host\share` as `\\host\share`: Windows's verbatim form of a path."""
+    text = str(path)
+    if isinstance(path, PureWindowsPath) and text.startswith("\\\\?\\"):
+        rest = text[4:]
+        return PureWindowsPath("\\\\" + rest[4:] if rest[:4].upper() == "UNC\\" else rest)
+    return path
 
 
 def assess_patch(
@@ -956,11 +979,19 @@ def assess_patch(
     writable root). Unknown sandbox modes are treated as read-only."""
     if sandbox_mode == "danger-full-access":
         return PatchAssessment("run", None)
+    from codex_cli.sandbox import case_insensitive_volume
+
     base = cwd or (writable_roots[0] if writable_roots else Path("/"))
     targets = tuple(_real_path(base / p) for p in paths)
     if sandbox_mode == "workspace-write":
-        roots = [Path(os.path.realpath(r)) for r in writable_roots]
-        blocked = tuple(p for p in targets if not _is_writable(p, roots))
+        roots = [_real_path(r) for r in writable_roots]
+        # The path as written and where it leads must both be writable: a protected name that is a symlink
+        # (`.codex -> shared/codex`) leads somewhere plain, and its name still guards it.
+        written = [Path(os.path.abspath(base / p)) for p in paths]
+        blocked = tuple(target for target, as_written in zip(targets, written, strict=True)
+                        if not (_is_writable(target, roots, fold_case=case_insensitive_volume)
+                                and _is_writable(as_written, [*roots, *writable_roots],
+                                                 fold_case=case_insensitive_volume)))
         rejection = PATCH_OUTSIDE_REJECTION
     else:
         blocked, rejection = targets, PATCH_READ_ONLY_REJECTION
