@@ -486,6 +486,8 @@ class _LiveProcess:
         self.popen, read_fd = _spawn(argv, cwd, env, tty, confine)
         self.is_tty = tty and sys.platform != "win32"
         self._write_fd = os.dup(read_fd) if self.is_tty else None
+        self._typed: list[bytes] = []  # input for the terminal that the typist thread has not written yet
+        self._typist: threading.Thread | None = None
         self.session_id: int | None = None
         self.finished = False
         self._cond = threading.Condition()
@@ -517,6 +519,22 @@ class _LiveProcess:
             with self._cond:
                 self._cond.notify_all()
 
+    def _type(self, fd: int) -> None:
+        try:
+            while True:
+                with self._cond:
+                    if not self._typed or self._write_fd is None:
+                        self._typed.clear()
+                        return
+                    data = self._typed.pop(0)
+                while data:
+                    data = data[os.write(fd, data) :]
+        except OSError:  # the terminal is gone: the next wait reports the exit
+            with self._cond:
+                self._typed.clear()
+        finally:
+            os.close(fd)
+
     def _keep_fresh(self, text: str) -> None:
         """Hold `text` for the next waiter; between calls only the newest megabyte or so is kept."""
         self._fresh.append(text)
@@ -533,10 +551,15 @@ class _LiveProcess:
 
     def write(self, chars: str) -> None:
         if self._write_fd is not None:
-            try:
-                os.write(self._write_fd, chars.encode("utf-8"))
-            except OSError:
-                pass  # the terminal is gone; the next wait reports the exit
+            # Written by a thread of its own: a program that stops reading its terminal (raw mode, a full input
+            # queue) would otherwise block the turn in os.write for good, past every interrupt.
+            with self._cond:
+                self._typed.append(chars.encode("utf-8"))
+                if self._typist is None or not self._typist.is_alive():
+                    # Its own descriptor: close() may close ours while it writes, and the number be reused.
+                    self._typist = threading.Thread(target=self._type, args=(os.dup(self._write_fd),),
+                                                    name="codex-exec-input", daemon=True)
+                    self._typist.start()
         elif chars == _CTRL_C:
             _signal_group(self.popen, interrupt=True)
         else:
@@ -607,9 +630,10 @@ class _LiveProcess:
 
     def close(self) -> None:
         self.kill()
-        if self._write_fd is not None:
-            os.close(self._write_fd)
-            self._write_fd = None
+        with self._cond:
+            fd, self._write_fd = self._write_fd, None
+        if fd is not None:
+            os.close(fd)
 
 
 def _clamp(value: int | None, default: int, bounds: tuple[int, int]) -> int:

@@ -120,3 +120,26 @@ def test_a_command_over_the_argument_limit_is_an_error_for_the_model(codex_env: 
     assert "Argument list too long" in str(outputs["huge"])
     assert "Process exited with code 0" in str(outputs["after"]) and "after" in str(outputs["after"])
     assert [e["type"] for e in run.events()][-1] == "turn.completed"
+
+
+def test_input_for_a_terminal_that_never_reads_does_not_hang_the_turn(codex_env: CodexEnv) -> None:
+    """A program that puts its terminal in raw mode and stops reading: 3 MB written to it used to block codex in
+    os.write for good (interrupts included). The write now goes on in the background; the turn goes on."""
+    from fake_responses import function_call
+
+    script = [
+        {"output": [exec_call("stty raw -echo; echo ready; sleep 30", "t", tty=True, yield_time_ms=1000)]},
+        lambda request: {"output": [function_call("write_stdin", {
+            "session_id": int(str(_outputs(request.body)["t"]).split("session ID ", 1)[1].split()[0]),
+            "chars": "x" * 3_000_000, "yield_time_ms": 500}, "w")]},
+        {"output": [message("done")]},
+    ]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        run = subprocess.run([*CODEX, "exec", "--json", "-s", "danger-full-access", "go"], cwd=codex_env.workdir,
+                             env=codex_env.env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                             timeout=60, check=False)
+        outputs = _outputs(server.requests[-1].body)
+    assert run.returncode == 0, run.stderr
+    assert "ready" in str(outputs["t"])
+    assert "Process running with session ID" in str(outputs["w"]), outputs["w"]
