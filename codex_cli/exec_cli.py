@@ -391,39 +391,35 @@ def _header_fields(config: Config, thread_id: str) -> list[tuple[str, str]]:
 
 def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path: Path | None, config: Config,
               render: Callable[[str], str] | None = None) -> int:
-    def on_sigint(signum: int, frame: FrameType | None) -> None:
-        session.interrupt()
-        raise KeyboardInterrupt
-
     terminated: list[int] = []
 
-    def on_termination(signum: int, frame: FrameType | None) -> None:
+    def on_signal(signum: int, frame: FrameType | None) -> None:
         # Once the turn runs, nothing is raised here: an exception at an arbitrary point of the main thread can
         # land in an at-fork hook of subprocess.Popen (Python drops it, and the signal is lost) or between
         # starting a command and recording it (it is then never killed). The turn stops at its next check of the
         # flag instead, killing and reaping its commands. Before the turn has its id, run_turn may still clear
         # the flag, but has started nothing: leaving at once is safe. A second signal also ends at once.
         if terminated or session.turn_id is None:
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
             raise SystemExit(128 + signum)
         terminated.append(signum)
         session.interrupt()
 
-    ending = [number for name in ("SIGTERM", "SIGHUP") if (number := getattr(signal, name, None)) is not None]
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    before = [(number, signal.signal(number, on_termination)) for number in ending]
+    ending = [number for name in ("SIGINT", "SIGTERM", "SIGHUP") if (number := getattr(signal, name, None)) is not None]
+    before = [(number, signal.signal(number, on_signal)) for number in ending]
     try:
         try:
             result = session.run_turn([user_message(prompt, args)])
         finally:
-            signal.signal(signal.SIGINT, previous)
             if session.hooks is not None:
                 session.hooks.session_end()
             session.close()
     finally:
         for number, handler in before:  # after close(): a first signal during the cleanup waits for it
             signal.signal(number, handler)
-    if terminated:
-        return 128 + terminated[0]
+    if terminated:  # Ctrl-C is an interrupted run (1, as codex-rs); SIGTERM and SIGHUP say which one ended it
+        return 1 if terminated[0] == signal.SIGINT else 128 + terminated[0]
     if result.status != "completed":
         return 1
     if config.notify and session.turn_id is not None:
