@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from codex_cli.config import Config
 
 __all__ = [
+    "BEARER_TOKEN_SOURCE",
     "CLIENT_ID",
     "DEFAULT_ISSUER",
     "AuthDotJson",
@@ -69,6 +70,7 @@ AUTH_CLAIMS = "https://api.openai.com/auth"
 PROACTIVE_WINDOW_SECONDS = 300
 SCHEDULED_REFRESH_AGE = timedelta(days=8)
 KEYRING_SERVICE = "Codex Auth"
+BEARER_TOKEN_SOURCE = "experimental_bearer_token"  # Credentials.source of a provider's literal token
 
 AuthMode: TypeAlias = Literal["apikey", "chatgpt", "agent_identity"]
 StoreMode: TypeAlias = Literal["file", "keyring", "auto", "ephemeral"]
@@ -772,18 +774,22 @@ def resolve_credentials(
     env_key: str | None,
     env_key_instructions: str | None,
     requires_openai_auth: bool,
+    bearer_token: str | None = None,
     forced_login_method: str | None = None,
     store_mode: str | None = None,
     originator: str = "codex_exec",
     keyring: KeyringBackend | None = None,
 ) -> Credentials:
-    """Pick the bearer token: provider env_key, else CODEX_API_KEY > stored login > OPENAI_API_KEY."""
+    """Pick the bearer token: provider env_key, else the provider's `experimental_bearer_token`, else
+    CODEX_API_KEY > stored login > OPENAI_API_KEY (for providers that use the OpenAI login)."""
     if env_key:
         value = env.get(env_key, "").strip()
         if not value:
             hint = env_key_instructions or f"Set {env_key} in the environment, e.g. `export {env_key}=...`."
             raise AuthError(f"Missing environment variable: `{env_key}`.", hint)
         return Credentials(value, f"env_key {env_key}")
+    if bearer_token is not None:  # sent as written, even blank or padded, as codex-rs 0.169 does
+        return Credentials(bearer_token, BEARER_TOKEN_SOURCE)
     if not requires_openai_auth:
         return Credentials(None, "none")
     codex_key = env.get("CODEX_API_KEY", "").strip()
@@ -819,6 +825,7 @@ def credentials_for_config(
         env_key=info.env_key,
         env_key_instructions=info.env_key_instructions,
         requires_openai_auth=info.requires_openai_auth,
+        bearer_token=info.experimental_bearer_token,
         forced_login_method=forced if isinstance(forced, str) else None,
         store_mode=store_mode if isinstance(store_mode, str) else None,
         originator=originator,

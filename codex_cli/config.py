@@ -90,7 +90,7 @@ class ModelProviderInfo(Record):
     base_url: str | None = OPENAI_API_BASE_URL
     env_key: str | None = None
     env_key_instructions: str | None = None
-    experimental_bearer_token: str | None = None
+    experimental_bearer_token: str | None = field(default=None, repr=False)  # a secret: kept out of reprs
     auth_command: tuple[str, ...] | None = None
     wire_api: Literal["responses", "chat"] = "responses"
     query_params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))

@@ -205,7 +205,7 @@ def _auth_check(checks: list[Check], config: Config | None) -> str | None:
     """Add the auth line; return the model's base URL (None when the config did not load)."""
     if config is None:
         return None
-    from codex_cli.auth import resolve_credentials
+    from codex_cli.auth import BEARER_TOKEN_SOURCE, resolve_credentials
     from codex_cli.config import CHATGPT_CODEX_BASE_URL, OPENAI_API_BASE_URL
     from codex_cli.errors import CodexError
 
@@ -218,6 +218,7 @@ def _auth_check(checks: list[Check], config: Config | None) -> str | None:
             env_key=info.env_key,
             env_key_instructions=info.env_key_instructions,
             requires_openai_auth=info.requires_openai_auth,
+            bearer_token=info.experimental_bearer_token,
         )
     except CodexError as exc:
         checks.append(Check("auth", "auth", "warn", exc.message, fix=exc.hint))
@@ -228,6 +229,7 @@ def _auth_check(checks: list[Check], config: Config | None) -> str | None:
         "none": "no credentials needed by this provider",
         "auth.json": "API key from auth.json",
         "auth.json (ChatGPT)": "ChatGPT login from auth.json",
+        BEARER_TOKEN_SOURCE: f"bearer token from model_providers.{info.id}.experimental_bearer_token",
     }.get(credentials.source, f"API key from {credentials.source}")
     checks.append(Check("auth", "auth", "ok", summary))
     return base_url

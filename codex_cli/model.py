@@ -205,7 +205,7 @@ class ProviderSettings(Record):
     base_url: str
     query_params: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)  # static plus resolved env_http_headers
-    bearer_token: str | None = None
+    bearer_token: str | None = field(default=None, repr=False)
     auth: AuthProvider | None = None  # when set, it supplies the bearer token instead of `bearer_token`
     request_max_retries: int = 4
     stream_max_retries: int = 5
@@ -378,8 +378,8 @@ class ModelClient:
                 if abort is not None and abort.is_set():
                     return None
                 error = map_transport_error(exc, self.url)
-                if isinstance(error, TLSError):
-                    raise error from exc
+                if isinstance(error, TLSError) or isinstance(exc, httpx.ConnectTimeout):
+                    raise error from exc  # a connect timeout spent the whole connect budget: a retry doubles it
                 if is_connect_error(exc) and attempt >= min(max_retries, 1):
                     raise error from exc  # refused, DNS or proxy: one quick retry, then fail fast
                 if isinstance(exc, httpx.ReadTimeout):
@@ -419,11 +419,11 @@ class ModelClient:
     def _build_request(self, spec: _Request) -> httpx.Request:
         import httpx
 
-        headers: dict[str, str] = {}
+        headers: dict[str, str | bytes] = {}
         auth = self.provider.auth
-        token = auth.bearer_token() if auth is not None else self.provider.bearer_token
-        if token:
-            headers["authorization"] = f"Bearer {token}"
+        authorization = _authorization(auth.bearer_token() if auth is not None else self.provider.bearer_token)
+        if authorization is not None:
+            headers["authorization"] = authorization
         headers.update(
             {
                 "originator": self.originator,
@@ -445,7 +445,8 @@ class ModelClient:
         # bytes whole, httpcore would copy the unsent rest after every partial socket write, some 20 MB more at the
         # peak for a resumed thread's 25 MB body. httpx measures the buffer, so Content-Length is sent as for bytes.
         content = io.BytesIO(spec.payload)
-        request = self._client.build_request("POST", self.url, content=content, headers=headers, timeout=timeout)
+        raw = [(k.encode("ascii"), v if isinstance(v, bytes) else v.encode("ascii")) for k, v in headers.items()]
+        request = self._client.build_request("POST", self.url, content=content, headers=raw, timeout=timeout)
         request.headers.pop("accept-encoding", None)  # 0.169 sends none; compressed SSE would buffer
         return request
 
@@ -719,6 +720,18 @@ def _usage_limit_message(error: dict[str, Any]) -> str:
         "You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit "
         f"https://chatgpt.com/settings/usage to purchase more credits or {when}"
     )
+
+
+def _authorization(token: str | None) -> bytes | None:
+    """The `Authorization` value for a token, as codex-rs 0.169 sends it: any text as UTF-8 (a blank or padded
+    experimental_bearer_token too, minus the trailing blanks that HTTP drops anyway), and no header at all for a
+    token with a line break or other control character. Never an error: its text would carry the token."""
+    if token is None:
+        return None
+    value = f"Bearer {token}".rstrip(" \t").encode("utf-8", "surrogateescape")
+    if any((byte < 0x20 and byte != 0x09) or byte == 0x7F for byte in value):
+        return None
+    return value
 
 
 # -- user agent --------------------------------------------------------------------------------

@@ -401,6 +401,21 @@ def _signal_group(popen: subprocess.Popen[bytes], interrupt: bool) -> None:
         pass  # the group is already gone
 
 
+def _ask_supervisor_to_end(popen: subprocess.Popen[bytes]) -> bool:
+    """SIGTERM to a sandboxed command's supervisor (the process codex started), which kills everything of the
+    command and exits only once none of it can run any more (a PID namespace is reaped after its last process):
+    what is removed after that (placeholders) cannot be raced. False when it did not end in time (then the
+    caller kills the group outright)."""
+    if sys.platform == "win32":
+        return False
+    try:
+        popen.send_signal(signal.SIGTERM)
+        popen.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
 def _take_terminal() -> None:
     """Runs in a PTY child before exec: a new session whose controlling terminal is the PTY on fd 0."""
     if sys.platform != "win32":
@@ -484,6 +499,7 @@ class _LiveProcess:
         self, argv: list[str], cwd: Path, env: Mapping[str, str], tty: bool, confine: Preexec | None = None
     ) -> None:
         self.popen, read_fd = _spawn(argv, cwd, env, tty, confine)
+        self.confined = confine is not None
         self.is_tty = tty and sys.platform != "win32"
         self._write_fd = os.dup(read_fd) if self.is_tty else None
         self._typed: list[bytes] = []  # input for the terminal that the typist thread has not written yet
@@ -614,6 +630,9 @@ class _LiveProcess:
     def kill(self) -> None:
         """Kill the whole process group and reap the child."""
         if not self.finished:
+            if self.confined and _ask_supervisor_to_end(self.popen):
+                self._settle()
+                return
             _signal_group(self.popen, interrupt=False)
             try:
                 self.popen.wait(timeout=5)

@@ -247,6 +247,29 @@ def test_provider_env_key_wins_and_is_required(tmp_path: Path) -> None:
         resolve_credentials(env={}, env_key="MOCK", **kwargs)
 
 
+def test_experimental_bearer_token_comes_after_env_key_and_before_the_openai_login(tmp_path: Path) -> None:
+    # The order codex-rs 0.169 follows: env_key (when set, and then required), the literal token, then the login.
+    auth.FileStore(tmp_path).save(AuthDotJson("apikey", openai_api_key="sk-stored"))
+    env = {"CODEX_API_KEY": "sk-codex", "OPENAI_API_KEY": "sk-openai", "MOCK": "from-env"}
+    found = resolve(tmp_path, env, bearer_token="tok-literal")
+    assert (found.bearer_token, found.source) == ("tok-literal", auth.BEARER_TOKEN_SOURCE)
+    kwargs: dict[str, Any] = {"codex_home": tmp_path, "env_key_instructions": None, "bearer_token": "tok-literal"}
+    assert resolve_credentials(env=env, env_key="MOCK", requires_openai_auth=False, **kwargs).bearer_token == "from-env"
+    with pytest.raises(AuthError, match="Missing environment variable: `MOCK`"):
+        resolve_credentials(env={}, env_key="MOCK", requires_openai_auth=False, **kwargs)
+    assert resolve_credentials(env={}, env_key=None, requires_openai_auth=False, **kwargs).bearer_token == "tok-literal"
+    assert resolve(tmp_path, {}, bearer_token="").bearer_token == ""  # set but blank: still the token in use
+
+
+def test_bearer_token_stays_out_of_provider_reprs() -> None:
+    from codex_cli.config import ModelProviderInfo
+    from codex_cli.model import ProviderSettings
+
+    info = ModelProviderInfo("mock", "mock", experimental_bearer_token="tok-SECRET-1")
+    settings = ProviderSettings("http://127.0.0.1:1/v1", bearer_token="tok-SECRET-1")
+    assert "tok-SECRET-1" not in repr(info) + repr(settings)
+
+
 def test_chatgpt_login_gives_a_refreshing_manager(tmp_path: Path, issuer: FakeIssuer) -> None:
     auth.FileStore(tmp_path).save(chatgpt_auth(issuer))
     found = resolve(tmp_path, {"OPENAI_API_KEY": "sk-ignored"})
