@@ -139,13 +139,15 @@ def _context_window(config: Config) -> int:
     return configured if configured and configured > 0 else find_family(config.model).context_window
 
 
-def _model_client(config: Config, provider: ProviderSettings, thread_id: str, originator: str) -> ModelClient:
+def _model_client(
+    config: Config, provider: ProviderSettings, thread_id: str, originator: str, client: tuple[str, str] | None
+) -> ModelClient:
     """The client for the provider's wire API: Responses, or Chat Completions (`wire_api = "chat"`)."""
     if config.model_provider.wire_api == "chat":
         from codex_cli.chat_wire import ChatClient
 
-        return ChatClient(provider, thread_id=thread_id, originator=originator)
-    return ModelClient(provider, thread_id=thread_id, originator=originator)
+        return ChatClient(provider, thread_id=thread_id, originator=originator, client=client)
+    return ModelClient(provider, thread_id=thread_id, originator=originator, client=client)
 
 
 def _check_local_server(config: Config, provider: ProviderSettings) -> None:
@@ -322,8 +324,10 @@ def build_session(
     start: ThreadStart | None = None,
     approver: safety.Approver | None = None,
     on_mcp_warning: Callable[[str], None] | None = None,
+    client: tuple[str, str] | None = None,
 ) -> SessionBundle:
-    """Everything a turn needs, checked up front so that bad credentials fail before any request."""
+    """Everything a turn needs, checked up front so that bad credentials fail before any request. `client` is the
+    (name, version) of the MCP client `codex mcp-server` serves: model requests name it in their User-Agent."""
     env = dict(os.environ) if env is None else env
     start = start or ThreadStart()
     provider = _provider_settings(config, env)
@@ -336,7 +340,7 @@ def build_session(
     mcp = _start_mcp_servers(config, env, on_mcp_warning)
     tools = _tool_runner(config, env, roots, prepared, approver, mcp)
     base = (resumed.meta.base_instructions if resumed is not None else None) or base_instructions(config)
-    model = _model_client(config, provider, thread_id, originator)
+    model = _model_client(config, provider, thread_id, originator, client)
     model.window_number = resumed.window_number if resumed is not None else 0
     recorder = _open_rollout(config, start, thread_id, base, permissions, model.originator)
     context = _ThreadContext(config, permissions, resumed)

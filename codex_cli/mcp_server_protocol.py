@@ -302,13 +302,18 @@ class McpServer:
         params = params if isinstance(params, Mapping) else {}
         info = params.get("clientInfo")
         self._client_info = info if isinstance(info, Mapping) else {}
-        client = f"({self._client_info.get('name', 'unknown')}; {self._client_info.get('version', 'unknown')})"
-        agent = f"{user_agent(ORIGINATOR).rsplit(' (', 1)[0]} {client}"
+        name, version = self._client_pair()
+        agent = user_agent(ORIGINATOR, client=name, client_version=version)
         return {
             "protocolVersion": negotiate_protocol_version(params.get("protocolVersion")),
             "capabilities": {"tools": {"listChanged": True}},
             "serverInfo": {"name": SERVER_NAME, "title": "Codex", "version": VERSION, "user_agent": agent},
         }
+
+    def _client_pair(self) -> tuple[str, str]:
+        """The MCP client's (name, version) from `initialize`, which the User-Agent names (mcp.md §10.1)."""
+        info = self._client_info
+        return str(info.get("name", "unknown")), str(info.get("version", "unknown"))
 
     def handle_notification(self, method: str, params: object) -> None:
         if method != "notifications/cancelled" or not isinstance(params, Mapping):
@@ -394,7 +399,7 @@ class McpServer:
             hooks = HookEngine.from_config(config)
             approver = HookedApprover(thread, hooks)
         bundle = build_session(config, originator=ORIGINATOR, emit=thread.emit, env=self._env, approver=approver,
-                               start=start, on_mcp_warning=thread.warn)  # fmt: skip
+                               start=start, on_mcp_warning=thread.warn, client=self._client_pair())  # fmt: skip
         if hooks is not None:
             hooks.bind(bundle.session.thread_id, bundle.rollout_path, "resume" if start.resumed else "startup")
             bundle.session.hooks = hooks

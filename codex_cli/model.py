@@ -278,13 +278,16 @@ class ModelClient:
         *,
         thread_id: str,
         originator: str = "codex_exec",
+        client: tuple[str, str] | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
         self.provider = provider
         self.thread_id = thread_id
         self.window_number = 0  # bumped by the session after a compaction
         self.originator = os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE", "").strip() or originator
-        self.user_agent = user_agent(self.originator, client=originator)
+        # `client` (name, version): the MCP client `codex mcp-server` serves, named in the agent's last parenthesis.
+        name, version = client if client is not None else (originator, VERSION)
+        self.user_agent = user_agent(self.originator, client=name, client_version=version)
         self.url = _endpoint_url(provider, self.endpoint)
         idle = provider.stream_idle_timeout_ms / 1000 if provider.stream_idle_timeout_ms > 0 else None
         self._idle_timeout = idle
@@ -737,11 +740,13 @@ def _authorization(token: str | None) -> bytes | None:
 # -- user agent --------------------------------------------------------------------------------
 
 
-def user_agent(originator: str, *, client: str | None = None) -> str:
-    """`{originator}/{version} ({os} {os version}; {arch}) {terminal} ({client}; {version})` (wire.md §2)."""
+def user_agent(originator: str, *, client: str | None = None, client_version: str = VERSION) -> str:
+    """`{originator}/{version} ({os} {os version}; {arch}) {terminal} ({client}; {client version})` (wire.md §2;
+    `codex mcp-server` names its MCP client there, mcp.md §10.1)."""
     os_name, os_version = _os_info()
     arch = platform.machine() or "unknown"
-    text = f"{originator}/{VERSION} ({os_name} {os_version}; {arch}) {_terminal()} ({client or originator}; {VERSION})"
+    own = f"{originator}/{VERSION} ({os_name} {os_version}; {arch}) {_terminal()}"
+    text = f"{own} ({client or originator}; {client_version})"
     return "".join(ch if " " <= ch <= "~" else "_" for ch in text)
 
 

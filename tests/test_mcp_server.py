@@ -562,6 +562,25 @@ def test_failed_turn_is_an_error_result_with_the_message(
     assert client.close() == 0
 
 
+def test_model_requests_name_the_mcp_client_in_their_user_agent(
+    codex_env: CodexEnv, fake_server: Callable[..., FakeResponsesServer], raw_client: Callable[[], RawClient]
+) -> None:
+    # codex-rs 0.153 ends the agent of a server session's requests with the client's `(name; version)` (mcp.md
+    # §10.1), as in serverInfo.user_agent; the originator stays codex_cli_rs.
+    model = start_model(codex_env, fake_server, [{"output": [message("one")]}, {"output": [message("two")]}])
+    client = raw_client()
+    agent = client.initialize()["serverInfo"]["user_agent"]
+    client.request(2, "tools/call", {"name": "codex", "arguments": {"prompt": "go"}})
+    thread_id = client.response(2)["result"]["structuredContent"]["threadId"]
+    client.request(3, "tools/call", {"name": "codex-reply", "arguments": {"prompt": "more", "threadId": thread_id}})
+    assert client.response(3)["result"]["structuredContent"]["content"] == "two"
+    agents = [request.headers["user-agent"] for request in model.response_requests]
+    assert agents == [agent, agent]
+    assert agent.startswith("codex_cli_rs/") and agent.endswith(" (raw; 9)")
+    assert {request.headers["originator"] for request in model.response_requests} == {"codex_cli_rs"}
+    assert client.close() == 0
+
+
 def _running_sleep(codex_env: CodexEnv, fake_server: Callable[..., FakeResponsesServer],
                    raw_client: Callable[[], RawClient]) -> tuple[RawClient, str, FakeResponsesServer]:  # fmt: skip
     model = start_model(codex_env, fake_server, [
