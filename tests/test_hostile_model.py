@@ -41,7 +41,9 @@ from fake_responses import FakeResponsesServer, apply_patch_call, exec_call, mes
 
 from codex_cli.sandbox import probe_capabilities  # noqa: E402
 
-NOBODY = 65534
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sandbox_harness import NOBODY, Runner, caps_or_skip, setpriv_nobody  # noqa: E402
+
 # What `codex exec` imports beyond the standard library, copied where `nobody` can read it (our interpreter's
 # site-packages may sit under /root). msgspec is left out: codex works without it.
 RUNTIME_PACKAGES = ("httpx", "httpcore", "h11", "anyio", "sniffio", "idna", "certifi", "truststore",
@@ -50,28 +52,7 @@ RUNTIME_PACKAGES = ("httpx", "httpcore", "h11", "anyio", "sniffio", "idna", "cer
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the Linux sandbox")
 
 
-def _caps_or_skip() -> None:
-    caps = probe_capabilities()
-    if caps.landlock_abi == 0 and caps.namespaces == "none":
-        pytest.skip(f"no filesystem sandbox layer on this machine: {caps}")
-
-
 # ------------------------------------------------------------------------------------------------ who runs codex
-
-
-@dataclass(frozen=True)
-class Attacker:
-    """Who runs codex: this process's user, or `nobody` through setpriv with its own copy of the dependencies."""
-
-    name: str
-    prefix: tuple[str, ...]
-    python: str
-    uid: int
-    pythonpath: str
-
-
-def _setpriv_nobody() -> list[str]:
-    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
 
 
 @functools.cache
@@ -92,7 +73,7 @@ def _nobody_runtime() -> tuple[str, str] | None:
         path.chmod(0o755 if path.is_dir() else 0o644)
     pythonpath = f"{deps}:{ROOT}"
     for candidate in dict.fromkeys((sys.executable, "/usr/bin/python3")):
-        check = [*_setpriv_nobody(), "env", f"PYTHONPATH={pythonpath}", "/bin/sh", "-c",
+        check = [*setpriv_nobody(), "env", f"PYTHONPATH={pythonpath}", "/bin/sh", "-c",
                  '"$0" -c "import sys, httpx, codex_cli.exec_cli; assert sys.version_info >= (3, 10)"', candidate]
         if subprocess.run(check, capture_output=True, check=False).returncode == 0:
             return candidate, pythonpath
@@ -100,23 +81,23 @@ def _nobody_runtime() -> tuple[str, str] | None:
 
 
 @pytest.fixture(params=["root", "nobody"])
-def attacker(request: pytest.FixtureRequest) -> Attacker:
-    _caps_or_skip()
+def attacker(request: pytest.FixtureRequest) -> Runner:
+    caps_or_skip()
     if request.param == "root":
         if os.geteuid() != 0:
             pytest.skip("the root attacker needs root")
-        return Attacker("root", (), sys.executable, 0, str(ROOT))
+        return Runner("root", (), sys.executable, 0, str(ROOT))
     runtime = _nobody_runtime()
     if runtime is None:
         pytest.skip("running as nobody needs root, setpriv and a Python >= 3.10 that nobody can run")
-    return Attacker("nobody", tuple(_setpriv_nobody()), runtime[0], NOBODY, runtime[1])
+    return Runner("nobody", tuple(setpriv_nobody()), runtime[0], NOBODY, runtime[1])
 
 
 @dataclass
 class Scene:
     """A workspace (a git repository), a folder outside every writable root, and codex's own folders."""
 
-    attacker: Attacker
+    attacker: Runner
     base: Path
     work: Path
     outside: Path
@@ -154,7 +135,7 @@ class Scene:
 
 
 @pytest.fixture
-def scene(attacker: Attacker) -> Iterator[Scene]:
+def scene(attacker: Runner) -> Iterator[Scene]:
     base = Path(tempfile.mkdtemp(prefix="codex-hostile-", dir="/var/tmp"))
     work, outside, home, codex_home, tmpdir = (base / n for n in ("work", "outside", "home", "codex_home", "tmpdir"))
     for folder in (work, outside, home, codex_home, tmpdir):
@@ -281,7 +262,7 @@ def test_racing_a_folder_against_a_symlink_never_lets_a_patch_out(scene: Scene, 
 def test_a_patch_written_by_the_confined_writer_cannot_reach_outside_or_git(tmp_path: Path) -> None:
     """The write itself is confined (not only the check before it): hand the confined writer paths that no
     check has seen, outside the roots and in .git, and it fails without writing them."""
-    _caps_or_skip()
+    caps_or_skip()
     from codex_cli import patch
     from codex_cli.sandbox import SandboxPolicy, prepare
 

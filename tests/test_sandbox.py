@@ -35,8 +35,10 @@ from codex_cli.sandbox import (
 )
 from codex_cli.seatbelt import seatbelt_argv, seatbelt_params
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sandbox_harness import NOBODY, Runner, caps_or_skip, setpriv_nobody  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
-NOBODY = 65534
 ON_LINUX = sys.platform == "linux"
 linux_only = pytest.mark.skipif(not ON_LINUX, reason="Linux confinement needs Linux")
 
@@ -159,18 +161,6 @@ def test_danger_full_access_prepares_nothing() -> None:
 # ------------------------------------------------------------------------------------------------ Linux matrix
 
 
-def _caps_or_skip() -> None:
-    if not ON_LINUX:
-        pytest.skip("Linux confinement needs Linux")
-    caps = probe_capabilities()
-    if caps.landlock_abi == 0 and caps.namespaces == "none":
-        pytest.skip(f"no filesystem sandbox layer on this machine: {caps}")
-
-
-def _setpriv_nobody() -> list[str]:
-    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-
-
 @functools.cache
 def _nobody_python() -> str | None:
     """A Python >= 3.10 that uid 65534 can run (ours may live under /root), or None."""
@@ -178,32 +168,22 @@ def _nobody_python() -> str | None:
         return None
     for candidate in dict.fromkeys((sys.executable, "/usr/bin/python3")):
         # Through /bin/sh: setpriv itself was seen to run an inaccessible path by other means.
-        check = [*_setpriv_nobody(), "/bin/sh", "-c", '"$0" -c "import sys; assert sys.version_info >= (3, 10)"',
+        check = [*setpriv_nobody(), "/bin/sh", "-c", '"$0" -c "import sys; assert sys.version_info >= (3, 10)"',
                  candidate]
         if subprocess.run(check, capture_output=True, check=False).returncode == 0:
             return candidate
     return None
 
 
-@dataclass(frozen=True)
-class Runner:
-    """Who runs the driver: this process's user, or `nobody` through setpriv."""
-
-    name: str
-    prefix: tuple[str, ...]
-    python: str
-    uid: int
-
-
 @pytest.fixture(params=["invoker", "nobody"])
 def runner(request: pytest.FixtureRequest) -> Runner:
-    _caps_or_skip()
+    caps_or_skip()
     if request.param == "invoker":
         return Runner("invoker", (), sys.executable, os.geteuid())
     python = _nobody_python()
     if python is None:
         pytest.skip("running as nobody needs root, setpriv and a Python >= 3.10 that nobody can execute")
-    return Runner("nobody", tuple(_setpriv_nobody()), python, NOBODY)
+    return Runner("nobody", tuple(setpriv_nobody()), python, NOBODY)
 
 
 @dataclass(frozen=True)
@@ -402,7 +382,7 @@ def _popen(prepared: PreparedSandbox, script: str, cwd: Path) -> subprocess.Comp
 
 @linux_only
 def test_prepared_sandbox_is_reusable_and_close_removes_placeholders(tmp_path: Path) -> None:
-    _caps_or_skip()
+    caps_or_skip()
     work = tmp_path / "w"
     work.mkdir()
     policy = SandboxPolicy.from_config("workspace-write", work, exclude_slash_tmp=True, exclude_tmpdir_env_var=True)
@@ -417,7 +397,7 @@ def test_prepared_sandbox_is_reusable_and_close_removes_placeholders(tmp_path: P
 
 @linux_only
 def test_placeholder_shared_by_two_sandboxes_outlives_the_first_close(tmp_path: Path) -> None:
-    _caps_or_skip()
+    caps_or_skip()
     if probe_capabilities().namespaces == "none":
         pytest.skip("placeholders need mount namespaces")
     policy = SandboxPolicy.from_config("workspace-write", tmp_path, codex_home=tmp_path / "home")
@@ -522,7 +502,7 @@ def cli_dirs() -> Iterator[tuple[Path, Path]]:
 
 @linux_only
 def test_cli_read_only_write_fails_with_one_clear_hint(cli_dirs: tuple[Path, Path]) -> None:
-    _caps_or_skip()
+    caps_or_skip()
     work, home = cli_dirs
     result = _codex(["sandbox", "linux", "--", "/bin/sh", "-c", "echo x > f"], work, home)
     assert result.returncode != 0
@@ -533,7 +513,7 @@ def test_cli_read_only_write_fails_with_one_clear_hint(cli_dirs: tuple[Path, Pat
 
 @linux_only
 def test_cli_full_auto_allows_writes_in_cwd(cli_dirs: tuple[Path, Path]) -> None:
-    _caps_or_skip()
+    caps_or_skip()
     work, home = cli_dirs
     result = _codex(["sandbox", "linux", "--full-auto", "--", "/bin/sh", "-c", "echo x > f"], work, home)
     assert result.returncode == 0, result.stderr
