@@ -423,10 +423,22 @@ def _tunnel(
         try:
             sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
             head = _read_head(sock)
+        except TimeoutError as exc:
+            summary = (f"CONNECT {authority}: the proxy accepted the connection but did not answer "
+                       f"within {timeout:g} s")
+            fix = ("A hung proxy, or a firewall that swallows the traffic: check the proxy's address and port, "
+                   "or unset the proxy variable if this network needs no proxy.")
+            _record(checks, Check("tunnel", "tunnel", "fail", summary, fix=fix, duration_ms=elapsed()))
+            raise _StepFailed from exc
         except OSError as exc:
             _record(checks, Check("tunnel", "tunnel", "fail", f"CONNECT {authority}: {exc}",
                                   fix="The proxy closed the connection: check that it is an HTTP proxy."))
             raise _StepFailed from exc
+    if not head:
+        _record(checks, Check("tunnel", "tunnel", "fail", f"CONNECT {authority}: the proxy closed the connection "
+                              "without answering", fix="Check that the proxy variable names an HTTP proxy.",
+                              duration_ms=elapsed()))
+        raise _StepFailed
     status_line = head.split("\r\n", 1)[0]
     parts = status_line.split(" ", 2)
     code = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0

@@ -201,7 +201,10 @@ def main(args: argparse.Namespace) -> int:
 
     err, out = sys.stderr, sys.stdout
     human = HumanOutput(err, Style(stream_wants_color(err, args.color, os.environ)))
-    return _run(args, human, JsonOutput(out) if args.json else None)  # a CodexError is cli.main's to print
+    from codex_cli.netwait import report_to
+
+    with report_to(err):  # "connecting to HOST via proxy ... 4s" once a network wait passes 2 s
+        return _run(args, human, JsonOutput(out) if args.json else None)  # a CodexError is cli.main's to print
 
 
 def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None) -> int:

@@ -3,9 +3,14 @@
 `create_client()` returns an `httpx.Client` that verifies with `tls.ssl_context()` and routes
 through proxies chosen from the environment as auth.md §5 says: `HTTPS_PROXY` for https only,
 `HTTP_PROXY` for http only, `ALL_PROXY` as the fallback for both, UPPERCASE over lowercase,
-empty values unset, `NO_PROXY` matched on the URL's host name or IP address (no DNS; `10.0.0.0/8` entries
-match IP addresses in that network); credentials in the proxy
-URL go out as `Proxy-Authorization: Basic` on CONNECT. `map_transport_error()` turns httpx
+empty values unset, a value without a scheme taken as `http://` (as codex-rs and curl do), `socks5://`
+and `socks5h://` through socksio, `NO_PROXY` matched on the URL's host name or IP address (no DNS;
+`10.0.0.0/8` entries match IP addresses in that network); credentials in the proxy
+URL go out as `Proxy-Authorization: Basic` on CONNECT. The SSL context is built when the first HTTPS
+connection needs it, so a broken CA variable fails HTTPS only, not a run against a plain-http local model.
+Making a connection (TCP, the proxy's CONNECT or SOCKS handshake, TLS) has one budget,
+`connect_budget()`: 10 s unless CODEX_CONNECT_TIMEOUT says otherwise (http_connect.py), and every request
+is tracked by `netwait` so front ends can say what they are waiting for. `map_transport_error()` turns httpx
 transport failures into `NetworkError` / `TLSError` whose text names the host, the proxy (and
 the variable that chose it) and the CA bundle in effect; nothing above this module catches
 httpx types. httpx is imported inside functions so start-up stays fast.
@@ -19,7 +24,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from codex_cli import tls
+from codex_cli import netwait, tls
 from codex_cli.errors import CodexError, NetworkError, TLSError
 from codex_cli.records import Record, field
 
@@ -29,7 +34,10 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "CONNECT_TIMEOUT_ENV",
+    "DEFAULT_CONNECT_TIMEOUT",
     "ProxyConfig",
+    "connect_budget",
     "create_client",
     "is_connect_error",
     "map_transport_error",
@@ -52,6 +60,10 @@ _MISMATCH_HINT = (
     "provider's base_url (`codex doctor` lists them). The CA bundle in effect is {bundle}."
 )
 _PROXY_HINT = "Check HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY (UPPERCASE wins over lowercase)."
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+DEFAULT_CONNECT_TIMEOUT = 10.0
+CONNECT_TIMEOUT_ENV = "CODEX_CONNECT_TIMEOUT"
+_BUDGET_HINT = f"{CONNECT_TIMEOUT_ENV} sets this limit in seconds (default {DEFAULT_CONNECT_TIMEOUT:g})."
 
 
 class ProxyConfig(Record):
@@ -73,12 +85,20 @@ def _env_value(name: str, env: Mapping[str, str]) -> tuple[str, str] | tuple[Non
     return None, None
 
 
+def _with_scheme(value: str | None) -> str | None:
+    """`host:port` as people write it means `http://host:port`, as for codex-rs and curl."""
+    if value is None or "://" in value:
+        return value
+    return "http://" + value
+
+
 def proxy_config(env: Mapping[str, str] | None = None) -> ProxyConfig:
     """Read the proxy variables (default: `os.environ`) by the rules in the module docstring."""
     env = os.environ if env is None else env
     fallback, fallback_from = _env_value("all_proxy", env)
     http, http_from = _env_value("http_proxy", env)
     https, https_from = _env_value("https_proxy", env)
+    fallback, http, https = _with_scheme(fallback), _with_scheme(http), _with_scheme(https)
     no_proxy_raw, no_proxy_from = _env_value("no_proxy", env)
     no_proxy = tuple(item.strip() for item in (no_proxy_raw or "").split(",") if item.strip())
     return ProxyConfig(
@@ -182,6 +202,46 @@ def _redact(proxy: str) -> str:
     return parts._replace(netloc=f"***@{netloc}").geturl()
 
 
+def connect_budget(requested: float | None = None) -> tuple[float, bool]:
+    """Seconds a new connection may take, from the first TCP packet to a usable (proxied, TLS) connection, and
+    whether it overrides the callers' own connect timeouts: CODEX_CONNECT_TIMEOUT when set (it wins, so a slow
+    network can be given longer); else `requested` capped at DEFAULT_CONNECT_TIMEOUT. Raise NetworkError for a
+    value that is not a positive number."""
+    raw = os.environ.get(CONNECT_TIMEOUT_ENV, "").strip()
+    if raw:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = 0.0
+        if not 0 < value < 86_400:
+            raise NetworkError(
+                f"Invalid {CONNECT_TIMEOUT_ENV}={raw!r}: expected a number of seconds.",
+                f"For example {CONNECT_TIMEOUT_ENV}=30, or unset it for the default of "
+                f"{DEFAULT_CONNECT_TIMEOUT:g} s.",
+            )
+        return value, True
+    if requested is None or requested <= 0:
+        return DEFAULT_CONNECT_TIMEOUT, False
+    return min(requested, DEFAULT_CONNECT_TIMEOUT), False
+
+
+def _check_proxy(url: str | None, variable: str | None) -> None:
+    """Refuse a proxy URL httpx could not use, when the client is made rather than at its first request."""
+    if url is None:
+        return
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme.lower() in _PROXY_SCHEMES and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number, or out of range
+        usable = False
+    if not usable:
+        raise NetworkError(
+            f"Invalid proxy setting in {variable}: {_redact(url)}: expected http://HOST:PORT "
+            "(or https://, socks5://, socks5h://).",
+            _PROXY_HINT,
+        )
+
+
 def create_client(
     *,
     timeout: float | None = 30.0,
@@ -190,47 +250,94 @@ def create_client(
     headers: Mapping[str, str] | None = None,
     follow_redirects: bool = False,
 ) -> httpx.Client:
-    """Build the client every network caller uses; raise TLSError for a bad CA bundle."""
+    """Build the client every network caller uses; raise NetworkError for unusable proxy or timeout settings.
+
+    A bad CA bundle is raised (TLSError) by the first HTTPS request, not here."""
     import httpx
 
-    context = tls.ssl_context()
     proxies = proxy_config()
-    transport: httpx.BaseTransport | None = None
-    try:
-        if "*" not in proxies.no_proxy:
-            by_scheme = {scheme: httpx.HTTPTransport(verify=context, proxy=url)
-                         for scheme, url in (("http", proxies.http), ("https", proxies.https)) if url is not None}
-            if by_scheme:
-                transport = _routing_transport(httpx.HTTPTransport(verify=context), by_scheme, proxies)
-    except (ValueError, ImportError, httpx.InvalidURL) as exc:
-        raise NetworkError(f"Invalid proxy setting: {exc}", _PROXY_HINT) from exc
+    _check_proxy(proxies.https, proxies.https_from)
+    _check_proxy(proxies.http, proxies.http_from)
+    budget, overrides = connect_budget(connect_timeout)
     return httpx.Client(
-        verify=context,
         trust_env=False,
-        transport=transport,
-        timeout=httpx.Timeout(timeout, read=read_timeout, connect=connect_timeout),
+        transport=_router(proxies, budget, overrides),
+        timeout=httpx.Timeout(timeout, read=read_timeout, connect=budget if overrides else connect_timeout),
         headers=headers,
         follow_redirects=follow_redirects,
     )
 
 
-def _routing_transport(
-    direct: httpx.BaseTransport, by_scheme: Mapping[str, httpx.BaseTransport], proxies: ProxyConfig
-) -> httpx.BaseTransport:
-    """A transport that sends each request through its scheme's proxy unless NO_PROXY bypasses its URL: decided by
-    `_bypass_entry`, the same rule `proxy_for` and `codex doctor` report (httpx's own mount patterns know no
-    networks like `10.0.0.0/8`)."""
+def _via(url: str, proxy: str | None, config: ProxyConfig) -> str | None:
+    """How a waiting line names the route: `proxy 10.1.2.3:8080 (HTTPS_PROXY)`, without credentials."""
+    if proxy is None:
+        return None
+    parts = urlsplit(proxy)
+    variable = config.https_from if urlsplit(url).scheme == "https" else config.http_from
+    where = parts.netloc.rpartition("@")[2]
+    kind = "SOCKS proxy" if parts.scheme.startswith("socks") else "proxy"
+    return f"{kind} {where} ({variable})"
+
+
+def _install_backend(transport: httpx.HTTPTransport, backend: object) -> bool:
+    """Give an httpx transport our network backend. httpx takes none; its httpcore 1.x pool keeps one in
+    `_network_backend` for the connections it makes. tests/test_enterprise_network.py checks this for direct,
+    proxied and SOCKS transports, so an upgrade that moves it fails a test instead of losing the budget."""
+    pool = getattr(transport, "_pool", None)
+    if pool is None or not hasattr(pool, "_network_backend"):
+        return False
+    pool._network_backend = backend
+    return True
+
+
+def _router(proxies: ProxyConfig, budget: float, overrides: bool) -> httpx.BaseTransport:
+    """A transport that sends each request direct or through its scheme's proxy, as `proxy_for` decides (the rule
+    `codex doctor` reports; httpx's own mount patterns know no networks like `10.0.0.0/8`). The transports are
+    made on first use: an https one builds the SSL context then, so only HTTPS meets a broken CA bundle."""
+    import threading
+
     import httpx
+
+    from codex_cli.http_connect import BoundedBackend
+
+    transports: dict[tuple[str, str | None], httpx.HTTPTransport] = {}
+    lock = threading.Lock()
+
+    def transport_for(scheme: str, proxy: str | None) -> httpx.HTTPTransport:
+        with lock:
+            found = transports.get((scheme, proxy))
+            if found is not None:
+                return found
+            over_tls = scheme == "https" or (proxy or "").lower().startswith("https://")
+            # Plain http never uses the context: no trust roots are loaded and a broken CA variable is no matter.
+            verify: ssl.SSLContext | bool = tls.ssl_context() if over_tls else False
+            try:
+                made = httpx.HTTPTransport(verify=verify, proxy=proxy)
+            except ImportError as exc:  # socksio missing from a source install
+                raise NetworkError(
+                    f"SOCKS proxies need the socksio package, which this installation lacks: {exc}",
+                    "Reinstall codex (socksio is one of its dependencies), or use an http:// proxy.",
+                ) from exc
+            except (ValueError, httpx.InvalidURL) as exc:
+                raise NetworkError(f"Invalid proxy setting: {exc}", _PROXY_HINT) from exc
+            tunnelled = proxy is not None and (scheme == "https" or proxy.lower().startswith("socks"))
+            _install_backend(made, BoundedBackend(budget, tunnelled=tunnelled, overrides=overrides))
+            transports[(scheme, proxy)] = made
+            return made
 
     class ProxyRouter(httpx.BaseTransport):
         def handle_request(self, request: httpx.Request) -> httpx.Response:
-            proxied = by_scheme.get(request.url.scheme)
-            if proxied is None or _bypass_entry(str(request.url), proxies) is not None:
-                return direct.handle_request(request)
-            return proxied.handle_request(request)
+            url = str(request.url)
+            proxy = proxy_for(url, proxies)
+            transport = transport_for(request.url.scheme, proxy)
+            with netwait.waiting(request.url.host, _via(url, proxy, proxies)):
+                return transport.handle_request(request)
 
         def close(self) -> None:
-            for transport in (direct, *by_scheme.values()):
+            with lock:
+                made = list(transports.values())
+                transports.clear()
+            for transport in made:
                 transport.close()
 
     return ProxyRouter()
@@ -259,10 +366,15 @@ def map_transport_error(exc: BaseException, url: str) -> CodexError:
 
     import httpx
 
+    if isinstance(exc, CodexError):  # raised by the transport itself (a bad CA bundle, a proxy setting)
+        return exc
     chain = _causes(exc)
     parts = urlsplit(url)
     host = parts.hostname or url
     proxy = proxy_for(url)
+    stalled = next((cause for cause in chain if hasattr(cause, "step") and hasattr(cause, "budget")), None)
+    if stalled is not None:
+        return _stalled_error(str(getattr(stalled, "step", "")), float(getattr(stalled, "budget", 0.0)), url, proxy)
     # Only a failure while connecting is a handshake problem; an SSL error while reading or writing
     # an established connection (a dropped keep-alive) stays a retryable NetworkError.
     connecting = isinstance(exc, (httpx.ConnectError, httpx.ProxyError, ssl.SSLError))
@@ -350,6 +462,42 @@ def _handshake_error(cause: ssl.SSLError, url: str, proxy: str | None) -> TLSErr
     return TLSError(f"TLS handshake with {where}{via} failed: {reason}.", hint)
 
 
+def _stalled_error(step: str, budget: float, url: str, proxy: str | None) -> NetworkError:
+    """The connect budget ran out (http_connect.ConnectStalled): say which step hung, and where."""
+    parts = urlsplit(url)
+    where = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    limit = f"within {budget:g} s"
+    if proxy is None:
+        if step == "tls":
+            return NetworkError(
+                f"Connected to {where}, but the TLS handshake did not finish {limit}.",
+                "Check that base_url's port serves HTTPS, and any firewall in between. " + _BUDGET_HINT,
+            )
+        return NetworkError(
+            f"Timed out connecting to {url}: no answer from {where} {limit}.",
+            "Check the provider's base_url and your network; a firewall may be dropping the connection. If this "
+            "network needs a proxy, set HTTPS_PROXY. " + _BUDGET_HINT,
+        )
+    variable = proxy_source(url)
+    target = f"{_redact(proxy)} (from {variable})"
+    fix = (
+        f"Check the proxy's address and port in {variable}, or unset it if this network needs no proxy "
+        f"(NO_PROXY lists hosts to reach directly). " + _BUDGET_HINT
+    )
+    if step == "proxy":
+        asked = "the SOCKS handshake" if urlsplit(proxy).scheme.startswith("socks") else "the CONNECT request"
+        return NetworkError(
+            f"The proxy {target} accepted the connection but did not answer {asked} for {where} {limit} "
+            "(a hung proxy, or a firewall that swallows the traffic).",
+            fix,
+        )
+    if step == "tls":
+        return NetworkError(
+            f"The TLS handshake with {where} through the proxy {target} did not finish {limit}.", fix
+        )
+    return NetworkError(f"Could not reach the proxy {target}: no answer to the connection {limit}.", fix)
+
+
 def _proxy_error(exc: BaseException, url: str, proxy: str, refused: bool) -> NetworkError:
     source = proxy_source(url)
     target = f"{_redact(proxy)} (from {source})"
@@ -359,6 +507,13 @@ def _proxy_error(exc: BaseException, url: str, proxy: str, refused: bool) -> Net
             f"Could not reach {url} through the proxy {target}: connection refused "
             "(nothing listens at the proxy's address).",
             "Check that the proxy is running and the address is right, or unset the variable. " + _PROXY_HINT,
+        )
+    sent = urlsplit(proxy).username is not None or urlsplit(proxy).password is not None
+    if text.startswith("407") and sent:
+        return NetworkError(
+            f"The proxy {target} refused these credentials ({text}).",
+            f"Check the user name and password in {source} (percent-encode special characters: @ as %40, "
+            ": as %3A, / as %2F); the proxy may also want another scheme than Basic.",
         )
     if text.startswith("407"):
         return NetworkError(

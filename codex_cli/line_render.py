@@ -39,6 +39,8 @@ from codex_cli.protocol import (
     TurnStarted,
     Usage,
 )
+from codex_cli.line_input import char_width, text_width
+from codex_cli.records import Record, field
 from codex_cli.style import Style
 
 __all__ = [

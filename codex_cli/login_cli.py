@@ -282,6 +282,7 @@ def _chatgpt_login(args: argparse.Namespace) -> int:
     from codex_cli.auth import CLIENT_ID, DEFAULT_ISSUER
     from codex_cli.errors import CodexError
     from codex_cli.login import LoginSettings, discard_existing_login
+    from codex_cli.netwait import report_to
 
     config = _load_config(args)
     if _setting(config, "forced_login_method") == "api":
@@ -296,11 +297,12 @@ def _chatgpt_login(args: argparse.Namespace) -> int:
     )
     store = _store(config)
     try:
-        discard_existing_login(store, settings.env)
-        if args.device_auth:
-            run_device_login(settings, store, out=sys.stdout)
-        else:
-            run_browser_login(settings, store, err=sys.stderr)
+        with report_to(sys.stderr):  # "connecting to auth.openai.com via proxy ... 4s" after 2 s of waiting
+            discard_existing_login(store, settings.env)
+            if args.device_auth:
+                run_device_login(settings, store, out=sys.stdout)
+            else:
+                run_browser_login(settings, store, err=sys.stderr)
     except CodexError as exc:
         return _fail("Error logging in: ", exc)
     _say("Successfully logged in")

@@ -727,8 +727,10 @@ def test_tls_bad_ca_file_is_an_immediate_error(
 ) -> None:
     path, message = _write_bad(tmp_path, kind, ca)
     monkeypatch.setenv(variable, str(path))
-    with pytest.raises(TLSError) as info:
-        ModelClient(ProviderSettings(base_url="http://127.0.0.1:1/v1"), thread_id=THREAD)
+    # The bundle is read by the first HTTPS connection (a plain-http model never needs it), and fails it at once.
+    with ModelClient(ProviderSettings(base_url="https://127.0.0.1:1/v1"), thread_id=THREAD) as client:
+        with pytest.raises(TLSError) as info:
+            list(client.stream(BODY))
     assert info.value.message.startswith(message.format(var=variable))
     assert info.value.hint is not None and "PEM file containing one or more CERTIFICATE blocks" in info.value.hint
 

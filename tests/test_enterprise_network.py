@@ -1,0 +1,198 @@
+"""The edges a locked-down machine hits (issue 20), tried as an enterprise user would: a proxy that accepts the
+connection and never answers, the waiting line, stale CA variables on runs that need no TLS, proxy settings as
+people write them (no scheme, SOCKS, a refused password), and what `codex doctor` says about each."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cli_harness import CodexEnv, make_codex_env  # noqa: E402
+from test_doctor import Doctor  # noqa: E402
+
+from codex_cli import http, netwait  # noqa: E402
+from codex_cli.errors import NetworkError  # noqa: E402
+
+TRUST_VARS = ("CODEX_CA_CERTIFICATE", "SSL_CERT_FILE", "SSL_CERT_DIR")
+PROXY_VARS = tuple(
+    case(name) for name in ("https_proxy", "http_proxy", "all_proxy", "no_proxy") for case in (str.upper, str.lower)
+)
+
+
+class Tarpit:
+    """A TCP server on 127.0.0.1 that accepts every connection and never sends a byte (a hung proxy, a firewall
+    that swallows traffic); it keeps the sockets open until closed."""
+
+    def __init__(self) -> None:
+        self._server = socket.socket()
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(16)
+        self.port = int(self._server.getsockname()[1])
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        self._server.close()
+        for conn in self.accepted:
+            conn.close()
+
+    def __enter__(self) -> Tarpit:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This machine exports SSL_CERT_FILE/SSL_CERT_DIR for every process: each test sets what it needs."""
+    for name in (*TRUST_VARS, *PROXY_VARS, http.CONNECT_TIMEOUT_ENV):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def tarpit() -> Iterator[Tarpit]:
+    with Tarpit() as server:
+        yield server
+
+
+@pytest.fixture
+def codex_env(tmp_path: Path) -> CodexEnv:
+    env = make_codex_env(tmp_path)
+    for name in (*TRUST_VARS, *PROXY_VARS, http.CONNECT_TIMEOUT_ENV):
+        env.env.pop(name, None)
+    return env
+
+
+def _exec(codex_env: CodexEnv, base_url: str, *, timeout: float = 60, **env: str) -> tuple[int, str, str, float]:
+    codex_env.write_config(base_url)
+    codex_env.env.update(env)
+    start = time.monotonic()
+    run = codex_env.run("exec", "--skip-git-repo-check", "say hi", timeout=timeout)
+    return run.returncode, run.stdout, run.stderr, time.monotonic() - start
+
+
+# -- 1. a proxy that accepts and never answers -----------------------------------------------------
+
+
+def test_tarpit_proxy_fails_exec_within_15_s_naming_the_proxy_with_a_waiting_line(
+    codex_env: CodexEnv, tarpit: Tarpit
+) -> None:
+    """The default budget (10 s), no retry: codex-rs 0.169 said nothing for 300 s and failed after 901 s."""
+    code, _, stderr, elapsed = _exec(
+        codex_env, "https://api.example.test/v1", HTTPS_PROXY=f"http://127.0.0.1:{tarpit.port}"
+    )
+    assert code == 1 and elapsed <= 15, stderr
+    assert f"connecting to api.example.test via proxy 127.0.0.1:{tarpit.port} (HTTPS_PROXY)... 2s" in stderr
+    assert (
+        f"The proxy http://127.0.0.1:{tarpit.port} (from HTTPS_PROXY) accepted the connection but did not answer "
+        "the CONNECT request for api.example.test:443 within 10 s"
+    ) in stderr
+    assert "CODEX_CONNECT_TIMEOUT" in stderr and "idle timeout waiting for SSE" not in stderr
+    assert len(tarpit.accepted) == 1  # not retried: the budget is spent already
+
+
+def test_tarpit_budget_is_configurable_and_names_the_variable(codex_env: CodexEnv, tarpit: Tarpit) -> None:
+    code, _, stderr, elapsed = _exec(
+        codex_env, "https://api.example.test/v1", ALL_PROXY=f"127.0.0.1:{tarpit.port}", CODEX_CONNECT_TIMEOUT="1.5"
+    )
+    assert code == 1 and elapsed < 6, stderr
+    assert "(from ALL_PROXY) accepted the connection but did not answer" in stderr and "within 1.5 s" in stderr
+    assert "connecting to" not in stderr  # shorter than the 2 s a wait must last to be shown
+
+
+def test_tarpit_origin_without_proxy_names_the_tls_step(codex_env: CodexEnv, tarpit: Tarpit) -> None:
+    code, _, stderr, elapsed = _exec(
+        codex_env, f"https://127.0.0.1:{tarpit.port}/v1", CODEX_CONNECT_TIMEOUT="1"
+    )
+    assert code == 1 and elapsed < 6, stderr
+    assert f"Connected to 127.0.0.1:{tarpit.port}, but the TLS handshake did not finish within 1 s." in stderr
+
+
+def test_invalid_connect_timeout_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(http.CONNECT_TIMEOUT_ENV, "soon")
+    with pytest.raises(NetworkError) as info:
+        http.create_client()
+    assert "Invalid CODEX_CONNECT_TIMEOUT='soon'" in info.value.message
+
+
+def test_connect_budget_caps_callers_unless_the_variable_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert http.connect_budget(15.0) == (10.0, False)
+    assert http.connect_budget(3.0) == (3.0, False)
+    monkeypatch.setenv(http.CONNECT_TIMEOUT_ENV, "30")
+    assert http.connect_budget(15.0) == (30.0, True)
+
+
+@pytest.mark.parametrize("proxy", [None, "http://127.0.0.1:1", "socks5://127.0.0.1:1"])
+def test_the_bounded_backend_is_installed_in_httpx_pools(proxy: str | None) -> None:
+    """httpx takes no network backend: http.py sets its pool's. An httpx or httpcore upgrade that moves the
+    attribute must fail here rather than silently lose the connect budget."""
+    import httpx
+
+    from codex_cli.http_connect import BoundedBackend
+
+    transport = httpx.HTTPTransport(verify=False, proxy=proxy)
+    backend = BoundedBackend(1.0, tunnelled=proxy is not None)
+    assert http._install_backend(transport, backend)
+    assert transport._pool._network_backend is backend
+
+
+def test_waiting_line_reports_the_oldest_slow_wait() -> None:
+    assert netwait.describe() is None
+    with netwait.waiting("api.example.test", "proxy 10.1.2.3:8080 (HTTPS_PROXY)") as wait:
+        netwait.connecting()
+        assert netwait.describe() is None  # not slow yet
+        assert netwait.describe(now=wait.started + 4.2) == (
+            "connecting to api.example.test via proxy 10.1.2.3:8080 (HTTPS_PROXY)... 4s"
+        )
+        netwait.connected()
+        assert netwait.describe(now=wait.started + 5) == (
+            "waiting for api.example.test to answer (via proxy 10.1.2.3:8080 (HTTPS_PROXY))... 5s"
+        )
+    assert netwait.describe(now=time.monotonic() + 100) is None
+
+
+def test_login_device_auth_through_a_tarpit_proxy_says_what_it_waits_for(tmp_path: Path, tarpit: Tarpit) -> None:
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k not in (*TRUST_VARS, *PROXY_VARS)}
+    home = tmp_path / "home"
+    home.mkdir()
+    env.update(CODEX_HOME=str(home), PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+               HTTPS_PROXY=f"127.0.0.1:{tarpit.port}", CODEX_CONNECT_TIMEOUT="3")
+    start = time.monotonic()
+    run = subprocess.run([sys.executable, "-m", "codex_cli", "login", "--device-auth"], env=env,
+                         capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert run.returncode == 1 and time.monotonic() - start < 8, run.stderr
+    assert f"connecting to auth.openai.com via proxy 127.0.0.1:{tarpit.port} (HTTPS_PROXY)... 2s" in run.stderr
+    assert "accepted the connection but did not answer the CONNECT request for auth.openai.com:443" in run.stderr
+
+
+def test_doctor_says_a_tarpit_proxy_accepted_but_did_not_answer(tmp_path: Path, tarpit: Tarpit) -> None:
+    doc = Doctor(tmp_path)
+    doc.configure("https://api.example.test/v1")
+    code, output, elapsed = doc.run("--timeout", "1", HTTPS_PROXY=f"http://127.0.0.1:{tarpit.port}")
+    assert code == 1 and elapsed < 5, output
+    assert (
+        "✗ tunnel      CONNECT api.example.test:443: the proxy accepted the connection but did not answer within 1 s"
+    ) in output
+    assert "closed the connection" not in output
