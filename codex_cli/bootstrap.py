@@ -339,6 +339,7 @@ def build_session(
     prepared, sandbox_warnings = _prepare_sandbox(config, env)
     mcp = _start_mcp_servers(config, env, on_mcp_warning)
     tools = _tool_runner(config, env, roots, prepared, approver, mcp)
+    tools.start_shell_snapshot(thread_id, config.cwd)  # in the background: the first request does not wait for it
     base = (resumed.meta.base_instructions if resumed is not None else None) or base_instructions(config)
     model = _model_client(config, provider, thread_id, originator, client)
     model.window_number = resumed.window_number if resumed is not None else 0
@@ -478,6 +479,8 @@ def _tool_runner(
             sandbox=prepared,  # type: ignore[arg-type]
             shell_tool_enabled="shell_tool" in config.features,
             view_image_enabled="view_image" in config.features,
+            shell_snapshot="shell_snapshot" in config.features,
+            codex_home=config.codex_home,
             web_search=_web_search_tool(config),
             output_budget_tokens=tool_output_budget(config.model, config.tool_output_token_limit),
             # The chat wire has no form for tool_search: its models get the MCP tools listed.

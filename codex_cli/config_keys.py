@@ -220,6 +220,7 @@ FEATURES: Mapping[str, FeatureSpec] = _feature_table()
 
 IMPLEMENTED_FEATURES: frozenset[str] = frozenset({
     "hooks",  # hook_config: lifecycle hooks run
+    "shell_snapshot",  # bootstrap -> ToolSettings: login-shell commands source a per-session snapshot
     "shell_tool",  # bootstrap -> ToolSettings: exec_command and write_stdin are offered
     "view_image",  # bootstrap -> ToolSettings: view_image is offered
 })

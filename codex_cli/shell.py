@@ -42,6 +42,7 @@ __all__ = [
     "default_shell_name",
     "default_shell_path",
     "format_command_for_display",
+    "profile_var_kept",
     "run_legacy_shell",
     "shell_argv",
     "spawn_argv",
@@ -79,6 +80,11 @@ _FORCED_VARS = dict(  # set after the policy, overriding `set`
     item.split("=", 1)
     for item in "NO_COLOR=1 TERM=dumb LANG=C.UTF-8 LC_CTYPE=C.UTF-8 LC_ALL=C.UTF-8 COLORTERM= PAGER=cat GIT_PAGER=cat"
     " GH_PAGER=cat CODEX_CI=1 CODEX_APPLY_PATCH_PRESERVE_LINE_ENDINGS=1".split()
+)
+# Set by build_command_env (and the sandbox) per command, after the policy.
+_CODEX_VARS = frozenset(
+    "CODEX_VERSION CODEX_THREAD_ID CODEX_SESSION_ID CODEX_TOOL_CALL_ID CODEX_SANDBOX_NETWORK_DISABLED "
+    "CODEX_PERMISSION_PROFILE CODEX_SANDBOX".split()
 )
 _STDIN_CLOSED = (
     "write_stdin failed: stdin is closed for this session; rerun exec_command with tty=true to keep stdin open"
@@ -132,6 +138,18 @@ def _inherited(inherit: str, base_env: Mapping[str, str]) -> dict[str, str]:
     return dict(base_env)
 
 
+def _excludes(policy: EnvPolicy) -> list[str]:
+    return [*(() if policy.ignore_default_excludes else _DEFAULT_EXCLUDES), *policy.exclude]
+
+
+def profile_var_kept(policy: EnvPolicy, name: str) -> bool:
+    """Whether a variable that the login profile exported reaches commands under `policy` (a shell snapshot keeps
+    it): not excluded, within `include_only`, and not one that `set` or codex gives every command itself."""
+    if name in policy.set or name in _FORCED_VARS or name in _CODEX_VARS or _matches_any(_excludes(policy), name):
+        return False
+    return not policy.include_only or _matches_any(policy.include_only, name)
+
+
 def build_command_env(
     policy: EnvPolicy,
     base_env: Mapping[str, str],
@@ -144,7 +162,7 @@ def build_command_env(
 ) -> dict[str, str]:
     """The environment of one command: inherit → default excludes → exclude → set → include_only → forced vars."""
     env = _inherited(policy.inherit, base_env)
-    excludes = [*(() if policy.ignore_default_excludes else _DEFAULT_EXCLUDES), *policy.exclude]
+    excludes = _excludes(policy)
     env = {k: v for k, v in env.items() if not _matches_any(excludes, k)}
     env.update(policy.set)
     if policy.include_only:

@@ -16,6 +16,7 @@ from codex_cli.protocol import (
     CommandExecutionItem,
     CommandOutputDelta,
     CommandStatus,
+    ErrorItem,
     Event,
     FileChange,
     FileChangeItem,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from codex_cli import patch
     from codex_cli.mcp_client import McpConnectionManager
     from codex_cli.sandbox import PreparedSandbox
+    from codex_cli.shell_snapshot import ShellSnapshot
 
 __all__ = ["ToolCall", "ToolContext", "ToolRunner", "ToolSettings", "tool_call_from_item", "web_search_spec"]
 
@@ -102,6 +104,8 @@ class ToolSettings(Record):
     web_search: Mapping[str, object] | None = None  # the hosted `web_search` tool entry (`web_search_spec`)
     search_tool: bool = False  # the model finds MCP tools through `tool_search` (mcp.md §5.4) instead of a list
     output_budget_tokens: int = 12_000  # what one output may take in the history (`model_family.tool_output_budget`)
+    shell_snapshot: bool = False  # [features] shell_snapshot: login-shell commands source a per-session snapshot
+    codex_home: Path | None = None  # where the snapshots go (shell_snapshots/)
 
 
 class ToolContext(Record, frozen=False):
@@ -296,6 +300,35 @@ class ToolRunner:
         self.plain_processes = shell.ProcessManager()
         self._approved_commands: set[tuple[str, ...]] = set()
         self._patches_approved = False
+        self._snapshot: ShellSnapshot | None = None
+        self._snapshot_told = False  # the person has been told why there is no snapshot
+
+    def start_shell_snapshot(self, thread_id: str, cwd: Path) -> None:
+        """Snapshot the user's login shell in the background, under the session's sandbox (shell_snapshot.py), when
+        `[features] shell_snapshot` is on and the shell is one that can be: bash, zsh or a POSIX sh."""
+        from codex_cli import shell_snapshot
+
+        settings = self.settings
+        shell_path = shell.default_shell_path()
+        # Not where nothing confines commands (Windows): there each one waits for approval, the profile would not.
+        sandbox = settings.sandbox
+        confinable = sandbox.confined if sandbox is not None else settings.sandbox_mode == "danger-full-access"
+        if (not settings.shell_snapshot or not settings.shell_tool_enabled or settings.codex_home is None
+                or not confinable or shell_snapshot.snapshot_kind(shell_path) is None):
+            return
+        policy = settings.env_policy
+        self._snapshot = shell_snapshot.ShellSnapshot(
+            shell_path,
+            directory=settings.codex_home / shell_snapshot.DIRECTORY,
+            thread_id=thread_id,
+            cwd=cwd,
+            env=self._command_env(thread_id, "shell_snapshot", sandboxed=True),
+            keeps=lambda name: shell.profile_var_kept(policy, name),
+            launcher=self.processes.launcher,
+            preexec=self.processes.preexec,
+            timeout=shell_snapshot.TIMEOUT_S,
+        )
+        self._snapshot.start()
 
     def specs(self) -> list[dict[str, object]]:
         """The `tools` array of a request."""
@@ -322,6 +355,8 @@ class ToolRunner:
             self.settings.mcp.close()
         self.processes.close()
         self.plain_processes.close()
+        if self._snapshot is not None:
+            self._snapshot.close()
         if self.settings.sandbox is not None:
             self.settings.sandbox.close()
 
@@ -452,12 +487,12 @@ class ToolRunner:
             return self.plain_processes
         return self.processes
 
-    def _command_env(self, ctx: ToolContext, call_id: str, sandboxed: bool) -> dict[str, str]:
+    def _command_env(self, thread_id: str, call_id: str, sandboxed: bool) -> dict[str, str]:
         confined = sandboxed and self.settings.sandbox_mode != "danger-full-access"
         env = shell.build_command_env(
             self.settings.env_policy,
             self.settings.base_env,
-            thread_id=ctx.thread_id,
+            thread_id=thread_id,
             call_id=call_id,
             network_disabled=confined and not self.settings.network_access,
         )
@@ -487,17 +522,18 @@ class ToolRunner:
             cmd, login=args.get("login", True) is not False, shell=shell_name if isinstance(shell_name, str) else None
         )
         decision = self._decide_command(argv, args, call, cwd, ctx)
+        spawned = self._through_snapshot(argv, ctx)
 
         def run(sandboxed: bool) -> tuple[str, int | None]:
             request = shell.ExecRequest(
-                argv=argv,
+                argv=spawned,
                 cwd=cwd,
-                env=self._command_env(ctx, call.call_id, sandboxed),
+                env=self._command_env(ctx.thread_id, call.call_id, sandboxed),
                 yield_time_ms=_optional_int(args, "yield_time_ms"),
                 max_output_tokens=_optional_int(args, "max_output_tokens"),
                 tty=args.get("tty") is True,
             )
-            return self._run_command_item(request, ctx, self._processes_for(sandboxed))
+            return self._run_command_item(request, ctx, self._processes_for(sandboxed), shown=argv)
 
         text, exit_code = run(decision.sandboxed)
         if decision.retry_unsandboxed_on_failure and exit_code not in (0, None) and not ctx.cancel.is_set():
@@ -510,10 +546,26 @@ class ToolRunner:
             text, exit_code = run(False)
         return text
 
+    def _through_snapshot(self, argv: list[str], ctx: ToolContext) -> list[str]:
+        """The argv that runs `[shell, "-lc", cmd]` through the session's shell snapshot (without running the login
+        profile again); `argv` itself when there is none, and then the person is told once why."""
+        snapshot = self._snapshot
+        if snapshot is None or not snapshot.applies_to(argv):
+            return argv
+        wrapped = snapshot.command(argv, ctx.cancel)
+        if wrapped is not None:
+            return wrapped
+        if snapshot.failure is not None and not self._snapshot_told:
+            self._snapshot_told = True
+            ctx.emit(ItemCompleted(ErrorItem(ctx.new_item_id(), snapshot.failure)))
+        return argv
+
     def _run_command_item(
-        self, request: shell.ExecRequest, ctx: ToolContext, processes: shell.ProcessManager
+        self, request: shell.ExecRequest, ctx: ToolContext, processes: shell.ProcessManager,
+        shown: Sequence[str] | None = None,
     ) -> tuple[str, int | None]:
-        command = shell.format_command_for_display(request.argv)
+        # Shown as the model asked for it (`bash -lc ...`), also when it runs through the shell snapshot.
+        command = shell.format_command_for_display(request.argv if shown is None else shown)
         item = CommandExecutionItem(ctx.new_item_id(), command, cwd=str(request.cwd))
         ctx.emit(ItemStarted(item))
 
@@ -562,12 +614,13 @@ class ToolRunner:
             return self._apply_patch(intercepted.patch, patch_cwd, call, ctx)
         sandboxed = self._decide_command(argv, args, call, cwd, ctx).sandboxed
         processes = self._processes_for(sandboxed)
+        spawned = self._through_snapshot(argv, ctx)
         item = CommandExecutionItem(ctx.new_item_id(), shell.format_command_for_display(argv), cwd=str(cwd))
         ctx.emit(ItemStarted(item))
         output, exit_code = shell.run_legacy_shell(
-            argv,
+            spawned,
             cwd,
-            self._command_env(ctx, call.call_id, sandboxed),
+            self._command_env(ctx.thread_id, call.call_id, sandboxed),
             _optional_int(args, "timeout_ms"),
             cancel=ctx.cancel,
             launcher=processes.launcher,

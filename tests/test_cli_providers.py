@@ -343,6 +343,7 @@ def test_features_list_shows_what_is_implemented_and_the_rest_apart(codex_env: C
     # codex-rs's columns, for the features that change what this CLI does, with their state in effect.
     assert table.splitlines() == [
         "hooks                                    stable             true",
+        "shell_snapshot                           stable             true",
         "shell_tool                               stable             true",
         "view_image                               stable             false",
     ]
@@ -350,10 +351,11 @@ def test_features_list_shows_what_is_implemented_and_the_rest_apart(codex_env: C
                            "with codex-rs; no effect):\n")
     unsupported = rest.split(":\n", 1)[1].replace(",", " ").split()
     # Never shown as on: neither those codex-rs turns on by default nor those turned on here.
-    for name in ("browser_use", "computer_use", "apps", "goals", "shell_snapshot", "memories", "apply_patch_freeform",
-                 "agent_message_board"):
+    for name in ("browser_use", "computer_use", "apps", "goals", "shell_snapshot_v2", "memories",
+                 "apply_patch_freeform", "agent_message_board"):
         assert name in unsupported
-    assert unsupported == sorted(unsupported) and not {"hooks", "shell_tool", "view_image"} & set(unsupported)
+    assert unsupported == sorted(unsupported)
+    assert not {"hooks", "shell_snapshot", "shell_tool", "view_image"} & set(unsupported)
     assert "true" not in rest and run.stderr == ""
 
 
