@@ -80,13 +80,15 @@ def _capture_script(kind: str, nonce: str) -> str:
     `NONCE NAME`: the profile's own output comes first and is skipped. Options are read before anything here
     changes them; `builtin` and `\\` keep the profile's functions and aliases out of the way."""
 
+    printf = "printf" if kind == "sh" else "\\builtin printf"
+
     def mark(name: str) -> str:
-        return f"printf '\\n%s\\n' '{nonce} {name}'"
+        return f"{printf} '\\n%s\\n' '{nonce} {name}'"
 
     if kind == "bash":
         env_loop = (
             'for __codex_n in $(builtin compgen -e); do [ -n "${!__codex_n+x}" ] || continue; '
-            "builtin printf '%s=%s\\0' \"$__codex_n\" \"${!__codex_n}\"; done"
+            "\\builtin printf '%s=%s\\0' \"$__codex_n\" \"${!__codex_n}\"; done"
         )
         steps = [
             mark("options"), "\\builtin shopt -p", "\\builtin set +o",
@@ -99,7 +101,7 @@ def _capture_script(kind: str, nonce: str) -> str:
     elif kind == "zsh":
         env_loop = (
             "for __codex_n in $(builtin typeset +x); do (( ${(P)+__codex_n} )) || continue; "
-            "builtin printf '%s=%s\\0' \"$__codex_n\" \"${(P)__codex_n}\"; done"
+            "\\builtin printf '%s=%s\\0' \"$__codex_n\" \"${(P)__codex_n}\"; done"
         )
         steps = [
             mark("options"), "\\builtin setopt", "\\builtin emulate zsh", "IFS=$' \\t\\n\\0'",
@@ -209,19 +211,6 @@ def wrap(kind: str, snapshot: Path, command: str) -> str:
 # ---------------------------------------------------------------------------------------------- running
 
 
-def _read_all(stream: IO[bytes], sink: list[bytes]) -> None:
-    total = 0
-    while True:
-        data = stream.read(65536)
-        if not data:
-            return
-        total += len(data)
-        if total <= _OUTPUT_LIMIT:
-            sink.append(data)
-        elif sink:
-            sink.clear()  # over the limit: nothing to parse; keep draining so the shell is not blocked
-
-
 def _kill_group(popen: subprocess.Popen[bytes]) -> None:
     import signal
 
@@ -241,9 +230,20 @@ class _Run:
             stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=preexec,
         )
         self._chunks: list[bytes] = []
-        self._reader = threading.Thread(target=_read_all, args=(self.popen.stdout, self._chunks),
+        self.overflowed = False  # it printed more than _OUTPUT_LIMIT bytes: nothing was kept
+        self._reader = threading.Thread(target=self._read_all, args=(self.popen.stdout,),
                                         name="codex-shell-snapshot-output", daemon=True)
         self._reader.start()
+
+    def _read_all(self, stream: IO[bytes]) -> None:
+        total = 0
+        while data := stream.read(65536):
+            total += len(data)
+            if total <= _OUTPUT_LIMIT:
+                self._chunks.append(data)
+            elif not self.overflowed:
+                self.overflowed = True
+                self._chunks.clear()  # keep draining, so the shell is not blocked writing
 
     def finish(self, timeout: float) -> tuple[bytes, int | None]:
         """(stdout, exit status); status None when the shell did not exit within `timeout` (it is killed)."""
@@ -455,6 +455,9 @@ class ShellSnapshot:
         if status is None:
             self._fail(f"`{self.shell} -l` did not finish within {self._timeout:g} s (does your login profile wait "
                        "for input, the network or a lock?)")
+            return
+        if run.overflowed:
+            self._fail(f"`{self.shell} -l` printed more than {_OUTPUT_LIMIT >> 20} MiB")
             return
         if sections is None:
             self._fail(f"`{self.shell} -l` exited with status {status} before printing its environment")
