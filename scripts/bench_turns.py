@@ -2,20 +2,26 @@
 """Benchmark one `codex exec` turn of N shell calls against the instant fake model, ours vs codex-rs.
 
 Usage: python scripts/bench_turns.py [--codex-rs PATH] [--runs N] [--calls N] [--wire responses|chat]
+                                     [--empty-home | --profile-cost S]
 
 Each run starts a fresh fake server (scripts/fake_responses.py) whose script answers with one
 `exec_command` call per request (`echo step <i>`) and then a final message, a temp CODEX_HOME whose
-config.toml points a custom provider at it, a temp HOME (so a slow login-shell profile, e.g. a pyenv
-rehash in ~/.bashrc, does not time every `bash -lc` call; `--keep-home` turns this off), and a real subprocess:
+config.toml points a custom provider at it, and a real subprocess:
 `exec --skip-git-repo-check -s danger-full-access --json "<prompt>"`. `--wire chat` sets `wire_api = "chat"`
 on the provider and the fake server answers the same script as Chat Completions streams (codex-rs 0.169 has
 no chat wire, so compare `--wire chat` with `--wire responses` of our CLI).
 
+Commands run in your own HOME by default, so your login profile (pyenv, nvm, conda...) costs what it costs you.
+`--empty-home` gives each run an empty temp HOME instead (no profile at all); `--profile-cost S` gives it a temp
+HOME whose `.bash_profile` sleeps S seconds, exports a variable, defines a function and counts its runs, with
+SHELL set to bash, so the cost of a slow profile shows on any machine (the table then says how many times the
+profile ran per session).
+
 Measured per run: wall time (spawn to exit), CPU time (user + system of the child and the children it
 waited for, from os.wait4), peak RSS (ru_maxrss of that rusage) and start-to-first-request (the fake
-server's arrival time of the first model request minus the spawn time). The table shows medians;
-the last lines are ratios ours / codex-rs next to the issue's targets. A report for people: nothing is
-asserted, but a run that does not finish the script is flagged.
+server's arrival time of the first model request minus the spawn time). The table shows medians and, under
+them, the spread (lowest-highest); the last lines are ratios ours / codex-rs next to the issue's targets. A report
+for people: nothing is asserted, but a run that does not finish the script is flagged.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,11 +54,17 @@ _SCRUBBED = (
 )
 # (metric key, column title, target ratio ours / codex-rs from the issue)
 _METRICS = (
-    ("wall_ms", "wall ms", 1.0),
-    ("cpu_ms", "CPU ms", None),
-    ("rss_mb", "peak RSS MB", 0.4),
-    ("first_ms", "first request ms", 0.8),
+    ("wall_ms", "wall ms", 0.5),
+    ("cpu_ms", "CPU ms", 0.6),
+    ("rss_mb", "peak RSS MB", 0.25),
+    ("first_ms", "first request ms", 0.65),
 )
+# The `--profile-cost` login profile: slow, and leaving behind what a real one does (a variable, a function).
+_PROFILE = """echo run >> "$HOME/profile-runs"
+sleep {seconds}
+export BENCH_PROFILE_VAR="set by .bash_profile"
+bench_profile_fn() {{ echo "defined in .bash_profile"; }}
+"""
 
 
 @dataclass
@@ -65,6 +78,7 @@ class Sample:
     returncode: int
     requests: int
     ok: bool
+    profile_runs: int | None = None  # with --profile-cost: how many times the login profile ran
 
 
 @dataclass(frozen=True)
@@ -128,9 +142,11 @@ def _spawn_and_wait(
 
 
 def run_once(
-    command: list[str], calls: int, wire: Wire, *, keep_home: bool = False, timeout: float = 300
+    command: list[str], calls: int, wire: Wire, *, home_mode: str = "real", profile_cost: float = 0.0,
+    timeout: float = 300,
 ) -> Sample:
-    """One benchmark run of `command` (an exec-capable codex) in a fresh temp home and work dir."""
+    """One benchmark run of `command` (an exec-capable codex) in a fresh CODEX_HOME and work dir. `home_mode`:
+    `real` keeps $HOME, `empty` sets an empty temp one, `profile` a temp one with a `profile_cost` s .bash_profile."""
     with tempfile.TemporaryDirectory(prefix="codex-bench-") as tmp:
         home, work = Path(tmp, "home"), Path(tmp, "work")
         home.mkdir()
@@ -138,8 +154,11 @@ def run_once(
         (work / "README.md").write_text("hello\n", encoding="utf-8")
         env = {key: value for key, value in os.environ.items() if key not in _SCRUBBED}
         env.update({"CODEX_HOME": str(home), "MOCK_API_KEY": "dummy-key"})
-        if not keep_home:
+        if home_mode != "real":
             env["HOME"] = str(home)
+        if home_mode == "profile":
+            (home / ".bash_profile").write_text(_PROFILE.format(seconds=profile_cost), encoding="utf-8")
+            env["SHELL"] = shutil.which("bash") or "/bin/bash"
         prompt = f"Run {calls} shell commands, one at a time."
         argv = [*command, "exec", "--skip-git-repo-check", "-s", "danger-full-access", "--json", prompt]
         with FakeResponsesServer(wire.script(calls), repeat_last=False) as server:
@@ -152,6 +171,8 @@ def run_once(
         if not ok:
             stderr = Path(tmp, "stderr").read_text(encoding="utf-8", errors="replace")
             print(f"  ! {shlex.join(command)}: exit {code}, {len(posts)} requests\n{stderr[-2000:]}", file=sys.stderr)
+        runs_file = home / "profile-runs"
+        profile_runs = len(runs_file.read_text(encoding="utf-8").splitlines()) if runs_file.exists() else 0
     return Sample(
         wall_ms=(end - start) * 1000,
         cpu_ms=(usage.ru_utime + usage.ru_stime) * 1000,
@@ -160,41 +181,61 @@ def run_once(
         returncode=code,
         requests=len(posts),
         ok=ok,
+        profile_runs=profile_runs if home_mode == "profile" else None,
     )
 
 
-def _medians(samples: Sequence[Sample]) -> dict[str, float]:
-    return {key: statistics.median(getattr(s, key) for s in samples) for key, _, _ in _METRICS}
+def _summary(samples: Sequence[Sample]) -> dict[str, float]:
+    """Per metric: the median, and its lowest and highest values (`<key>_min`, `<key>_max`)."""
+    summary: dict[str, float] = {}
+    for key, _, _ in _METRICS:
+        values = [getattr(s, key) for s in samples]
+        summary.update({key: statistics.median(values), f"{key}_min": min(values), f"{key}_max": max(values)})
+    runs = [s.profile_runs for s in samples if s.profile_runs is not None]
+    if runs:
+        summary["profile_runs"] = statistics.median(runs)
+    return summary
 
 
 def _bench(name: str, command: list[str], args: argparse.Namespace) -> dict[str, float]:
     wire = WIRES[args.wire]
+    home_mode = "profile" if args.profile_cost is not None else "empty" if args.empty_home else "real"
+
+    def once() -> Sample:
+        return run_once(command, args.calls, wire, home_mode=home_mode, profile_cost=args.profile_cost or 0.0,
+                        timeout=args.timeout)
+
     for _ in range(args.warmup):
-        run_once(command, args.calls, wire, keep_home=args.keep_home, timeout=args.timeout)  # page cache, .pyc files
+        once()  # page cache, .pyc files
     samples = []
     for number in range(args.runs):
-        sample = run_once(command, args.calls, wire, keep_home=args.keep_home, timeout=args.timeout)
+        sample = once()
         samples.append(sample)
         if args.verbose:
             print(f"  {name} run {number + 1}: {sample}")
     failed = sum(not s.ok for s in samples)
     if failed:
         print(f"  ! {name}: {failed}/{len(samples)} runs did not finish the script", file=sys.stderr)
-    return _medians(samples)
+    return _summary(samples)
 
 
 def _print_table(rows: dict[str, dict[str, float]]) -> None:
     width = max(len(name) for name in rows) + 2
-    print("".join([f"{'':<{width}}", *(f"{title:>18}" for _, title, _ in _METRICS)]))
+    runs = any("profile_runs" in values for values in rows.values())
+    print("".join([f"{'':<{width}}", *(f"{title:>18}" for _, title, _ in _METRICS),
+                   f"{'profile runs':>14}" if runs else ""]))
     for name, values in rows.items():
-        print("".join([f"{name:<{width}}", *(f"{values[key]:>18.1f}" for key, _, _ in _METRICS)]))
+        print("".join([f"{name:<{width}}", *(f"{values[key]:>18.1f}" for key, _, _ in _METRICS),
+                       f"{values.get('profile_runs', float('nan')):>14.0f}" if runs else ""]))
+        spread = (f"{values[key + '_min']:.0f}-{values[key + '_max']:.0f}" for key, _, _ in _METRICS)
+        print("".join([f"{'':<{width}}", *(f"{text:>18}" for text in spread)]))
 
 
 def _print_ratios(ours: dict[str, float], theirs: dict[str, float]) -> None:
     print("\nratios ours / codex-rs (target):")
     for key, title, target in _METRICS:
         ratio = ours[key] / theirs[key] if theirs[key] else float("nan")
-        goal = f"≤ {target:.1f}x " + ("met" if ratio <= target else "MISSED") if target is not None else "(no target)"
+        goal = f"≤ {target:.2f}x " + ("met" if ratio <= target else "MISSED") if target is not None else "(no target)"
         print(f"  {title:<18} {ratio:6.2f}x   {goal}")
 
 
@@ -214,14 +255,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=20, metavar="N", help="shell calls per turn (default: 20)")
     parser.add_argument("--wire", choices=sorted(WIRES), default="responses", help="wire API (default: responses)")
     parser.add_argument("--timeout", type=float, default=300, metavar="S", help="kill a run after S seconds")
-    parser.add_argument("--keep-home", action="store_true", help="keep $HOME (default: a temp HOME per run)")
+    homes = parser.add_mutually_exclusive_group()
+    homes.add_argument("--empty-home", action="store_true",
+                       help="an empty temp HOME per run, so no login profile runs (default: your HOME)")
+    homes.add_argument("--profile-cost", type=float, metavar="S",
+                       help="a temp HOME whose .bash_profile sleeps S seconds, exports a variable and defines a "
+                       "function (SHELL=bash)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every run")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     if not hasattr(os, "wait4"):
         parser.error("needs os.wait4 (Linux or macOS) to read the child's CPU time and peak RSS")
-    print(f"{args.calls} shell calls, {args.wire} wire, median of {args.runs} runs")
+    home = (f".bash_profile of {args.profile_cost:g} s" if args.profile_cost is not None
+            else "empty HOME" if args.empty_home else f"HOME={os.environ.get('HOME', '')}")
+    print(f"{args.calls} shell calls, {args.wire} wire, {home}, median of {args.runs} runs (spread below)")
     rows = {"ours": _bench("ours", shlex.split(args.codex), args)}
     if args.codex_rs:
         rows["codex-rs"] = _bench("codex-rs", [args.codex_rs], args)
