@@ -8,8 +8,11 @@ import sys
 
 
 def main() -> int:
-    # One binary, two personalities: invoked as `apply_patch`, it is the patch tool.
-    name = os.path.basename(sys.argv[0]).lower()
+    from codex_cli import launcher
+
+    # One binary, two personalities: invoked as `apply_patch` (through the Linux binary's launcher, by its name),
+    # it is the patch tool.
+    name = os.path.basename(launcher.adopt() or sys.argv[0]).lower()
     if name in ("apply_patch", "apply_patch.exe", "applypatch"):
         from codex_cli import patch_cli
 

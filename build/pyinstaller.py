@@ -1,4 +1,4 @@
-"""Build the onefile binary dist/codex[.exe] from spec/codex.spec, in a virtualenv of pinned requirements.
+"""Build the one-file binary dist/codex[.exe] from spec/codex.spec, in a virtualenv of pinned requirements.
 
     python build/pyinstaller.py                 # dist/codex (dist/codex.exe on Windows)
     python build/pyinstaller.py --asset-name    # also copies it to dist/codex-<version>-<os>-<arch>[.exe]
@@ -7,7 +7,8 @@
 By default the build runs in build/_work/venv-<python>-<hash>/, made on first use and installed
 from build/requirements/pyinstaller.txt with `pip install --require-hashes` (the only network
 use, and it is hash-checked). The same requirements give the same contents on every run; the
-spec stamps BUILD_VARIANT = "pyinstaller" into a staged copy, never into the tree.
+spec stamps BUILD_VARIANT = "pyinstaller" into a staged copy, never into the tree. On Linux the file
+is a launcher followed by the one-folder build (build/launcher.py); elsewhere it is PyInstaller's onefile.
 """
 
 from __future__ import annotations

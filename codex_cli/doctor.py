@@ -163,7 +163,9 @@ def install_kind() -> tuple[str, str]:
 
     package = os.path.dirname(os.path.abspath(codex_cli.__file__ or "."))
     if getattr(sys, "frozen", False) or BUILD_VARIANT == "pyinstaller":
-        return "binary", sys.executable
+        from codex_cli import launcher
+
+        return "binary", launcher.path() or sys.executable  # the Linux binary's launcher, not its unpacked copy
     if BUILD_VARIANT == "zipapp" or ".pyz" in package or type(getattr(codex_cli, "__loader__", None)).__name__ == (
         "zipimporter"
     ):

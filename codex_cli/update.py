@@ -105,7 +105,10 @@ def current_facts() -> Facts:
     archive = loader.archive if isinstance(loader, zipimport.zipimporter) else None
     frozen = bool(getattr(sys, "frozen", False) or hasattr(sys, "_MEIPASS"))
     direct_url, editable = (None, False) if frozen or archive else _pip_origin()
-    return Facts(frozen, sys.executable, package_dir, archive, sys.prefix, direct_url, editable)
+    from codex_cli import launcher
+
+    executable = (launcher.path() or sys.executable) if frozen else sys.executable  # the file a person replaces
+    return Facts(frozen, executable, package_dir, archive, sys.prefix, direct_url, editable)
 
 
 def classify(facts: Facts, releases: str) -> Installation | None:

@@ -6,11 +6,13 @@ build/_work/); CODEX_TEST_BUILD_BINARY=0 skips the `test_binary_*` tests. CODEX_
 CODEX_TEST_ZIPAPP point the tests at artifacts built elsewhere instead (the release workflow's
 smoke tests do that); CODEX_TEST_PYTHONS adds interpreters for the zipapp to run on. Every run
 gets a fresh environment: PATH=/usr/bin:/bin, no PYTHONPATH, no
-SSL_CERT_FILE/SSL_CERT_DIR (this machine exports both), the CA only through CODEX_CA_CERTIFICATE.
+SSL_CERT_FILE/SSL_CERT_DIR (this machine exports both), the CA only through CODEX_CA_CERTIFICATE, and an
+XDG_CACHE_HOME of the session's own, where the Linux binary unpacks itself (build/launcher.py).
 """
 
 from __future__ import annotations
 
+import atexit
 import difflib
 import hashlib
 import json
@@ -20,6 +22,7 @@ import shutil
 import ssl
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -38,13 +41,18 @@ MB = 1_000_000
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+# Where the Linux binary unpacks itself during this session (never the developer's ~/.cache).
+RUNTIME_CACHE = tempfile.mkdtemp(prefix="codex-test-runtime-")
+atexit.register(shutil.rmtree, RUNTIME_CACHE, True)
+
+
 def _clean_env(**extra: str) -> dict[str, str]:
     if os.name == "nt":
         keep = ("SYSTEMROOT", "SYSTEMDRIVE", "TEMP", "TMP", "USERPROFILE", "LOCALAPPDATA", "APPDATA", "COMSPEC")
         env = {key: os.environ[key] for key in keep if key in os.environ}
         env["PATH"] = os.path.join(os.environ.get("SYSTEMROOT", r"C:\Windows"), "System32")
     else:
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "XDG_CACHE_HOME": RUNTIME_CACHE}
     env.update(extra)
     return env
 
@@ -274,6 +282,60 @@ def test_binary_update_reports_a_binary(binary: Path) -> None:
     run = _run([str(binary), "update"], env=_clean_env())
     assert run.returncode == 0, run.stderr
     assert "(binary, build variant pyinstaller)" in run.stdout
+    assert str(binary) in run.stdout  # the file a person replaces, not the copy the Linux launcher unpacked
+
+
+def _is_launcher(binary: Path) -> bool:
+    with binary.open("rb") as fh:
+        return fh.read(9) == b"#!/bin/sh"
+
+
+def test_binary_on_linux_unpacks_once_into_the_cache(binary: Path, tmp_path: Path) -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("elsewhere the binary is PyInstaller's onefile")
+    assert _is_launcher(binary)
+    env = _clean_env(XDG_CACHE_HOME=str(tmp_path / "cache"), TMPDIR=str(tmp_path / "no-such-tmp"))
+    for _ in range(2):
+        run = _run([str(binary), "--version"], env=env)
+        assert (run.returncode, run.stdout) == (0, f"codex-cli {VERSION}\n"), run.stderr
+    unpacked = sorted((tmp_path / "cache" / "codex-py").iterdir())
+    assert [path.name.startswith(f"codex-py-{VERSION}-") for path in unpacked] == [True]
+    assert (unpacked[0] / "codex").is_file() and not any(p.name.startswith(".unpack") for p in unpacked)
+    link = tmp_path / "apply_patch"
+    link.symlink_to(binary)
+    (tmp_path / "a.txt").write_text("old\n", encoding="utf-8")
+    patch = "*** Begin Patch\n*** Update File: a.txt\n@@\n-old\n+new\n*** End Patch\n"
+    run = _run([str(link), patch], env=env, cwd=tmp_path)  # the launcher's name chooses the patch tool
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "new\n"
+
+
+NOEXEC_SCRIPT = """
+set -e
+mount -t tmpfs -o noexec tmpfs "$TMPDIR"
+mount -t tmpfs -o noexec tmpfs "$XDG_CACHE_HOME"
+mount -t tmpfs tmpfs /var/tmp  # the fallback, private to this namespace
+findmnt -no OPTIONS "$TMPDIR" | grep -q noexec
+"$1" --version
+ls -d /var/tmp/codex-py-*/codex-py-*
+"""
+
+
+def test_binary_starts_where_tmpdir_and_the_cache_are_noexec(binary: Path, tmp_path: Path) -> None:
+    """Hardened servers and CI images mount $TMPDIR noexec: PyInstaller's onefile died there ("libz.so.1: failed to
+    map segment", exit 127). Here the cache is noexec too, so the launcher falls back to /var/tmp."""
+    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
+        pytest.skip("needs Linux and unshare(1) for a private mount namespace")
+    probe = _run(["unshare", "--user", "--map-root-user", "--mount", "true"])
+    if probe.returncode != 0:
+        pytest.skip(f"no user and mount namespaces here: {probe.stderr.strip()}")
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "cache").mkdir()
+    env = _clean_env(TMPDIR=str(tmp_path / "tmp"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    run = _run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", NOEXEC_SCRIPT, "sh", str(binary)],
+               env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[0] == f"codex-cli {VERSION}"
 
 
 def test_binary_completion_bash_is_valid_bash(binary: Path, tmp_path: Path) -> None:
