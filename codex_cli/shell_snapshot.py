@@ -40,6 +40,7 @@ TIMEOUT_S = 10.0  # for the login shell to run its profile and print the snapsho
 _CHECK_TIMEOUT_S = 5.0  # for sourcing the written snapshot once
 _OUTPUT_LIMIT = 32 << 20  # a profile's environment and functions are far smaller; more is a runaway profile
 _EXIT_GRACE_S = 0.5  # after the shell exits, how long a background child it started may keep stdout open
+_NICENESS = 10  # of the login shell that takes the snapshot
 _STALE_AGE_S = 60.0  # younger files are left alone by the sweep: their owner may be about to lock them
 
 # Exported variables a snapshot never carries: the shell sets them for itself, per process or per directory.
@@ -229,6 +230,10 @@ class _Run:
             argv, cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=preexec,
         )
+        try:  # background work: under contention, codex's own start and the first request go first
+            os.setpriority(os.PRIO_PROCESS, self.popen.pid, _NICENESS)
+        except OSError:
+            pass
         self._chunks: list[bytes] = []
         self.overflowed = False  # it printed more than _OUTPUT_LIMIT bytes: nothing was kept
         self._reader = threading.Thread(target=self._read_all, args=(self.popen.stdout,),
