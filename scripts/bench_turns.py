@@ -19,9 +19,10 @@ profile ran per session).
 
 Measured per run: wall time (spawn to exit), CPU time (user + system of the child and the children it
 waited for, from os.wait4), peak RSS (ru_maxrss of that rusage) and start-to-first-request (the fake
-server's arrival time of the first model request minus the spawn time). The table shows medians and, under
-them, the spread (lowest-highest); the last lines are ratios ours / codex-rs next to the issue's targets. A report
-for people: nothing is asserted, but a run that does not finish the script is flagged.
+server's arrival time of the first model request minus the spawn time). The CLIs take turns run by run, so a
+change in the machine's load hits both. The table shows medians and, under them, the spread (lowest-highest); the
+last lines are ratios ours / codex-rs next to the issue's targets. A report for people: nothing is asserted, but a
+run that does not finish the script is flagged.
 """
 
 from __future__ import annotations
@@ -197,26 +198,31 @@ def _summary(samples: Sequence[Sample]) -> dict[str, float]:
     return summary
 
 
-def _bench(name: str, command: list[str], args: argparse.Namespace) -> dict[str, float]:
+def _bench(commands: dict[str, list[str]], args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Run every CLI `args.runs` times, taking turns (ours, codex-rs, ours, ...): on a shared machine the load
+    changes from minute to minute, and a block of runs per CLI would compare two different machines."""
     wire = WIRES[args.wire]
     home_mode = "profile" if args.profile_cost is not None else "empty" if args.empty_home else "real"
 
-    def once() -> Sample:
+    def once(command: list[str]) -> Sample:
         return run_once(command, args.calls, wire, home_mode=home_mode, profile_cost=args.profile_cost or 0.0,
                         timeout=args.timeout)
 
     for _ in range(args.warmup):
-        once()  # page cache, .pyc files
-    samples = []
+        for command in commands.values():
+            once(command)  # page cache, .pyc files
+    samples: dict[str, list[Sample]] = {name: [] for name in commands}
     for number in range(args.runs):
-        sample = once()
-        samples.append(sample)
-        if args.verbose:
-            print(f"  {name} run {number + 1}: {sample}")
-    failed = sum(not s.ok for s in samples)
-    if failed:
-        print(f"  ! {name}: {failed}/{len(samples)} runs did not finish the script", file=sys.stderr)
-    return _summary(samples)
+        for name, command in commands.items():
+            sample = once(command)
+            samples[name].append(sample)
+            if args.verbose:
+                print(f"  {name} run {number + 1}: {sample}")
+    for name, taken in samples.items():
+        failed = sum(not s.ok for s in taken)
+        if failed:
+            print(f"  ! {name}: {failed}/{len(taken)} runs did not finish the script", file=sys.stderr)
+    return {name: _summary(taken) for name, taken in samples.items()}
 
 
 def _print_table(rows: dict[str, dict[str, float]]) -> None:
@@ -270,9 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     home = (f".bash_profile of {args.profile_cost:g} s" if args.profile_cost is not None
             else "empty HOME" if args.empty_home else f"HOME={os.environ.get('HOME', '')}")
     print(f"{args.calls} shell calls, {args.wire} wire, {home}, median of {args.runs} runs (spread below)")
-    rows = {"ours": _bench("ours", shlex.split(args.codex), args)}
+    commands = {"ours": shlex.split(args.codex)}
     if args.codex_rs:
-        rows["codex-rs"] = _bench("codex-rs", [args.codex_rs], args)
+        commands["codex-rs"] = [args.codex_rs]
+    rows = _bench(commands, args)
     _print_table(rows)
     if args.codex_rs:
         _print_ratios(rows["ours"], rows["codex-rs"])
