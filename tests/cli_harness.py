@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -87,3 +89,11 @@ def make_codex_env(tmp_path: Path) -> CodexEnv:
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
     env.update({"CODEX_HOME": str(home), "MOCK_API_KEY": "test-key", "PYTHONPATH": str(ROOT), "HOME": str(user_home)})
     return CodexEnv(home, workdir, env)
+
+
+def codex_rs_binary() -> str | None:
+    """The codex-rs 0.169 binary that tests compare against: `$CODEX_RS_BIN`, `codex-rs` on PATH, or the npm
+    package unpacked under /tmp/oracle; None when there is none (those tests are skipped)."""
+    candidates = [os.environ.get("CODEX_RS_BIN", ""), shutil.which("codex-rs") or ""]
+    candidates += sorted(glob.glob("/tmp/oracle/node_modules/@openai/codex*/vendor/*/bin/codex"))
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)

@@ -3,15 +3,13 @@ rollouts in both directions, archive/unarchive/delete, AGENTS.md, auto-compactio
 
 from __future__ import annotations
 
-import glob
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from cli_harness import CODEX, CodexEnv, make_codex_env
+from cli_harness import CODEX, CodexEnv, codex_rs_binary, make_codex_env
 from fake_responses import FakeResponsesServer, RecordedRequest, function_call, message
 
 DATA = Path(__file__).parent / "data" / "rollouts"
@@ -49,12 +47,6 @@ def _texts(request: RecordedRequest) -> list[str]:
 
 def _thread_id(stderr: str) -> str:
     return next(line.split()[-1] for line in stderr.splitlines() if line.startswith("session id:"))
-
-
-def _codex_rs_binary() -> str | None:
-    candidates = [os.environ.get("CODEX_RS_BIN", ""), shutil.which("codex-rs") or ""]
-    candidates += sorted(glob.glob("/tmp/oracle/node_modules/@openai/codex*/vendor/*/bin/codex"))
-    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
 # ------------------------------------------------------------------------------------------ rollout + resume
@@ -235,9 +227,9 @@ def test_codex_rs_fixture_resumes(codex_env: CodexEnv) -> None:
     assert len(lines) > original_lines and lines[original_lines]["ordinal"] == 37
 
 
-@pytest.mark.skipif(_codex_rs_binary() is None, reason="codex-rs 0.169 binary not available")
+@pytest.mark.skipif(codex_rs_binary() is None, reason="codex-rs 0.169 binary not available")
 def test_rollouts_cross_between_codex_rs_and_us(codex_env: CodexEnv) -> None:
-    binary = _codex_rs_binary()
+    binary = codex_rs_binary()
     assert binary is not None
     script = [
         {"output": [message("from codex-rs")]},
