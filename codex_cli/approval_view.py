@@ -132,7 +132,8 @@ def _options(req: ApprovalRequest, prefix: tuple[str, ...] | None) -> list[_Opti
 
 
 def _choose(app: LineApp, options: list[_Option]) -> tuple[_Option, list[Key]]:
-    """Wait for a key: an option's letter (or a word starting with it), its number, Enter (yes), Esc (cancel)."""
+    """Wait for a key: an option's letter (or a word starting with it), its number, Enter (yes), Esc (cancel).
+    Any other key is answered with the keys that are."""
     cancel = next(o for o in options if o.decision == "abort")
     while True:
         keys = app.terminal.read_keys(0.2)
@@ -144,45 +145,36 @@ def _choose(app: LineApp, options: list[_Option]) -> tuple[_Option, list[Key]]:
                 return cancel, rest
             if key.name == "focus-in" or key.name == "focus-out":
                 app.notifier.focused = key.name == "focus-in"
-            if key.name != "text" or not key.text.strip():
                 continue
-            first = key.text.strip()[0].lower()
-            for number, option in enumerate(options, 1):
-                if first in (option.key, str(number)):
-                    tail = key.text.strip()[1:]
-                    return option, ([Key("text", tail)] if tail else []) + rest
+            typed = key.text.strip() if key.name in ("text", "paste") else ""
+            if typed:
+                first = typed[0].lower()
+                for number, option in enumerate(options, 1):
+                    if first in (option.key, str(number)):
+                        tail = typed[1:]
+                        return option, ([Key("text", tail)] if tail else []) + rest
+            elif key.name in ("text", "newline"):
+                continue  # a space or a stray newline
+            shown = typed[:1] or key.name
+            choices = ", ".join(option.key for option in options)
+            app.renderer.write(f"\n  {app.renderer.pal.yellow(f'{shown!r} is not an answer:')} press {choices} or "
+                               f"1-{len(options)} (enter: yes, esc: cancel)\n  Answer with a key or a word: ")
 
 
 def _read_feedback(app: LineApp, prompt: str, typed: list[Key]) -> str:
-    """A line typed with the terminal in key mode (echoed by us); Esc gives up."""
-    renderer = app.renderer
-    renderer.write(prompt)
-    buffer = ""
-    while True:
-        keys, typed = typed + app.terminal.read_keys(0.2), []
-        for raw in keys:
-            key = app.filter_key(raw)
-            if key is None:
-                continue
-            if key.name == "enter":
-                renderer.write("\n")
-                return buffer.strip()
-            if key.name in ("esc", "ctrl-c"):
-                renderer.write("\n")
-                return ""
-            if key.name in ("text", "paste"):
-                buffer += key.text
-                renderer.write(key.text.replace("\n", " "))
-            elif key.name == "backspace" and buffer:
-                buffer = buffer[:-1]
-                if app.live:
-                    renderer.write("\b \b")
+    """A line typed in the input editor (the session thread waits meanwhile); Ctrl-C or Esc gives up."""
+    app.terminal.push_back(typed)
+    try:
+        return app.read_input(prompt, history=False, drain=False).strip()
+    except (EOFError, KeyboardInterrupt):
+        return ""
 
 
 def ask_approval(app: LineApp, pending: PendingApproval) -> None:
     """Print the question for `pending`, read the answer, record it, and wake the session thread."""
     renderer, pal, req = app.renderer, app.renderer.pal, pending.request
     renderer.end_message()
+    renderer.hide_input()
     renderer.clear_status()
     if req.kind == "patch":
         subject = "apply these edits"
@@ -206,14 +198,17 @@ def ask_approval(app: LineApp, pending: PendingApproval) -> None:
     renderer.write("  Answer with a key or a word: ")
     app.notifier.notify("approval-requested", f"Approval requested: {what}")
     option, rest = _choose(app, options)
-    renderer.write(option.word + "\n")
+    renderer.write(f"{option.word} ({option.label})\n")
     app.swallow(option.word[1:])
     decision = _apply(app, pending, option, subject, rest)
     pending.decision = decision
     pending.done.set()
+    if option.decision == "abort" and option.key == "c":
+        app.stopped_by_person()
     if option.decision != "feedback":
         for key in rest:
             app.turn_key(key)
+    app.show_draft()
 
 
 def _apply(app: LineApp, pending: PendingApproval, option: _Option, subject: str, rest: list[Key]) \

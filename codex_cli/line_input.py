@@ -1,39 +1,88 @@
-"""What the line UI reads: the prompt line (readline when the platform has it) and raw keys while a turn runs.
+"""What the line UI reads: keys from the terminal in raw mode, and the edit buffer they change.
 
-Between turns the prompt is an ordinary `input()` line: readline history (seeded from `history.jsonl`), Tab
-completion of `@path` mentions and slash commands, a trailing `\\` continues on the next line, and a bracketed
-paste keeps its newlines. Without readline the line is read from the terminal in canonical mode, and lines that
-arrive together (a paste) are joined. While a turn runs, `Terminal.keys()` switches the terminal to cbreak mode
-without signals so that Esc and Ctrl-C arrive as keys and typed text can be queued.
+The terminal stays in cbreak mode without signals or echo whenever the UI reads (at the prompt and while a turn
+runs), so Enter, Ctrl-J, Esc and Ctrl-C arrive as keys and the UI echoes what is typed itself. A bracketed paste
+(the UI asks for it on terminals that draw, `ESC[?2004h`) arrives as one `paste` key with its newlines; without it,
+the Enters of lines that arrive in one burst are newlines, not sends (codex-rs's paste-burst rule). `EditBuffer` is
+the text being written: cursor keys, history, kills, large pastes held as `[Pasted Content N chars]`, and its
+layout on the screen; the line UI draws it. `file_index` and `complete_mention` are the `@` mention search.
 """
 
 from __future__ import annotations
 
 import codecs
 import os
+import re
+import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from codex_cli.records import Record
 
-__all__ = ["Key", "PromptReader", "Terminal", "complete_mention", "parse_keys"]
+__all__ = [
+    "EditBuffer",
+    "Key",
+    "Terminal",
+    "char_width",
+    "complete_command",
+    "complete_mention",
+    "file_index",
+    "fuzzy_files",
+    "parse_keys",
+    "text_width",
+]
 
 _PASTE_START, _PASTE_END = "\x1b[200~", "\x1b[201~"
+LARGE_PASTE_CHARS = 1000  # codex-rs shows a paste longer than this as a placeholder in the composer
+BURST_GAP = 0.012  # seconds: input arriving this soon after an Enter belongs to the same paste
 
 
 class Key(Record):
-    """One key press: `name` is `text`, `paste`, `enter`, `backspace`, `esc`, `ctrl-c`, `ctrl-d`, `ctrl-u`,
-    `focus-in` or `focus-out`; `text` carries the characters of `text` and `paste`."""
+    """One key press: `name` is `text`, `paste`, `enter`, `newline`, `backspace`, `delete`, `left`, `right`, `up`,
+    `down`, `home`, `end`, `word-left`, `word-right`, `tab`, `esc`, `ctrl-X`, `focus-in` or `focus-out`; `text`
+    carries the characters of `text` and `paste`."""
 
     name: str
     text: str = ""
 
 
-_CONTROL_KEYS = {"\r": "enter", "\n": "enter", "\x7f": "backspace", "\x08": "backspace", "\x03": "ctrl-c",
-                 "\x04": "ctrl-d", "\x15": "ctrl-u"}
+_CONTROL_KEYS = {
+    "\r": "enter", "\n": "newline", "\x7f": "backspace", "\x08": "backspace", "\t": "tab", "\x01": "home",
+    "\x02": "left", "\x03": "ctrl-c", "\x04": "ctrl-d", "\x05": "end", "\x06": "right", "\x0b": "ctrl-k",
+    "\x0c": "ctrl-l", "\x0e": "down", "\x10": "up", "\x12": "ctrl-r", "\x14": "ctrl-t", "\x15": "ctrl-u",
+    "\x17": "ctrl-w",
+}
+_CSI_FINAL = {"A": "up", "B": "down", "C": "right", "D": "left", "H": "home", "F": "end", "Z": "shift-tab",
+              "I": "focus-in", "O": "focus-out"}
+_CSI_TILDE = {"1": "home", "7": "home", "4": "end", "8": "end", "3": "delete"}
+_WINDOWS_KEYS = {"H": "\x1b[A", "P": "\x1b[B", "M": "\x1b[C", "K": "\x1b[D", "G": "\x1b[H", "O": "\x1b[F",
+                 "S": "\x1b[3~", "t": "\x1b[1;5C", "s": "\x1b[1;5D"}
+
+
+def _csi_key(params: str, final: str) -> Key | None:
+    """The key of `ESC [ params final` (xterm, kitty and modifyOtherKeys forms), None for ones the UI ignores."""
+    fields = params.split(";")
+    modifier = fields[1] if len(fields) > 1 else ""
+    if final == "u" or (final == "~" and fields[0] == "27"):
+        # kitty `13;2u` / modifyOtherKeys `27;2;13~`: Enter with a modifier (Shift, Alt) is a new line.
+        code = fields[2] if final == "~" and len(fields) > 2 else fields[0]
+        if code == "13":
+            return Key("newline" if modifier not in ("", "1") else "enter")
+        return None
+    if final == "~":
+        name = _CSI_TILDE.get(fields[0])
+        return Key(name) if name else None
+    name = _CSI_FINAL.get(final)
+    if name is None:
+        return None
+    if name in ("left", "right") and modifier in ("3", "5"):  # Alt or Ctrl: a word
+        return Key("word-" + name)
+    return Key(name)
 
 
 def parse_keys(data: str, *, final: bool = True) -> tuple[list[Key], str]:
@@ -69,72 +118,134 @@ def parse_keys(data: str, *, final: bool = True) -> tuple[list[Key], str]:
                 keys.append(Key("esc"))
                 i += 1
                 continue
-            if data[i + 1] in "[O":
+            nxt = data[i + 1]
+            if nxt in "[O":
                 j = i + 2
                 while j < n and not ("@" <= data[j] <= "~"):
                     j += 1
                 if j >= n:
-                    flush()
-                    return keys, data[i:]
-                sequence = data[i : j + 1]
+                    if not final or nxt == "[":
+                        flush()
+                        return keys, data[i:]
+                    j = n - 1
                 flush()
-                if sequence == "\x1b[I":
-                    keys.append(Key("focus-in"))
-                elif sequence == "\x1b[O":
-                    keys.append(Key("focus-out"))
+                key = _csi_key(data[i + 2 : j], data[j]) if j > i + 1 else None
+                if key is not None:
+                    keys.append(key)
                 i = j + 1
                 continue
             flush()
-            keys.append(Key("esc"))
-            i += 1
+            if nxt in "\r\n":
+                keys.append(Key("newline"))  # Alt+Enter
+                i += 2
+            elif nxt in "bf":
+                keys.append(Key("word-left" if nxt == "b" else "word-right"))
+                i += 2
+            elif nxt in "\x7f\x08":
+                keys.append(Key("ctrl-w"))
+                i += 2
+            else:
+                keys.append(Key("esc"))
+                i += 1
             continue
         name = _CONTROL_KEYS.get(ch)
         if name is not None:
             flush()
             keys.append(Key(name))
-        elif ch == "\t" or ch >= " ":
+        elif ch >= " ":
             text.append(ch)
         i += 1
     flush()
     return keys, ""
 
 
+def _burst_newlines(keys: list[Key], *, more_follows: bool) -> list[Key]:
+    """Enters that are part of a paste become newlines: one followed by typed text in the same burst, and the last
+    one of a burst of several lines, or of one that more input follows at once. A lone line and its Enter (what a
+    person or a script types) stays a send."""
+    texts_after = 0
+    out = list(keys)
+    multi = False
+    for index in range(len(out) - 1, -1, -1):
+        key = out[index]
+        if key.name in ("text", "paste"):
+            texts_after += 1
+        elif key.name == "enter" and texts_after:
+            out[index] = Key("newline")
+            multi = True
+    if out and out[-1].name == "enter" and (more_follows or multi):
+        out[-1] = Key("newline")
+    return out
+
+
 class Terminal:
-    """The controlling terminal on stdin: cbreak-without-signals mode for turns, and key reading."""
+    """The controlling terminal on stdin: raw reading mode (cbreak, no echo, no signals) and key reading."""
 
     def __init__(self, fd: int, *, write: Callable[[str], None], live: bool) -> None:
         self.fd, self.write, self.live = fd, write, live
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending = ""
+        self._held: list[Key] = []
         self.posix = sys.platform != "win32"
+        self._depth = 0
+        self._saved: list[Any] | None = None
+
+    def raw_mode(self) -> None:
+        """Keys arrive one by one, unechoed; Ctrl-C is a key, not SIGINT; Enter (CR) and Ctrl-J (LF) differ."""
+        if not self.posix or self._saved is not None:
+            return
+        import termios
+
+        try:
+            saved = termios.tcgetattr(self.fd)
+            mode = termios.tcgetattr(self.fd)
+            mode[0] &= ~(termios.ICRNL | termios.INLCR | termios.IGNCR | termios.IXON)
+            mode[3] &= ~(termios.ECHO | termios.ICANON | termios.ISIG | termios.IEXTEN)
+            mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0
+            termios.tcsetattr(self.fd, termios.TCSANOW, mode)
+        except termios.error:
+            return
+        self._saved = saved
+
+    def restore(self) -> None:
+        """Back to the mode the terminal had before `raw_mode()` (typed-ahead input is kept)."""
+        if self._saved is None:
+            return
+        import termios
+
+        saved, self._saved = self._saved, None
+        try:
+            termios.tcsetattr(self.fd, termios.TCSANOW, saved)
+        except termios.error:
+            pass
 
     @contextmanager
     def keys(self) -> Iterator[None]:
-        """Keys arrive one by one, unechoed; Ctrl-C is a key, not SIGINT. Restored on exit."""
-        saved = None
-        if self.posix:
-            import termios
+        """Raw mode for the block (nested blocks share the outer one); restored on exit."""
+        self._depth += 1
+        if self._depth == 1:
+            self.raw_mode()
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self.restore()
 
-            try:
-                saved = termios.tcgetattr(self.fd)
-                mode = termios.tcgetattr(self.fd)
-                mode[3] &= ~(termios.ECHO | termios.ICANON | termios.ISIG | termios.IEXTEN)
-                mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0
-                termios.tcsetattr(self.fd, termios.TCSANOW, mode)
-            except termios.error:
-                saved = None
+    @contextmanager
+    def cooked(self) -> Iterator[None]:
+        """The terminal's own mode for the block (a pager, an editor), raw again afterwards if it was."""
+        was_raw = self._saved is not None
+        self.restore()
         if self.live:
-            self.write("\x1b[?2004h\x1b[?1004h")  # bracketed paste, focus reports
+            self.write("\x1b[?1004l\x1b[?2004l")
         try:
             yield
         finally:
             if self.live:
-                self.write("\x1b[?1004l\x1b[?2004l")
-            if saved is not None:
-                import termios
-
-                termios.tcsetattr(self.fd, termios.TCSANOW, saved)
-            self._pending = ""
+                self.write("\x1b[?2004h\x1b[?1004h")
+            if was_raw:
+                self.raw_mode()
 
     def _ready(self, timeout: float) -> bool:
         if self.posix:
@@ -154,158 +265,356 @@ class Terminal:
 
     def _read(self) -> str:
         if self.posix:
-            data = os.read(self.fd, 4096)
+            data = os.read(self.fd, 65536)
             return self._decoder.decode(data) if data else "\x04"
         import msvcrt
 
         chars = []
         while msvcrt.kbhit():  # type: ignore[attr-defined, unused-ignore]
-            chars.append(msvcrt.getwch())  # type: ignore[attr-defined, unused-ignore]
+            ch = msvcrt.getwch()  # type: ignore[attr-defined, unused-ignore]
+            if ch in ("\x00", "\xe0"):  # a function key: its code follows; mapped to the VT sequence
+                code = msvcrt.getwch()  # type: ignore[attr-defined, unused-ignore]
+                ch = _WINDOWS_KEYS.get(code, "")
+            chars.append(ch)
         return "".join(chars)
 
     def read_keys(self, timeout: float = 0.0) -> list[Key]:
-        """Keys typed so far, waiting up to `timeout` for the first one."""
+        """Keys typed so far, waiting up to `timeout` for the first one; a paste's Enters come as newlines."""
+        if self._held:
+            keys, self._held = self._held, []
+            return keys
         if not self._ready(timeout):
             if self._pending:
                 keys, self._pending = parse_keys(self._pending, final=True)
                 return keys
             return []
         data = self._pending + self._read()
+        # A paste without bracketed paste mode may come in several reads: take what follows at once.
+        while not data.endswith(_PASTE_END) and len(data) < 1 << 20 and self._ready(0.002):
+            data += self._read()
         keys, self._pending = parse_keys(data, final=False)
         if self._pending and not self._pending.startswith(_PASTE_START) and not self._ready(0.03):
             more, self._pending = parse_keys(self._pending, final=True)
             keys += more
-        return keys
+        more_follows = bool(keys) and keys[-1].name == "enter" and self._ready(BURST_GAP)
+        return _burst_newlines(keys, more_follows=more_follows)
+
+    def push_back(self, keys: list[Key]) -> None:
+        """Keys read but not used, returned first by the next `read_keys()`."""
+        self._held = list(keys) + self._held
 
 
-def complete_mention(word: str, cwd: Path, limit: int = 200) -> list[str]:
-    """Completions of `@partial/path` relative to `cwd`: `@dir/` for folders, `@file ` for files."""
-    partial = word[1:]
-    folder, _, stem = partial.rpartition("/")
-    base = (cwd / folder) if folder else cwd
-    try:
-        entries = sorted(os.scandir(base), key=lambda e: e.name)
-    except OSError:
-        return []
-    results: list[str] = []
-    for entry in entries:
-        if not entry.name.startswith(stem) or (entry.name.startswith(".") and not stem.startswith(".")):
-            continue
-        path = f"{folder}/{entry.name}" if folder else entry.name
-        results.append(f"@{path}/" if entry.is_dir() else f"@{path} ")
-        if len(results) >= limit:
-            break
-    return results
+# ---------------------------------------------------------------------------------------------- widths
 
 
-class PromptReader:
-    """The idle prompt: readline when stdin and stdout are terminals and it imports, else a canonical-mode read."""
+def char_width(ch: str) -> int:
+    """Columns one character takes on a terminal: 2 for wide East Asian characters, 0 for combining marks."""
+    if ch < "\u0300":
+        return 1 if ch >= " " else 0
+    if unicodedata.combining(ch) or ch in "\u200b\u200c\u200d\ufe0f":
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
 
-    def __init__(self, *, cwd: Path, commands: Sequence[str], history: Sequence[str], fd: int,
-                 write: Callable[[str], None], plain: bool) -> None:
-        self.cwd, self.commands, self.fd, self.write = cwd, list(commands), fd, write
-        self.readline = None
-        if os.isatty(fd) and sys.stdout.isatty():
-            try:
-                import readline
-            except ImportError:  # pragma: no cover - Windows without pyreadline
-                readline = None  # type: ignore[assignment]
-            if readline is not None:
-                self.readline = readline
-                self._setup(history, plain)
 
-    def _setup(self, history: Sequence[str], plain: bool) -> None:
-        rl = self.readline
-        assert rl is not None
-        rl.clear_history()
-        for text in history[-1000:]:
-            rl.add_history(text)
-        rl.set_completer_delims(" \t\n")
-        rl.set_completer(self._complete)
-        if "libedit" in (rl.__doc__ or ""):
-            rl.parse_and_bind("bind ^I rl_complete")
-        else:
-            rl.parse_and_bind("tab: complete")
-            if plain:
-                rl.parse_and_bind("set enable-bracketed-paste off")
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 
-    def _complete(self, text: str, state: int) -> str | None:
-        rl = self.readline
-        if rl is None:
-            return None
-        if text.startswith("@"):
-            options = complete_mention(text, self.cwd)
-        elif text.startswith("/") and rl.get_begidx() == 0:
-            options = [f"{name} " for name in self.commands if name.startswith(text)]
-        else:
-            options = []
-        return options[state] if state < len(options) else None
 
-    def add_history(self, text: str) -> None:
-        if self.readline is not None and text.strip():
-            self.readline.add_history(text)
+def text_width(text: str) -> int:
+    """Columns `text` takes on one row, escape sequences not counted."""
+    if "\x1b" in text:
+        text = _ESCAPES.sub("", text)
+    if text.isascii():
+        return len(text)
+    return sum(char_width(ch) for ch in text)
 
-    def _forget_last(self, count: int) -> None:
-        rl = self.readline
-        if rl is None:
+
+# ---------------------------------------------------------------------------------------------- the buffer
+
+
+class EditBuffer:
+    """The message being written: text, cursor, history browsing, and pastes too large to show."""
+
+    def __init__(self, text: str = "", history: Sequence[str] = ()) -> None:
+        self.text, self.cursor = text, len(text)
+        self.history = list(history)
+        self._browse: int | None = None  # index into history while browsing with Up/Down
+        self._draft = ""
+        self.pastes: dict[str, str] = {}
+        self.completion: list[str] = []
+        self._completing: tuple[int, int, int] | None = None  # (word start, word end, choice) while Tab cycles
+
+    def set(self, text: str) -> None:
+        self.text, self.cursor = text, len(text)
+
+    def expanded(self) -> str:
+        """The text with placeholders replaced by what was pasted."""
+        text = self.text
+        for label, pasted in self.pastes.items():
+            text = text.replace(label, pasted)
+        return text
+
+    def insert(self, text: str) -> None:
+        text = "".join(ch for ch in text.replace("\r\n", "\n").replace("\r", "\n")
+                       if ch >= " " or ch in "\n\t")
+        self.text = self.text[: self.cursor] + text + self.text[self.cursor :]
+        self.cursor += len(text)
+
+    def paste(self, text: str) -> None:
+        """A paste: shown as it is, or as `[Pasted Content N chars]` when longer than codex-rs shows."""
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if len(text) <= LARGE_PASTE_CHARS:
+            self.insert(text)
             return
-        for _ in range(count):
-            length = rl.get_current_history_length()
-            if length:
-                rl.remove_history_item(length - 1)
+        label = f"[Pasted Content {len(text)} chars]"
+        number = 2
+        while label in self.pastes:
+            label, number = f"[Pasted Content {len(text)} chars #{number}]", number + 1
+        self.pastes[label] = text
+        self.insert(label)
 
-    def read(self, prompt: str, *, prefill: str = "", continuation: str = "… ") -> str:
-        """One message; raises EOFError on Ctrl-D and KeyboardInterrupt on Ctrl-C."""
-        lines = [self._line(prompt, prefill)]
-        while lines[-1].endswith("\\"):
-            lines[-1] = lines[-1][:-1]
-            lines.append(self._line(continuation, ""))
-        text = "\n".join(lines)
-        if self.readline is not None:
-            self._forget_last(sum(1 for line in lines if line.strip()))
-            self.add_history(text)
-        return text
+    def _placeholder_before(self) -> str | None:
+        return next((label for label in self.pastes if self.text.endswith(label, 0, self.cursor)), None)
 
-    def ask(self, prompt: str) -> str:
-        """A one-off answer (a picker number, a path) that stays out of the history."""
-        text = self._line(prompt, "")
-        if self.readline is not None and text.strip():
-            self._forget_last(1)
-        return text
+    def backspace(self) -> None:
+        label = self._placeholder_before()
+        size = len(label) if label is not None else 1
+        if self.cursor:
+            self.text = self.text[: self.cursor - size] + self.text[self.cursor :]
+            self.cursor -= size
+            if label is not None:
+                del self.pastes[label]
 
-    def _line(self, prompt: str, prefill: str) -> str:
-        rl = self.readline
-        if rl is not None:
-            if prefill:
-                rl.set_startup_hook(lambda: rl.insert_text(prefill))
-            try:
-                return input(prompt)
-            finally:
-                rl.set_startup_hook(None)
-        if prefill:
-            self.write(f"(not sent yet: {prefill})\n")
-        return self._canonical(prompt)
+    def delete(self) -> None:
+        self.text = self.text[: self.cursor] + self.text[self.cursor + 1 :]
 
-    def _canonical(self, prompt: str) -> str:
-        """A line from the terminal driver (it echoes and edits); lines arriving together are one paste."""
-        self.write(prompt)
-        if sys.platform == "win32":
-            line = sys.stdin.readline()
-            if not line:
-                raise EOFError
-            return line.rstrip("\r\n")
-        import select
+    def _line_bounds(self) -> tuple[int, int]:
+        start = self.text.rfind("\n", 0, self.cursor) + 1
+        end = self.text.find("\n", self.cursor)
+        return start, len(self.text) if end < 0 else end
 
-        chunks: list[bytes] = []
-        while True:
-            data = os.read(self.fd, 65536)
-            if not data:
-                if not chunks:
-                    raise EOFError
-                break
-            chunks.append(data)
-            if data.endswith(b"\n"):
-                readable, _, _ = select.select([self.fd], [], [], 0.02)
-                if not readable:
+    def _word_left(self) -> int:
+        i = self.cursor
+        while i and self.text[i - 1].isspace():
+            i -= 1
+        while i and not self.text[i - 1].isspace():
+            i -= 1
+        return i
+
+    def _word_right(self) -> int:
+        i, n = self.cursor, len(self.text)
+        while i < n and self.text[i].isspace():
+            i += 1
+        while i < n and not self.text[i].isspace():
+            i += 1
+        return i
+
+    def _vertical(self, step: int) -> bool:
+        """Move to the row above/below in a text of several lines; False at the first/last row."""
+        start, end = self._line_bounds()
+        column = self.cursor - start
+        if step < 0:
+            if start == 0:
+                return False
+            prev_start = self.text.rfind("\n", 0, start - 1) + 1
+            self.cursor = min(prev_start + column, start - 1)
+        else:
+            if end >= len(self.text):
+                return False
+            next_end = self.text.find("\n", end + 1)
+            next_end = len(self.text) if next_end < 0 else next_end
+            self.cursor = min(end + 1 + column, next_end)
+        return True
+
+    def _history(self, step: int) -> None:
+        if not self.history:
+            return
+        if self._browse is None:
+            if step > 0:
+                return
+            self._draft, self._browse = self.text, len(self.history)
+        index = self._browse + step
+        if index < 0:
+            return
+        if index >= len(self.history):
+            self._browse = None
+            self.set(self._draft)
+            return
+        self._browse = index
+        self.set(self.history[index])
+
+    def edit(self, key: Key) -> bool:
+        """Apply an editing key; False when `key` is not one (Enter, Tab, Esc, Ctrl-C... are the caller's)."""
+        name = key.name
+        if name != "tab":
+            self._completing = None
+            self.completion = []
+        if name == "text":
+            self.insert(key.text)
+        elif name == "paste":
+            self.paste(key.text)
+        elif name == "newline":
+            self.insert("\n")
+        elif name == "backspace":
+            self.backspace()
+        elif name == "delete":
+            self.delete()
+        elif name == "left":
+            self.cursor = max(0, self.cursor - 1)
+        elif name == "right":
+            self.cursor = min(len(self.text), self.cursor + 1)
+        elif name == "home":
+            self.cursor = self._line_bounds()[0]
+        elif name == "end":
+            self.cursor = self._line_bounds()[1]
+        elif name == "word-left":
+            self.cursor = self._word_left()
+        elif name == "word-right":
+            self.cursor = self._word_right()
+        elif name == "ctrl-u":
+            start = self._line_bounds()[0]
+            start = start - 1 if start == self.cursor and start else start
+            self.text, self.cursor = self.text[:start] + self.text[self.cursor :], start
+        elif name == "ctrl-k":
+            end = self._line_bounds()[1]
+            end = end + 1 if end == self.cursor and end < len(self.text) else end
+            self.text = self.text[: self.cursor] + self.text[end:]
+        elif name == "ctrl-w":
+            start = self._word_left()
+            self.text, self.cursor = self.text[:start] + self.text[self.cursor :], start
+        elif name == "up":
+            if not self._vertical(-1):
+                self._history(-1)
+        elif name == "down":
+            if not self._vertical(1):
+                self._history(1)
+        else:
+            return False
+        return True
+
+    def complete(self, candidates: Callable[[str, bool], list[str]]) -> None:
+        """Tab: replace the word before the cursor by the next of `candidates(word, at_start)`."""
+        if self._completing is not None and self.completion:
+            start, end, choice = self._completing
+            choice = (choice + 1) % len(self.completion)
+        else:
+            start = self.cursor
+            while start and not self.text[start - 1].isspace():
+                start -= 1
+            word = self.text[start : self.cursor]
+            self.completion = candidates(word, not self.text[:start].strip()) if word else []
+            if not self.completion:
+                return
+            end, choice = self.cursor, 0
+        replacement = self.completion[choice]
+        self.text = self.text[:start] + replacement + self.text[end:]
+        self.cursor = start + len(replacement)
+        self._completing = (start, self.cursor, choice) if len(self.completion) > 1 else None
+        if len(self.completion) == 1:
+            self.completion = []
+
+    def layout(self, prompt: str, cont: str, width: int) -> tuple[list[str], int, int]:
+        """(rows, cursor row, cursor column): the text under `prompt` (`cont` before later lines), broken into rows
+        of at most `width` columns. Tabs show as four spaces."""
+        rows: list[str] = []
+        cursor_row = cursor_col = 0
+        width = max(width, text_width(prompt) + 2)
+        offset = 0
+        for number, line in enumerate(self.text.split("\n")):
+            prefix = prompt if number == 0 else cont
+            row, col = prefix, text_width(prefix)
+            for index, ch in enumerate(line + " "):
+                if offset + index == self.cursor:
+                    cursor_row, cursor_col = len(rows), col
+                if index == len(line):
                     break
-        return b"".join(chunks).decode("utf-8", "replace").rstrip("\n")
+                shown = "    " if ch == "\t" else ch
+                w = 4 if ch == "\t" else char_width(ch)
+                if col + w > width:
+                    rows.append(row)
+                    row, col = " " * text_width(cont), text_width(cont)
+                    if offset + index == self.cursor:
+                        cursor_row, cursor_col = len(rows), col
+                row += shown
+                col += w
+            if offset + len(line) == self.cursor:
+                if col >= width:  # the cursor after a full row sits at the start of the next one
+                    rows.append(row)
+                    row, col = " " * text_width(cont), text_width(cont)
+                cursor_row, cursor_col = len(rows), col
+            rows.append(row)
+            offset += len(line) + 1
+        return rows, cursor_row, cursor_col
+
+
+# ---------------------------------------------------------------------------------------------- completion
+
+
+def _git_files(root: Path) -> list[str] | None:
+    try:
+        proc = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
+                              capture_output=True, stdin=subprocess.DEVNULL, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return None
+    return sorted({name for name in proc.stdout.decode("utf-8", "replace").split("\0") if name})
+
+
+def file_index(root: Path, limit: int = 100_000) -> list[str]:
+    """The files under `root` a mention can name, relative to it: git's list (so .gitignore is respected) in a
+    repository, else a walk that skips hidden folders and dependency caches."""
+    listed = _git_files(root)
+    if listed is not None:
+        return listed[:limit]
+    found: list[str] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in ("node_modules", "__pycache__"))
+        for name in sorted(files):
+            found.append(os.path.relpath(os.path.join(folder, name), root))
+            if len(found) >= limit:
+                return found
+    return found
+
+
+def _fuzzy_score(needle: str, path: str) -> int | None:
+    """How well `needle` matches `path` as a subsequence (higher is better), None when it does not."""
+    haystack = path.lower()
+    base = haystack.rfind("/") + 1
+    if needle in haystack:  # a contiguous match: best in the file name, then by how early it starts
+        at = haystack.rfind(needle)
+        return 1000 + (500 if at >= base else 0) - at - len(path)
+    score, last, position = 0, -2, 0
+    for ch in needle:
+        found = haystack.find(ch, position)
+        if found < 0:
+            return None
+        score += 10 if found == last + 1 else 0  # runs of adjacent characters
+        score += 8 if found == 0 or haystack[found - 1] in "/_-. " else 0  # the start of a word
+        score += 4 if found >= base else 0
+        last, position = found, found + 1
+    return score - len(path) // 4
+
+
+def fuzzy_files(files: Sequence[str], query: str, limit: int = 20) -> list[str]:
+    """The best `limit` of `files` for `query` (fuzzy, case-insensitive), best first."""
+    needle = query.lower().lstrip("@")
+    if not needle:
+        return list(files[:limit])
+    scored = []
+    for path in files:
+        score = _fuzzy_score(needle, path)
+        if score is not None:
+            scored.append((-score, path))
+    scored.sort()
+    return [path for _, path in scored[:limit]]
+
+
+def complete_mention(word: str, cwd: Path, files: Sequence[str] | None = None, limit: int = 8) -> list[str]:
+    """Completions of `@query`: the files that match it fuzzily across the repository, as `@path `."""
+    index = file_index(cwd) if files is None else files
+    return [f"@{path} " for path in fuzzy_files(index, word[1:], limit)]
+
+
+def complete_command(word: str, commands: Sequence[str]) -> list[str]:
+    """Completions of a `/command` at the start of the message."""
+    return [f"{name} " for name in commands if name.startswith(word)]

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from codex_cli.line_input import char_width, text_width
 from codex_cli.protocol import (
     AgentMessageDelta,
     AgentMessageItem,
@@ -39,7 +40,6 @@ from codex_cli.protocol import (
     TurnStarted,
     Usage,
 )
-from codex_cli.line_input import char_width, text_width
 from codex_cli.records import Record, field
 from codex_cli.style import Style
 
@@ -54,7 +54,6 @@ __all__ = [
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _CONTROLS = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
-_INLINE = re.compile(r"[\n`*]")
 _CONTEXT_BASELINE = 12_000
 
 
@@ -96,206 +95,502 @@ def display_command(command: str) -> str:
     return command
 
 
+def wrap_styled(text: str, first: int, rest: int | None = None, *, keep: int = 0) -> list[str]:
+    """`text` (one line; SGR codes allowed) in rows of at most `first`, then `rest`, columns, broken at spaces; a
+    word longer than a row is cut. No break is made in the first `keep` columns (a bullet and its space). A style
+    open at a break is closed at the end of its row and opened again at the start of the next."""
+    rest = first if rest is None else rest
+    if text_width(text) <= first:
+        return [text]
+    rows: list[str] = []
+    limit = max(1, first)
+    row: list[str] = []
+    width = 0
+    style = ""
+
+    def breakable() -> tuple[int, str, int] | None:
+        """The last space of the row where a break may go: (index, style there, width before it)."""
+        found, current, w = None, "", 0
+        for index, piece in enumerate(row):
+            if piece[0] == "\x1b":
+                if piece[-1] == "m" and piece[1:2] == "[":
+                    current = "" if piece in ("\x1b[0m", "\x1b[m") else current + piece
+                continue
+            if piece == " " and (w >= keep or rows):
+                found = (index, current, w)
+            w += char_width(piece)
+        return found
+
+    for token in _TOKENS.findall(text):
+        if token[0] == "\x1b":
+            row.append(token)
+            if token[-1] == "m" and token[1:2] == "[":
+                style = "" if token in ("\x1b[0m", "\x1b[m") else style + token
+            continue
+        w = char_width(token)
+        while width + w > limit and width:
+            if token == " ":  # a space at the break: it goes
+                rows.append("".join(row) + ("\x1b[0m" if style else ""))
+                row, width = ([style] if style else []), 0
+                token, w = "", 0
+                break
+            at = breakable()
+            if at is not None:
+                index, at_style, before = at
+                rows.append("".join(row[:index]) + ("\x1b[0m" if at_style else ""))
+                row = ([at_style] if at_style else []) + row[index + 1 :]
+                width -= before + 1
+            else:
+                rows.append("".join(row) + ("\x1b[0m" if style else ""))
+                row, width = ([style] if style else []), 0
+            limit = max(1, rest)
+        if token:
+            row.append(token)
+            width += w
+    rows.append("".join(row))
+    return rows
+
+
+_TOKENS = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|.", re.S)
+
+
+_LINK = re.compile(r"\[([^\]\n]{0,500})\]\(([^)\s]{1,2000})\)")
+_LINK_PREFIX = re.compile(r"\[[^\]\n]{0,500}(?:\]\(?|\]\([^)\s]{0,2000})?")
+_TABLE_RULE = re.compile(r"\s*:?-+:?\s*")
+_LINK_STYLE = "4;38;5;111"
+
+
+def _cells(line: str) -> list[str]:
+    body = line.strip()
+    body = body[1:] if body.startswith("|") else body
+    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
+    return [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", body)]
+
+
 class MarkdownStream:
-    """Streaming light markdown: headings, lists, quotes, `code`, **bold**, fenced blocks kept verbatim.
+    """Streaming light markdown, wrapped at words to the width: headings, lists, quotes, `code`, **bold**, links as
+    `text (url)`, tables as aligned columns, fenced code kept verbatim and never wrapped.
 
-    Each `feed()` returns what can be written now; only line-start markers (`#`, `-`, `1.`, ```` ``` ````) and a
-    trailing `*` wait for the next character. Without colour the text passes through as is (markers kept), only
-    indented under the cell's bullet."""
+    `feed()` returns the rows that are final (each ends with a newline); `tentative()` is the row still being
+    written, for a live terminal to show until it is final. Only line-start markers (`#`, `-`, `1.`, ```` ``` ````),
+    a trailing `*`, an unfinished link and table rows wait for more text. Without colour, inline markers and fences
+    stay as written (only links and tables are laid out), indented under the cell's bullet."""
 
-    def __init__(self, palette: Style, bullet: str = "• ", indent: str = "  ") -> None:
+    def __init__(self, palette: Style, bullet: str = "• ", indent: str = "  ",
+                 width: Callable[[], int] | None = None) -> None:
         self.pal, self.styled = palette, palette.enabled
         self.bullet, self.indent = bullet, indent
+        self.width = width or (lambda: 1 << 30)
         self.first, self.line_start = True, True
         self.head, self.hold = "", ""
         self.code_block = self.skip_line = self.inline_code = self.bold = False
         self.line_style = ""
+        self.prefix = self.hang = self.content = ""
+        self.wrap = True
+        self.table: list[str] = []
+        self.table_line: str | None = None
+        self._out: list[str] = []
 
-    def _prefix(self) -> str:
-        self.line_start = False
+    # -------------------------------------------------------------- rows
+
+    def _base(self) -> str:
         if self.first:
             self.first = False
             return self.pal.dim(self.bullet)
         return self.indent
+
+    def _begin(self, prefix: str, *, wrap: bool = True) -> None:
+        """Start a line: its first row begins with `prefix`, rows it wraps onto with as many spaces."""
+        self.prefix, self.hang, self.wrap, self.line_start = prefix, " " * text_width(prefix), wrap, False
+
+    def _commit(self, final: bool) -> None:
+        total = self.width() - 1
+        if not self.wrap:
+            rows = [self.content] if final else []
+        else:
+            rows = wrap_styled(self.content, max(8, total - text_width(self.prefix)), max(8, total - len(self.hang)))
+        done = rows if final else rows[:-1]
+        for row in done:
+            self._out.append(self.prefix + row + "\n")
+            self.prefix = self.hang
+        if final:
+            self.content = ""
+        elif done:
+            self.content = rows[-1]
+
+    def _end_line(self) -> None:
+        if self.styled and (self.line_style or self.bold or self.inline_code):
+            self.content += "\x1b[0m"
+        self.line_style, self.bold, self.inline_code = "", False, False
+        self._commit(final=True)
+        self.line_start = True
+
+    def tentative(self) -> str:
+        """The row being written (prefix and text so far), or ""."""
+        if self.line_start or not (self.content or self.hold):
+            return ""
+        text = self.prefix + self.content + self.hold
+        return text + "\x1b[0m" if self.styled and "\x1b" in text else text
+
+    # -------------------------------------------------------------- feeding
 
     def _style(self) -> str:
         codes = [c for c in (self.line_style, "1;38;5;211" if self.bold else "", "32" if self.inline_code else "")
                  if c]
         return "\x1b[0m" + (f"\x1b[{';'.join(codes)}m" if codes else "")
 
-    def _newline(self) -> str:
-        active = self.line_style or self.bold or self.inline_code
-        self.line_style, self.bold, self.inline_code = "", False, False
-        self.line_start = True
-        return "\x1b[0m\n" if active else "\n"
-
     def feed(self, text: str) -> str:
-        if not self.styled:
-            return self._feed_plain(text)
         text, self.hold = self.hold + text, ""
-        out: list[str] = []
         i, n = 0, len(text)
         while i < n:
             if self.skip_line:
                 j = text.find("\n", i)
                 if j < 0:
-                    return "".join(out)
+                    break
                 self.skip_line, self.line_start, i = False, True, j + 1
+                continue
+            if self.table_line is not None:
+                j = text.find("\n", i)
+                self.table_line += text[i : n if j < 0 else j]
+                if j < 0:
+                    break
+                self.table.append(self.table_line)
+                self.table_line, self.line_start, i = None, True, j + 1
                 continue
             if self.line_start:
                 ch = text[i]
                 i += 1
                 if ch == "\n":
-                    out.append(self._flush_head() + self._newline() if self.head else "\n")
+                    if self.head:
+                        rest = self._classify(final=True)
+                        text, i, n = (rest or "") + "\n" + text[i:], 0, len(rest or "") + 1 + n - i
+                    else:
+                        self._flush_table()
+                        self._out.append("\n")
                     continue
                 self.head += ch
-                decided = self._classify()
+                decided = self._classify(final=False)
                 if decided is None:
                     continue
-                prefix, rest = decided
-                out.append(prefix)
-                text, i, n = rest + text[i:], 0, len(rest) + n - i
+                text, i, n = decided + text[i:], 0, len(decided) + n - i
                 continue
             if self.code_block:
                 j = text.find("\n", i)
-                out.append(text[i : n if j < 0 else j])
+                self.content += text[i : n if j < 0 else j]
                 if j < 0:
                     break
-                out.append(self._newline())
+                self._end_line()
                 i = j + 1
                 continue
-            match = _INLINE.search(text, i)
-            if match is None:
-                out.append(text[i:])
-                break
-            out.append(text[i : match.start()])
-            i = match.start()
-            ch = text[i]
-            if ch == "\n":
-                out.append(self._newline())
-                i += 1
-            elif ch == "`":
-                while i < n and text[i] == "`":
-                    i += 1
-                self.inline_code = not self.inline_code
-                out.append(self._style())
-            elif i + 1 >= n:
-                self.hold, i = "*", n  # `*` or the first half of `**`
-            elif text[i + 1] == "*" and not self.inline_code:
-                self.bold = not self.bold
-                out.append(self._style())
-                i += 2
-            else:
-                out.append("*")
-                i += 1
-        return "".join(out)
+            i = self._inline(text, i, n)
+        if not self.line_start and self.wrap:
+            self._commit(final=False)
+        out, self._out = "".join(self._out), []
+        return out
 
-    def _feed_plain(self, text: str) -> str:
-        out: list[str] = []
-        for index, piece in enumerate(text.split("\n")):
-            if index:
-                out.append("\n")
-                self.line_start = True
-            if piece:
-                if self.line_start:
-                    out.append(self.bullet if self.first else self.indent)
-                    self.first, self.line_start = False, False
-                out.append(piece)
-        return "".join(out)
+    def _inline(self, text: str, i: int, n: int) -> int:
+        """Process text from `i` up to the end of its line; the index reached."""
+        specials = "\n`*[" if self.styled else "\n["
+        j = i
+        while j < n and text[j] not in specials:
+            j += 1
+        self.content += text[i:j]
+        if j >= n:
+            return n
+        ch = text[j]
+        if ch == "\n":
+            self._end_line()
+            return j + 1
+        if ch == "[" and not self.inline_code:
+            match = _LINK.match(text, j)
+            if match is not None:
+                self.content += self._link(match.group(1), match.group(2))
+                return match.end()
+            if _LINK_PREFIX.fullmatch(text, j):
+                self.hold = text[j:]  # perhaps a link: wait for the rest of it
+                return n
+            self.content += "["
+            return j + 1
+        if ch == "[":
+            self.content += "["
+            return j + 1
+        if ch == "`":
+            while j < n and text[j] == "`":
+                j += 1
+            self.inline_code = not self.inline_code
+            self.content += self._style()
+            return j
+        if j + 1 >= n:
+            self.hold = "*"  # `*` or the first half of `**`
+            return n
+        if text[j + 1] == "*" and not self.inline_code:
+            self.bold = not self.bold
+            self.content += self._style()
+            return j + 2
+        self.content += "*"
+        return j + 1
 
-    def _flush_head(self) -> str:
-        head, self.head = self.head, ""
-        prefix = self._prefix()
-        if self.code_block:
-            self.line_style = "32"
-            return prefix + f"\x1b[32m{head}"
-        return prefix + self.feed(head)
+    def _link(self, label: str, url: str) -> str:
+        if not self.styled:
+            return url if label in ("", url) else f"{label} ({url})"
+        styled_url = self.pal.sgr(_LINK_STYLE, url)
+        shown = styled_url if label in ("", url) else f"{self.pal.sgr(_LINK_STYLE, label)} ({styled_url})"
+        return shown + self._style()
 
-    def _classify(self) -> tuple[str, str] | None:
-        """(what to write, text to process inline) once the line's kind is known; None: wait for more."""
+    def _classify(self, *, final: bool) -> str | None:
+        """Start the line once its kind is known; the text to process inline. None: wait for more (not `final`)."""
         head = self.head
         rest = head.lstrip(" ")
         lead = head[: len(head) - len(rest)]
-        if not rest:
+        if not rest and not final:
             return None
         if self.code_block:
             if rest.startswith("```"):
-                self.head, self.code_block, self.skip_line, self.line_start = "", False, True, False
-                return "", ""
-            if "```".startswith(rest):
+                self.head, self.code_block = "", False
+                if self.styled:
+                    self.skip_line, self.line_start = True, False
+                    return ""
+                self._begin(self._base(), wrap=False)
+                return head
+            if "```".startswith(rest) and not final:
                 return None
-            self.head, self.line_style = "", "32"
-            return self._prefix() + f"\x1b[32m{head}", ""
-        first = rest[0]
+            self.head = ""
+            self._begin(self._base(), wrap=False)
+            if self.styled:
+                self.line_style = "32"
+                self.content = "\x1b[32m"
+            return head
+        first = rest[:1]
+        if first == "|":
+            self.head = ""
+            self.table_line = head
+            return ""
+        self._flush_table()
         if first == "`":
-            if "```".startswith(rest):
+            if "```".startswith(rest) and not final:
                 return None
             if rest.startswith("```"):
-                self.head, self.code_block, self.skip_line, self.line_start = "", True, True, False
-                return "", ""
+                self.head, self.code_block = "", True
+                if self.styled:
+                    self.skip_line, self.line_start = True, False
+                    return ""
+                self._begin(self._base(), wrap=False)
+                return head
         elif first == "#":
             marks = len(rest) - len(rest.lstrip("#"))
-            if marks == len(rest) and marks <= 6:
+            if marks == len(rest) and marks <= 6 and not final:
                 return None
             if rest[marks:marks + 1] == " " and marks <= 6:
                 self.head = ""
-                self.line_style = "1;4;38;5;211" if marks == 1 else "1"
-                return self._prefix() + lead + self._style() + rest, ""
+                self._begin(self._base() + lead)
+                if self.styled:
+                    self.line_style = "1;4;38;5;211" if marks == 1 else "1"
+                    self.content = self._style()
+                return rest
         elif first in "-+*":
-            if len(rest) == 1:
+            if len(rest) == 1 and not final:
                 return None
-            if rest[1] == " ":
+            if rest[1:2] == " ":
                 self.head = ""
-                return self._prefix() + lead + self.pal.sgr("38;5;116", "•") + " ", rest[2:]
+                marker = self.pal.sgr("38;5;116", "•") if self.styled else first
+                self._begin(self._base() + lead + marker + " ")
+                return rest[2:]
         elif first.isdigit():
             digits = len(rest) - len(rest.lstrip("0123456789"))
-            if digits == len(rest) and digits < 10:
+            if digits == len(rest) and digits < 10 and not final:
                 return None
             marker = rest[digits:digits + 1]
             if marker in (".", ")"):
-                if len(rest) == digits + 1:
+                if len(rest) == digits + 1 and not final:
                     return None
-                if rest[digits + 1] == " ":
+                if rest[digits + 1:digits + 2] == " ":
                     self.head = ""
-                    return self._prefix() + lead + self.pal.sgr("38;5;12", rest[: digits + 1]) + " ", rest[digits + 2:]
+                    self._begin(self._base() + lead + self.pal.sgr("38;5;12", rest[: digits + 1]) + " ")
+                    return rest[digits + 2:]
         elif first == ">":
             self.head = ""
-            self.line_style = "38;5;225"
-            return self._prefix() + lead + self._style() + ">", rest[1:]
+            self._begin(self._base() + lead)
+            if self.styled:
+                self.line_style = "38;5;225"
+                self.content = self._style()
+            return rest
         self.head = ""
-        return self._prefix(), head
+        self._begin(self._base())
+        return head
+
+    # -------------------------------------------------------------- tables
+
+    def _flush_table(self) -> None:
+        lines, self.table = self.table, []
+        if not lines:
+            return
+        rows = [_cells(line) for line in lines]
+        if len(rows) < 2 or not all(_TABLE_RULE.fullmatch(cell) for cell in rows[1]):
+            for line in lines:  # not a table after all: the lines as text
+                self._begin(self._base())
+                self._inline(line + "\n", 0, len(line) + 1)
+            return
+        header, body = rows[0], rows[2:]
+        header = [self._cell(cell) for cell in header]
+        body = [[self._cell(cell) for cell in row] for row in body]
+        columns = max(len(header), *(len(row) for row in body)) if body else len(header)
+        for row in (header, *body):
+            row.extend([""] * (columns - len(row)))
+        widths = [max(text_width(row[c]) for row in (header, *body)) for c in range(columns)]
+        base = self._base()
+        if text_width(base) + sum(widths) + 2 * (columns - 1) + 1 < self.width():
+            def aligned(cells: list[str]) -> str:
+                return "  ".join(cell + " " * (widths[c] - text_width(cell)) for c, cell in enumerate(cells)).rstrip()
+
+            self._out.append(base + aligned([self.pal.sgr("1;33", cell) for cell in header]) + "\n")
+            self._out.append(self.indent + "  ".join("━" * w for w in widths) + "\n")
+            self._out.extend(self.indent + aligned(row) + "\n" for row in body)
+            return
+        # Too wide for the terminal: each row as `header: value` pairs, wrapped like text.
+        for number, row in enumerate(body):
+            self._begin(base if number == 0 else self.indent)
+            pairs = [f"{self.pal.bold(header[c])}: {row[c]}" if header[c] else row[c] for c in range(columns)]
+            self.content = " · ".join(pair for pair in pairs if pair)
+            self._commit(final=True)
+            self.line_start = True
+
+    def _cell(self, cell: str) -> str:
+        cell = _LINK.sub(lambda m: m.group(2) if m.group(1) in ("", m.group(2)) else f"{m.group(1)} ({m.group(2)})",
+                         cell)
+        if self.styled:
+            cell = cell.replace("**", "").replace("`", "")
+        return cell
 
     def finish(self) -> str:
-        """Close the message: pending markers, open styles and the current line."""
-        out = self._flush_head() if self.head else ""
+        """Close the message: pending markers, open styles, the current line and a table in progress."""
+        out = self.feed("")
+        if self.table_line is not None:
+            self.table.append(self.table_line)
+            self.table_line = None
+        if self.head:
+            rest = self._classify(final=True) or ""
+            out += self.feed(rest)
         if self.hold:
-            out += self.hold
-            self.hold = ""
-        if not self.line_start or out:
-            out += self._newline() if self.styled else "\n"
+            hold, self.hold = self.hold, ""
+            self.content += hold
+        if not self.line_start:
+            self._end_line()
+        self._flush_table()
+        out += "".join(self._out)
+        self._out = []
         return out
 
 
+_HANG = re.compile(r"( *)(?:(?:[•›■✔✗└↳─⚠$>]|\d{1,3}\.) )?")
+
+
+def hang_width(text: str) -> int:
+    """How far the rows a line wraps onto are indented: under the text after its bullet or number."""
+    match = _HANG.match(strip_controls(text) if "\x1b" in text else text)
+    return match.end() if match else 0
+
+
+class LiveArea(Record, frozen=False):
+    """The rows under the output that a live terminal redraws in place: the rest of the output's current row while
+    it is still being written (a word arriving), the status row, queued messages, the input and its completions."""
+
+    tentative: str = ""
+    status: str = ""
+    queued: list[str] = field(default_factory=list)
+    input: list[str] = field(default_factory=list)
+    cursor: tuple[int, int] | None = None  # (row of `input`, column)
+    hints: list[str] = field(default_factory=list)
+
+
+class PlainEcho:
+    """What is typed, echoed without cursor addressing (TERM=dumb, NO_COLOR, a pipe): characters are appended,
+    backspace is `\\b \\b`, other edits rewrite the current row after `\\r` when it fits, or the whole input on a
+    new row. With stdout piped, the prompt goes to stdout (the transcript) and keys are echoed to the terminal."""
+
+    def __init__(self, write: Callable[[str], None], width: Callable[[], int]) -> None:
+        self.write, self.width = write, width
+        self.prompt = self.cont = ""
+        self.shown: str | None = None  # the text echoed since the prompt; None: no prompt on screen
+        self.cursor = 0
+
+    def open(self, prompt: str, cont: str, write_prompt: Callable[[str], None]) -> None:
+        write_prompt(prompt)
+        self.prompt, self.cont, self.shown, self.cursor = prompt, cont, "", 0
+
+    def _row_prefix(self, text: str) -> str:
+        return self.prompt if "\n" not in text else self.cont
+
+    def update(self, text: str, cursor: int) -> None:
+        shown = self.shown
+        if shown is None or (text == shown and cursor == self.cursor):
+            return
+        at_end = self.cursor == len(shown)
+        if at_end and cursor == len(text) and text.startswith(shown):
+            self.write(text[len(shown):].replace("\n", "\n" + self.cont))
+        elif at_end and cursor == len(text) and shown.startswith(text) and "\n" not in shown[len(text):]:
+            w = text_width(shown[len(text):])
+            self.write("\b" * w + " " * w + "\b" * w)
+        else:
+            line_start = text.rfind("\n", 0, len(text)) + 1
+            old_start = shown.rfind("\n") + 1
+            prefix = self._row_prefix(text)
+            row, old_row = text[line_start:], shown[old_start:]
+            fits = text_width(prefix) + max(text_width(row), text_width(old_row)) < self.width() - 1
+            if shown[:old_start] == text[:line_start] and fits and cursor >= line_start:
+                pad = max(0, text_width(old_row) - text_width(row))
+                back = text_width(row[cursor - line_start:]) + pad
+                self.write("\r" + prefix + row + " " * pad + "\b" * back)
+            else:
+                echoed = self.prompt + text.replace("\n", "\n" + self.cont)
+                self.write("\n" + echoed + "\b" * text_width(text[cursor:].split("\n")[0]))
+        self.shown, self.cursor = text, cursor
+
+    def erase_tail(self) -> bool:
+        """Take back the echoed text (for a transcript that gets it from stdout); False when it spans rows."""
+        shown = self.shown or ""
+        self.shown = None
+        if "\n" in shown or text_width(self.prompt + shown) >= self.width() - 1:
+            self.write("\n")
+            return False
+        w = text_width(shown[: self.cursor])
+        tail = text_width(shown) - w
+        self.write("\b" * w + " " * (w + tail) + "\b" * (w + tail))
+        return True
+
+    def close(self) -> None:
+        if self.shown is not None:
+            rest = self.shown[self.cursor:]
+            self.write(rest.replace("\n", "\n" + self.cont) + "\n")
+        self.shown = None
+
+
 class LineRenderer:
-    """Renders the event stream into scrollback; `tick()` redraws the spinner line on a live terminal."""
+    """Renders the event stream into scrollback; on a live terminal the rows under it (status, input) are redrawn
+    in place, and `tick()` animates the status row."""
 
     def __init__(self, out: TextIO, *, color: bool, live: bool, cwd: Path | None = None,
-                 hide_reasoning: bool = False, width: Callable[[], int] | None = None) -> None:
+                 hide_reasoning: bool = False, width: Callable[[], int] | None = None,
+                 echo: Callable[[str], None] | None = None) -> None:
         self.out, self.pal = out, Style(color)
         self.live = live and color
         self.cwd = cwd
         self.hide_reasoning = hide_reasoning
-        self.width = width or (lambda: shutil.get_terminal_size((100, 24)).columns)
+        self._width_of = width or _terminal_width
+        self._width: int | None = None
         self.at_line_start = True
-        self.status_visible = False
+        self.col = 0  # the visible column where output continues
+        self.area = LiveArea()
+        self._drawn_below: int | None = None  # rows from the output's row down to the cursor; None: nothing drawn
+        self.echo = PlainEcho(echo or self._write_raw, self.width)
+        self.echo_apart = echo is not None  # keys are echoed on the terminal, the transcript goes to stdout
         self.busy_since: float | None = None
         self.label = "Working"
-        self.draft = ""
         self._message: MarkdownStream | None = None
         self._streamed: list[str] = []
         self._reasoning = ""
         self._running: dict[str, str] = {}
         self._plan_shown: str | None = None
+        self.deferred: list[str] = []  # notes for the next cell boundary (plain output never breaks a message)
         # The terminal's title (ux.md §2.4): the project when idle, a spinner frame and the thread while working.
         self.title_project = ""
         self.title_thread: str | None = None
@@ -303,19 +598,113 @@ class LineRenderer:
 
     # ------------------------------------------------------------------ writing
 
-    def write(self, text: str) -> None:
-        if not text:
-            return
-        if self.status_visible:
-            text = "\r\x1b[K" + text
-            self.status_visible = False
+    def width(self) -> int:
+        """The terminal's width, read again after `resized()` (SIGWINCH)."""
+        if self._width is None:
+            self._width = max(20, self._width_of())
+        return self._width
+
+    def resized(self) -> None:
+        self._width = None
+
+    def _write_raw(self, text: str) -> None:
         self.out.write(text)
         self.out.flush()
+
+    @property
+    def status_visible(self) -> bool:
+        return self._drawn_below is not None
+
+    def _erase(self) -> str:
+        below, self._drawn_below = self._drawn_below, None
+        if below is None:
+            return ""
+        return "\r" + (f"\x1b[{below}A" if below else "") + (f"\x1b[{self.col}C" if self.col else "") + "\x1b[J"
+
+    def _draw(self) -> str:
+        area, width = self.area, self.width() - 1
+        rows = [row for row in ([area.status] if area.status else []) + area.queued]
+        input_at = len(rows)
+        rows += area.input + area.hints
+        if not rows and not area.tentative:
+            return ""
+        height = _terminal_height()
+        if len(rows) > height - 2:  # keep the rows around the cursor on the screen
+            keep = max(1, height - 2)
+            cut = min(len(rows) - keep, max(0, input_at + (area.cursor[0] if area.cursor else 0) - keep + 1))
+            rows, input_at = rows[cut : cut + keep], input_at - cut
+        text = area.tentative
+        first = 0
+        if rows and (self.col or area.tentative):
+            text += "\n"
+            first = 1
+        text += "\n".join(_fit(row, width) for row in rows)
+        last = first + len(rows) - 1 if rows else 0
+        if area.cursor is not None and rows:
+            row, column = area.cursor
+            target = min(last, max(first, first + input_at + row))
+            up = last - target
+            text += (f"\x1b[{up}A" if up else "") + "\r" + (f"\x1b[{column}C" if column else "")
+            self._drawn_below = target
+        else:
+            self._drawn_below = last
+        return text
+
+    def write(self, text: str) -> None:
+        """Output into the scrollback; on a live terminal the area under it is taken away and drawn again."""
+        if not self.live:
+            if text:
+                self._plain_write(text)
+            return
+        erase = self._erase()
+        if text:
+            newline = text.rfind("\n")
+            self.col = text_width(text[newline + 1 :]) if newline >= 0 else self.col + text_width(text)
+            self.at_line_start = text.endswith("\n")
+        self.out.write(erase + text + self._draw())
+        self.out.flush()
+
+    def _plain_write(self, text: str) -> None:
+        echo = self.echo
+        if echo.shown is not None and not self.echo_apart:
+            # Output while a prompt is echoed (a warning from start-up): on rows of its own, then the prompt again.
+            prompt, cont, shown, cursor = echo.prompt, echo.cont, echo.shown, echo.cursor
+            echo.shown = None
+            self.out.write("\r" + " " * (text_width(prompt) + 1) + "\r" if not shown else "\n")
+            self.out.write(text if text.endswith("\n") else text + "\n")
+            echo.open(prompt, cont, self._write_raw)
+            echo.update(shown, cursor)
+            return
+        self.out.write(text)
+        self.out.flush()
+        newline = text.rfind("\n")
+        self.col = text_width(text[newline + 1 :]) if newline >= 0 else self.col + text_width(text)
         self.at_line_start = text.endswith("\n")
+
+    def refresh(self) -> None:
+        """Draw the area again (its content changed)."""
+        if self.live:
+            self.write("")
+
+    def wrap(self, text: str, hang: int | None = None) -> str:
+        """`text` broken at words into rows no wider than the terminal; rows after the first indented by `hang`
+        (by default: under the text after the line's bullet)."""
+        width = self.width() - 1
+        out = []
+        for physical in text.split("\n"):
+            if text_width(physical) <= width:
+                out.append(physical)
+                continue
+            indent = hang_width(physical) if hang is None else hang
+            indent = indent if indent < width // 2 else 0
+            rows = wrap_styled(physical, width, width - indent, keep=indent)
+            out.append(rows[0])
+            out.extend(" " * indent + row for row in rows[1:])
+        return "\n".join(out)
 
     def line(self, text: str = "") -> None:
         self.end_message()
-        self.write(("" if self.at_line_start else "\n") + text + "\n")
+        self.write(("" if self.at_line_start else "\n") + self.wrap(text) + "\n")
 
     def blank(self) -> None:
         self.line("")
@@ -333,44 +722,84 @@ class LineRenderer:
         return " | ".join(part for part in (prefix, self.title_thread, self.title_project) if part)
 
     def tick(self, now: float | None = None) -> None:
-        """Draw the status line (spinner, label, elapsed time, queued draft) when nothing is half-written."""
+        """Animate the status row (spinner, label, elapsed time) and the title while busy."""
         if not self.live or self.busy_since is None:
             return
         now = time.monotonic() if now is None else now
         frame = _FRAMES[int(now * 10) % len(_FRAMES)]
         self.set_title(f"{frame} " + self.titled(""))
-        if not self.at_line_start:
-            return
         elapsed = int(now - self.busy_since)
-        text = f"{frame} {self.label} ({elapsed}s • esc to interrupt)"
-        if self.draft:
-            text += f"  › {self.draft}"
-        width = max(10, self.width() - 1)
-        if len(text) > width:
-            text = text[: width - 1] + "…"
-        self.out.write("\r\x1b[K" + self.pal.sgr("1", text[:1]) + " " + self.pal.dim(text[2:]))
-        self.out.flush()
-        self.status_visible = True
+        text = f"{self.label} ({elapsed}s • esc to interrupt)"
+        status = self.pal.bold(frame) + " " + self.pal.dim(text)
+        if status != self.area.status:
+            self.area.status = status
+            self.refresh()
 
     def clear_status(self) -> None:
-        if self.status_visible:
-            self.out.write("\r\x1b[K")
-            self.out.flush()
-            self.status_visible = False
+        """Take the status row away (a question is being asked)."""
+        if self.area.status:
+            self.area.status = ""
+            self.refresh()
 
     def begin_busy(self, label: str = "Working") -> None:
         self.busy_since, self.label = time.monotonic(), label
 
     def end_busy(self) -> None:
         self.busy_since = None
-        self.clear_status()
+        self.area.status = ""
+        self.area.queued = []
+        self.refresh()
         self.set_title(self.title_project)
+
+    # ------------------------------------------------------------------ input
+
+    def show_input(self, prompt: str, cont: str, text: str, cursor: int, rows: list[str], row: int, column: int,
+                   hints: list[str] | None = None) -> None:
+        """The input being written: rows with the cursor (live), or an echo that follows it (plain)."""
+        if self.live:
+            self.area.input, self.area.cursor, self.area.hints = rows, (row, column), hints or []
+            self.refresh()
+            return
+        if self.echo.shown is None:
+            if not self.at_line_start:
+                self._plain_write("\n")
+            self.echo.open(prompt, cont, self._plain_write)
+        self.echo.update(text, cursor)
+
+    def hide_input(self) -> None:
+        if self.live:
+            if self.area.input or self.area.hints:
+                self.area.input, self.area.cursor, self.area.hints = [], None, []
+                self.refresh()
+            return
+        self.echo.close()
+        self.at_line_start, self.col = True, 0
+
+    def commit_input(self, text: str, *, echo_cell: bool = True) -> None:
+        """The input was sent: it leaves the area, and stays in the scrollback as the person's message."""
+        if self.live:
+            self.area.input, self.area.cursor, self.area.hints = [], None, []
+            if echo_cell:
+                self.user_prompt(text)
+            else:
+                self.refresh()
+            return
+        if self.echo.shown is None:
+            if echo_cell:
+                self.user_prompt(text)
+            return
+        if not self.echo_apart:
+            self.echo.close()  # the echo is the cell
+        else:
+            self.echo.erase_tail()  # `codex | cat` shows the message once: from stdout, after the prompt there
+            self._plain_write(text.replace("\n", "\n  ") + "\n")
+        self.at_line_start, self.col = True, 0
 
     # ------------------------------------------------------------------ cells
 
     def user_prompt(self, text: str) -> None:
-        body = "\n".join(f"{'› ' if i == 0 else '  '}{line}" for i, line in enumerate(text.split("\n")))
-        self.line(self.pal.sgr("1", body))
+        lines = text.expandtabs(4).split("\n")
+        self.line("\n".join(self.pal.sgr("1", f"{'› ' if i == 0 else '  '}{line}") for i, line in enumerate(lines)))
 
     def note(self, text: str) -> None:
         self.line(f"{self.pal.dim('•')} {text}")
@@ -389,17 +818,22 @@ class LineRenderer:
     def end_message(self) -> None:
         if self._message is not None:
             stream, self._message = self._message, None
+            self.area.tentative = ""
             self.write(stream.finish())
+        if self.deferred:
+            notes, self.deferred = self.deferred, []
+            for text in notes:
+                self.note(text)
 
     def handle(self, event: Event) -> None:
         if isinstance(event, AgentMessageDelta):
             if self._message is None:
                 if not self.at_line_start:
                     self.write("\n")
-                self._message = MarkdownStream(self.pal)
+                self._message = MarkdownStream(self.pal, width=self.width)
                 self._streamed = []
             self._streamed.append(event.delta)
-            self.write(self._message.feed(event.delta))
+            self._stream(event.delta)
         elif isinstance(event, ReasoningDelta):
             self._reasoning_delta(event)
         elif isinstance(event, CommandOutputDelta):
@@ -426,6 +860,22 @@ class LineRenderer:
             self._reasoning = ""
             self._plan_shown = None
 
+    def _stream(self, text: str) -> None:
+        assert self._message is not None
+        rows = self._message.feed(text)
+        if self.live:
+            self.area.tentative = self._message.tentative()
+            self.write(rows)
+        elif rows:
+            self.write(rows)
+
+    def defer_note(self, text: str) -> None:
+        """A note now, or after the message being streamed when the terminal cannot show it apart."""
+        if self._message is None or self.live:
+            self.note(text)
+        else:
+            self.deferred.append(text)
+
     def _reasoning_delta(self, event: ReasoningDelta) -> None:
         if event.new_section:
             self._reasoning = ""
@@ -448,12 +898,14 @@ class LineRenderer:
     def _completed(self, item: object) -> None:
         if isinstance(item, AgentMessageItem):
             if self._message is None and item.text:
-                self._message = MarkdownStream(self.pal)
-                self.write(("" if self.at_line_start else "\n") + self._message.feed(item.text))
+                if not self.at_line_start:
+                    self.write("\n")
+                self._message = MarkdownStream(self.pal, width=self.width)
+                self._stream(item.text)
             elif self._message is not None:
                 streamed = "".join(self._streamed)
                 if item.text.startswith(streamed) and len(item.text) > len(streamed):
-                    self.write(self._message.feed(item.text[len(streamed):]))  # the final text is authoritative
+                    self._stream(item.text[len(streamed):])  # the final text is authoritative
             self.end_message()
         elif isinstance(item, ReasoningItem):
             if not self.hide_reasoning and item.text.strip():
@@ -487,7 +939,7 @@ class LineRenderer:
         if not lines:
             return ["(no output)"]
         width = max(20, self.width() - 6)
-        lines = [line if len(line) <= width else line[: width - 1] + "…" for line in lines]
+        lines = [_cut(line.expandtabs(8), width) for line in lines]
         if len(lines) <= 6:
             return lines
         return [*lines[:3], f"… +{len(lines) - 5} lines", *lines[-2:]]
@@ -575,6 +1027,50 @@ class LineRenderer:
         if context_left is not None:
             parts.append(f"{context_left}% context left")
         self.dim_line("─ " + " · ".join(parts))
+
+
+def _terminal_width() -> int:
+    """Columns of the terminal: stdout's, else stdin's (stdout piped to `cat` or `tee` still ends there)."""
+    import os
+    import sys
+
+    for stream in (sys.stdout, sys.stdin):
+        try:
+            return os.get_terminal_size(stream.fileno()).columns
+        except (OSError, ValueError, AttributeError):
+            continue
+    return shutil.get_terminal_size((80, 24)).columns
+
+
+def _terminal_height() -> int:
+    import os
+    import sys
+
+    for stream in (sys.stdout, sys.stdin):
+        try:
+            return os.get_terminal_size(stream.fileno()).lines
+        except (OSError, ValueError, AttributeError):
+            continue
+    return 24
+
+
+def _cut(text: str, width: int) -> str:
+    """`text` cut to `width` columns with `…` (styling dropped when it is cut)."""
+    if text_width(text) <= width:
+        return text
+    plain, out, used = strip_controls(text), [], 0
+    for ch in plain:
+        w = char_width(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def _fit(text: str, width: int) -> str:
+    """A row of the live area cut to the width, so the terminal never wraps it (styling kept when it fits)."""
+    return _cut(text, width)
 
 
 def _diff_counts(diff: str) -> tuple[int, int]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from codex_cli.errors import CodexError
 from codex_cli.hooks import HookEngine, HookFinished, HookReport, HookStarted
-from codex_cli.line_input import Key, PromptReader, Terminal
+from codex_cli.line_input import EditBuffer, Key, Terminal, complete_command, complete_mention, file_index
 from codex_cli.line_render import LineRenderer, compact_number, context_left_percent
 from codex_cli.records import Record, field
 from codex_cli.version import VERSION
@@ -197,8 +197,10 @@ class LineApp:
         tty = self.out.isatty()
         color = tty and stream_wants_color(self.out, "auto", self.env)
         self.live = color and self.env.get("TERM") != "dumb"
+        self._tty_fd: int | None = None
         self.renderer = LineRenderer(self.out, color=color, live=self.live, cwd=config.cwd,
-                                     hide_reasoning=config.hide_agent_reasoning)
+                                     hide_reasoning=config.hide_agent_reasoning,
+                                     echo=None if tty else self._tty_write)
         self.queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.terminal = Terminal(sys.stdin.fileno(), write=self._raw_write, live=self.live)
         self.notifier: DesktopNotifier = DesktopNotifier.from_config(
@@ -207,7 +209,9 @@ class LineApp:
         self.bypass_hook_trust = bypass_hook_trust
         self.main_thread = threading.get_ident()
         self.queued: list[str] = []
-        self.draft = ""
+        self.buffer = EditBuffer()  # what is being written, at the prompt or while a turn runs
+        self.history: list[str] = []  # earlier messages, for Up
+        self._files: list[str] | None = None  # the repository's files, for @ mentions (listed on first use)
         self.pending_context: list[dict[str, object]] = []
         self.turns = 0
         self.forked_from: str | None = None
@@ -216,11 +220,21 @@ class LineApp:
         self._closing = threading.Event()  # set while the current session closes: ends its title request
         self._swallow, self._swallow_until, self._swallowed_any = "", 0.0, False
         self._interrupting = False
+        self._put_back = False  # the person stopped the turn: what they queued comes back to edit, unsent
         self.bundle: SessionBundle | None = None
         from codex_cli.slash_commands import command_names
 
-        self.prompt = PromptReader(cwd=config.cwd, commands=command_names(), history=self._history_texts(),
-                                   fd=sys.stdin.fileno(), write=self._raw_write, plain=not self.live)
+        self.commands = command_names()
+        self.history = self._history_texts()
+
+    @property
+    def draft(self) -> str:
+        """The text waiting in the input (shown at the next prompt)."""
+        return self.buffer.text
+
+    @draft.setter
+    def draft(self, text: str) -> None:
+        self.buffer.set(text)
 
     @property
     def session(self) -> Session:
@@ -232,6 +246,18 @@ class LineApp:
     def _raw_write(self, text: str) -> None:
         self.out.write(text)
         self.out.flush()
+
+    def _tty_write(self, text: str) -> None:
+        """Straight to the terminal (the echo of what is typed when stdout is a pipe)."""
+        if self._tty_fd is None:
+            try:
+                self._tty_fd = os.open("/dev/tty", os.O_WRONLY | os.O_NOCTTY)
+            except OSError:
+                self._tty_fd = sys.stdin.fileno()
+        try:
+            os.write(self._tty_fd, text.encode("utf-8", "replace"))
+        except OSError:
+            pass
 
     def _emit(self, event: Event) -> None:
         self.queue.put(event)
@@ -337,28 +363,44 @@ class LineApp:
     def run(self, start: ThreadStart, source: str, prompt: str | None) -> int:
         from codex_cli.slash_commands import replay, review_hooks
 
-        self.header()
-        for warning in self.hooks.discovered.warnings:
-            self.warn(warning)
-        if self.bypass_hook_trust:
-            from codex_cli.hooks import BYPASS_TRUST_WARNING
-
-            self.warn(BYPASS_TRUST_WARNING)
-        review_hooks(self)
-        self.open(start, source)  # a CodexError here ends the run: cli.main prints it
+        self._watch_resize()
+        if self.live:
+            self._raw_write("\x1b[?2004h\x1b[?1004h")  # bracketed paste and focus reports, while the UI runs
         try:
-            if start.resumed is not None:
-                if start.fork:
-                    old_id = start.resumed.meta.id
-                    old_name = _thread_name(self.config.codex_home, old_id)
-                    self.renderer.note(f"Thread forked from {old_name} ({old_id})" if old_name
-                                       else f"Thread forked from {old_id}")
-                replay(self, start.resumed)
-            self._loop(prompt)
-        except BaseException:
-            self.session.close()  # leave no sandbox placeholders or child processes behind
-            raise
-        return self.exit()
+            self.header()
+            for warning in self.hooks.discovered.warnings:
+                self.warn(warning)
+            if self.bypass_hook_trust:
+                from codex_cli.hooks import BYPASS_TRUST_WARNING
+
+                self.warn(BYPASS_TRUST_WARNING)
+            review_hooks(self)
+            self.open(start, source)  # a CodexError here ends the run: cli.main prints it
+            try:
+                if start.resumed is not None:
+                    if start.fork:
+                        old_id = start.resumed.meta.id
+                        old_name = _thread_name(self.config.codex_home, old_id)
+                        self.renderer.note(f"Thread forked from {old_name} ({old_id})" if old_name
+                                           else f"Thread forked from {old_id}")
+                    replay(self, start.resumed)
+                self._loop(prompt)
+            except BaseException:
+                self.session.close()  # leave no sandbox placeholders or child processes behind
+                raise
+            return self.exit()
+        finally:
+            self.terminal.restore()
+            if self.live:
+                self._raw_write("\x1b[?1004l\x1b[?2004l")
+
+    def _watch_resize(self) -> None:
+        """SIGWINCH: wrap at the new width from the next row on."""
+        import signal
+
+        number = getattr(signal, "SIGWINCH", None)
+        if number is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(number, lambda signum, frame: self.renderer.resized())
 
     def _loop(self, prompt: str | None) -> None:
         """Read and run messages until /quit, Ctrl-D, or Ctrl-C on an empty prompt."""
@@ -375,19 +417,12 @@ class LineApp:
                 self.renderer.user_prompt(text)
             else:
                 try:
-                    text = self.prompt.read(PROMPT, prefill=self.draft)
-                    if self.prompt.readline is None and not self.out.isatty():
-                        self.renderer.write(text + "\n")  # the transcript on a piped stdout shows what was sent
+                    text = self.read_input(PROMPT)
                 except EOFError:
-                    self.renderer.write("\n")
                     break
                 except KeyboardInterrupt:
-                    self.renderer.write("\n")
-                    if self._line_had_text():
-                        continue
                     break
-                finally:
-                    self.draft = ""
+            self.remember(text)
             try:
                 if text.strip().startswith("/") and not text.strip().startswith("//"):
                     if dispatch(self, text.strip()):
@@ -402,9 +437,90 @@ class LineApp:
             except CodexError as exc:
                 self.renderer.error(exc.message)
 
-    def _line_had_text(self) -> bool:
-        readline = self.prompt.readline
-        return bool(readline is not None and readline.get_line_buffer())
+    def remember(self, text: str) -> None:
+        """Up at the prompt brings `text` back (also a prompt given on the command line or queued in a turn)."""
+        if text.strip() and (not self.history or self.history[-1] != text):
+            self.history.append(text)
+
+    # ------------------------------------------------------------------ input
+
+    def _candidates(self, word: str, at_start: bool) -> list[str]:
+        if word.startswith("@"):
+            if self._files is None:
+                self._files = file_index(self.config.cwd)
+            return complete_mention(word, self.config.cwd, self._files)
+        if word.startswith("/") and at_start:
+            return complete_command(word, self.commands)
+        return []
+
+    def _show(self, buffer: EditBuffer, prompt: str) -> None:
+        rows, row, column = buffer.layout(prompt, "  ", self.renderer.width() - 1)
+        pal = self.renderer.pal
+        hints = []
+        if buffer.completion and self.live:
+            current = buffer._completing[2] if buffer._completing is not None else -1
+            hints = ["  " + (pal.sgr("7", option.strip()) if index == current else pal.dim(option.strip()))
+                     for index, option in enumerate(buffer.completion)]
+        self.renderer.show_input(prompt, "  ", buffer.text, buffer.cursor, rows, row, column, hints)
+
+    def read_input(self, prompt: str, *, history: bool = True, drain: bool = True) -> str:
+        """One message from the keyboard, edited in place; Enter sends it. EOFError for Ctrl-D on an empty input,
+        KeyboardInterrupt for Ctrl-C on an empty one (Ctrl-C with text clears it)."""
+        buffer = self.buffer if history else EditBuffer()
+        buffer.history = self.history if history else []
+        with self.terminal.keys():
+            self._show(buffer, prompt)
+            while True:
+                if drain:
+                    self._drain()
+                keys = self.terminal.read_keys(0.05)
+                for index, raw in enumerate(keys):
+                    key = self.filter_key(raw)
+                    if key is None:
+                        continue
+                    if key.name == "enter":
+                        if buffer.text.endswith("\\") and buffer.cursor == len(buffer.text):
+                            buffer.backspace()  # a trailing backslash continues the message on a new line
+                            buffer.insert("\n")
+                            continue
+                        text = buffer.expanded().rstrip("\n")  # a pasted last line's newline is not a line
+                        self.terminal.push_back(keys[index + 1 :])
+                        if history:
+                            self.buffer = EditBuffer()
+                            self.renderer.commit_input(text)
+                        else:
+                            self.renderer.commit_input(text, echo_cell=False)
+                            if self.live:
+                                self.renderer.line(prompt + text)
+                        return text
+                    if key.name == "ctrl-c":
+                        if buffer.text:
+                            buffer.set("")
+                            buffer.pastes.clear()
+                            continue
+                        self.renderer.hide_input()
+                        raise KeyboardInterrupt
+                    if key.name == "ctrl-d":
+                        if not buffer.text:
+                            self.renderer.hide_input()
+                            raise EOFError
+                        buffer.delete()
+                    elif key.name == "tab":
+                        buffer.complete(self._candidates)
+                    elif key.name == "ctrl-t" and history:
+                        self.renderer.hide_input()
+                        self.show_transcript()
+                    elif key.name in ("focus-in", "focus-out"):
+                        self.notifier.focused = key.name == "focus-in"
+                    elif key.name == "esc":
+                        buffer.completion = []
+                    else:
+                        buffer.edit(key)
+                if keys:
+                    self._show(buffer, prompt)
+
+    def show_transcript(self) -> None:
+        """Ctrl-T: the whole session, nothing cut (filled in with the transcript view)."""
 
     def header(self) -> None:
         from codex_cli.slash_commands import permissions_label
@@ -420,10 +536,10 @@ class LineApp:
         self.renderer.blank()
 
     def ask(self, prompt: str) -> str:
+        """A one-off answer (a picker number, a path) that stays out of the history; "" when given up."""
         try:
-            return self.prompt.ask(prompt)
+            return self.read_input(prompt, history=False)
         except (EOFError, KeyboardInterrupt):
-            self.renderer.write("\n")
             return ""
 
     def exit(self) -> int:
@@ -555,20 +671,26 @@ class LineApp:
             self.queue.put(Done(result))
 
         thread = threading.Thread(target=target, name="codex-turn", daemon=True)
-        self._interrupting = False
+        self._interrupting = self._put_back = False
         self.renderer.begin_busy(label)
         try:
             with self.terminal.keys():
                 thread.start()
+                self.show_draft()
                 while True:
                     try:
                         return self._pump()
                     except KeyboardInterrupt:  # a SIGINT that did not come through the keyboard
-                        self._interrupting = True
+                        self._interrupting = self._put_back = True
                         self.session.interrupt()
         finally:
             self.renderer.end_message()
+            self.renderer.hide_input()
             self.renderer.end_busy()
+            if self._put_back and self.queued:
+                # Stopped by the person: what they queued is theirs to edit and send again, not sent by itself.
+                self.buffer.set("\n".join([*self.queued, *([self.buffer.text] if self.buffer.text else [])]))
+                self.queued = []
 
     def _pump(self) -> object:
         last = {"keys": 0.0, "tick": 0.0}
@@ -621,28 +743,54 @@ class LineApp:
         return key
 
     def turn_key(self, key: Key) -> None:
-        """A key typed while a turn runs."""
+        """A key typed while a turn runs: editing the next message under the output, Enter (or Tab) queues it."""
         filtered = self.filter_key(key)
         if filtered is None:
             return
         key = filtered
+        buffer = self.buffer
         if key.name in ("esc", "ctrl-c"):
             if not self._interrupting:
-                self._interrupting = True
+                self._interrupting = self._put_back = True
                 self.session.interrupt()
-        elif key.name in ("text", "paste"):
-            self.draft += key.text
-        elif key.name == "backspace":
-            self.draft = self.draft[:-1]
-        elif key.name == "ctrl-u":
-            self.draft = ""
-        elif key.name == "enter" and self.draft.strip():
-            self.queued.append(self.draft)
-            self.renderer.note(self.renderer.pal.dim(f"Queued for the next turn: {self.draft}"))
-            self.draft = ""
+            return
+        if key.name in ("enter", "tab"):
+            if buffer.text.strip():
+                text = buffer.expanded()
+                self.queued.append(text)
+                self.remember(text)
+                self.buffer = EditBuffer()
+                if not self.live:
+                    self.renderer.defer_note(self.renderer.pal.dim(f"Queued for the next turn: {text}"))
         elif key.name in ("focus-in", "focus-out"):
             self.notifier.focused = key.name == "focus-in"
-        self.renderer.draft = self.draft.replace("\n", " ⏎ ")
+            return
+        elif key.name == "ctrl-u" and buffer.cursor == 0:
+            buffer.set("")
+        else:
+            buffer.history = self.history
+            if not buffer.edit(key):
+                return
+        self.show_draft()
+
+    def stopped_by_person(self) -> None:
+        """The turn ends because the person said so (an approval cancelled): queued messages come back to edit."""
+        self._put_back = True
+
+    def show_draft(self) -> None:
+        """While a turn runs: the queued messages and the text being written, under the output (live terminals)."""
+        if not self.live:
+            return
+        pal = self.renderer.pal
+        queued = [pal.dim("↳ " + text.split("\n")[0] + (" …" if "\n" in text else "")) for text in self.queued]
+        if queued:
+            queued.append(pal.dim("  sent when this turn ends · esc stops it and brings them back to edit"))
+        self.renderer.area.queued = queued
+        if self.buffer.text:
+            self._show(self.buffer, PROMPT)
+        else:
+            self.renderer.hide_input()
+            self.renderer.refresh()
 
     def shell_command(self, command: str, typed: str) -> None:
         """`!cmd`: run it locally, show it, and tell the model about it with the next message."""

@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pexpect
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 from cli_harness import CODEX, CodexEnv, make_codex_env  # noqa: E402
 from fake_responses import FakeResponsesServer, apply_patch_call, exec_call, message  # noqa: E402
+from line_term import Term, slow_stream  # noqa: E402
 
 from codex_cli.line_input import Key, parse_keys  # noqa: E402
 from codex_cli.line_render import (  # noqa: E402
@@ -32,7 +32,6 @@ from codex_cli.protocol import AgentMessageDelta, AgentMessageItem, ItemComplete
 from codex_cli.style import Style
 
 PY = sys.executable
-ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\r")
 PATCH = "*** Begin Patch\n*** Add File: hello.txt\n+hello world\n*** End Patch\n"
 
 
@@ -41,70 +40,6 @@ def codex_env(tmp_path: Path) -> CodexEnv:
     env = make_codex_env(tmp_path)
     env.env["TERM"] = "xterm-256color"
     return env
-
-
-def _slow_stream(count: int = 60, interval: float = 0.15) -> dict[str, Any]:
-    """A message that streams one word every `interval` seconds and never finishes by itself."""
-    created = {"type": "response.created", "response": {"id": "r_slow", "object": "response", "status": "in_progress"}}
-    added = {"type": "response.output_item.added", "output_index": 0,
-             "item": {"type": "message", "role": "assistant", "id": "m_slow", "status": "in_progress", "content": []}}
-    deltas = [{"type": "response.output_text.delta", "item_id": "m_slow", "output_index": 0, "content_index": 0,
-               "delta": f"chunk{i} "} for i in range(count)]
-    return {"events": [created, added, *deltas], "interval": interval, "no_completed": True, "hold_open": True}
-
-
-class Term:
-    """A `codex` child on a pseudo-terminal; `expect` fails with the screen text so far."""
-
-    def __init__(self, codex_env: CodexEnv, *args: str, command: str | None = None) -> None:
-        self.log = io.StringIO()
-        if command is None:
-            self.child = pexpect.spawn(CODEX[0], [*CODEX[1:], *args], cwd=str(codex_env.workdir), env=codex_env.env,
-                                       encoding="utf-8", dimensions=(50, 160), timeout=20)
-        else:
-            self.child = pexpect.spawn("bash", ["-c", command], cwd=str(codex_env.workdir), env=codex_env.env,
-                                       encoding="utf-8", dimensions=(50, 160), timeout=20)
-        self.child.logfile_read = self.log
-        self.pos, self.eof = 0, False
-
-    @property
-    def text(self) -> str:
-        return ANSI.sub("", self.log.getvalue())
-
-    def expect(self, needle: str, timeout: float = 20) -> None:
-        """Wait until `needle` shows up (colours stripped) after what the previous `expect` consumed."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.text.find(needle, self.pos)
-            if found >= 0:
-                self.pos = found + len(needle)
-                return
-            if time.monotonic() > deadline or not self.child.isalive() and self._drained():
-                raise AssertionError(f"did not see {needle!r}; screen so far:\n{self.text[-3000:]}")
-            try:
-                self.child.read_nonblocking(65536, timeout=0.1)
-            except pexpect.TIMEOUT:
-                pass
-            except pexpect.EOF:
-                self.eof = True
-
-    def _drained(self) -> bool:
-        return self.eof
-
-    def prompt(self) -> None:
-        self.expect("› ")
-
-    def send(self, text: str) -> None:
-        self.child.send(text)
-
-    def line(self, text: str) -> None:
-        self.child.send(text + "\r")
-
-    def finish(self) -> int:
-        if not self.eof:
-            self.child.expect(pexpect.EOF, timeout=20)
-        self.child.close()
-        return int(self.child.exitstatus or 0)
 
 
 def _inputs(request: Any) -> list[dict[str, Any]]:
@@ -168,7 +103,7 @@ def _flow_script(workdir: Path) -> list[Any]:
                               justification="it needs to run outside")]},
         {"output": [message("command ran")]},
         {"output": [apply_patch_call(PATCH, "p1")]},
-        _slow_stream(),
+        slow_stream(),
         {"output": [message("a new beginning")]},
     ]
 
@@ -229,7 +164,7 @@ def test_piped_stdout_is_plain_text(codex_env: CodexEnv, tmp_path: Path) -> None
 
 
 def test_typed_text_while_streaming_is_queued_for_the_next_turn(codex_env: CodexEnv) -> None:
-    script = [_slow_stream(count=12, interval=0.1) | {"no_completed": False, "hold_open": False},
+    script = [slow_stream(count=12, interval=0.1) | {"no_completed": False, "hold_open": False},
               {"output": [message("second answer")]}]
     script[0]["events"].append({"type": "response.output_item.done", "output_index": 0, "item": message("x")})
     with FakeResponsesServer(script) as server:
@@ -239,7 +174,8 @@ def test_typed_text_while_streaming_is_queued_for_the_next_turn(codex_env: Codex
         term.line("first")
         term.expect("chunk2")
         term.send("and then this\r")
-        term.expect("Queued for the next turn: and then this")
+        term.expect("↳ and then this")  # shown under the output while the turn runs
+        term.expect("› and then this")  # then sent, once, when it ends
         term.expect("second answer")
         term.prompt()
         term.line("/exit")
@@ -353,7 +289,7 @@ def test_resume_last_replays_and_continues_the_thread(codex_env: CodexEnv) -> No
 
 
 def test_prompt_editing_mentions_multiline_and_ctrl_c(codex_env: CodexEnv) -> None:
-    with FakeResponsesServer([_slow_stream(count=40, interval=0.1), {"output": [message("ok")]}]) as server:
+    with FakeResponsesServer([slow_stream(count=40, interval=0.1), {"output": [message("ok")]}]) as server:
         codex_env.write_config(server.base_url)
         term = Term(codex_env)
         term.prompt()
@@ -368,8 +304,10 @@ def test_prompt_editing_mentions_multiline_and_ctrl_c(codex_env: CodexEnv) -> No
         term.prompt()
         term.send("look at @REA\t")
         term.expect("@README.md")
-        term.send("please \\\r")  # the completion ends with a space
-        term.expect("… ")
+        term.send("please \\")  # the completion ends with a space
+        term.expect("please \\")
+        term.send("\r")  # a trailing backslash continues on a new line
+        term.expect("please")
         term.line("second line")
         term.expect("ok")
         term.prompt()
@@ -644,18 +582,36 @@ def test_plain_markdown_is_the_text_itself_indented() -> None:
     stream = MarkdownStream(Style(False))
     out = stream.feed(MARKDOWN[:30]) + stream.feed(MARKDOWN[30:]) + stream.finish()
     assert "\x1b" not in out
-    assert out == "• " + MARKDOWN.replace("\n", "\n  ").replace("\n  \n", "\n\n") + "\n"
+    expected = MARKDOWN.replace("[link](https://e.com)", "link (https://e.com)")  # links are laid out
+    assert out == "• " + expected.replace("\n", "\n  ").replace("\n  \n", "\n\n") + "\n"
 
 
 def test_each_delta_is_written_when_it_arrives() -> None:
+    """On a live terminal the row being written is shown at once (redrawn in place until it is final); without
+    one, rows are written when they are complete."""
     out = io.StringIO()
-    renderer = LineRenderer(out, color=True, live=False)
+    renderer = LineRenderer(out, color=True, live=True, width=lambda: 80)
+
+    def written() -> str:
+        text = out.getvalue()
+        out.seek(0)
+        out.truncate()
+        return strip_controls(text)
+
     renderer.handle(AgentMessageDelta("Hel"))
-    assert strip_controls(out.getvalue()) == "• Hel"
+    assert written() == "• Hel"
     renderer.handle(AgentMessageDelta("lo wor"))
-    assert strip_controls(out.getvalue()) == "• Hello wor"
+    assert written() == "• Hello wor"
     renderer.handle(ItemCompleted(AgentMessageItem("m", "Hello world")))
-    assert strip_controls(out.getvalue()) == "• Hello world\n"
+    assert written().endswith("• Hello world\n")  # the final text, made final
+    plain = io.StringIO()
+    renderer = LineRenderer(plain, color=False, live=False, width=lambda: 80)
+    renderer.handle(AgentMessageDelta("Hello wor"))
+    assert plain.getvalue() == ""
+    renderer.handle(AgentMessageDelta("ld\nand more"))
+    assert plain.getvalue() == "• Hello world\n"
+    renderer.handle(ItemCompleted(AgentMessageItem("m", "Hello world\nand more")))
+    assert plain.getvalue() == "• Hello world\n  and more\n"
 
 
 def test_cells_in_plain_text() -> None:
