@@ -169,6 +169,7 @@ class Config(Record):
     ignore_rules: bool
     warnings: tuple[str, ...]  # to print on stderr after a `warning:` prefix; some span several lines
     raw: Mapping[str, object]
+    skills_config: tuple[Mapping[str, object], ...] = ()  # [[skills.config]] of the user config and -c, in order
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -681,6 +682,23 @@ def _policies(doc: Doc, overrides: CliOverrides) -> tuple[ApprovalPolicy, Sandbo
 # load_config
 
 
+def _skill_entries(layers: list[_Layer]) -> tuple[Mapping[str, object], ...]:
+    """The `[[skills.config]]` entries that codex-rs reads: the user config's, then the session flags' (a profile or
+    a project's .codex/config.toml cannot turn skills on or off). An entry without `enabled` is an error anywhere."""
+    entries: list[Mapping[str, object]] = []
+    for layer in layers:
+        found = keys.get_in(layer.doc, "skills", "config")
+        if not isinstance(found, list):
+            continue
+        for index, entry in enumerate(found):
+            if isinstance(entry, dict) and "enabled" not in entry:
+                raise _key_error([layer], ("skills", "config", index), "missing field `enabled` in a [[skills.config]] "
+                                 "entry", "Add `enabled = false` (or `true`) to it{source}.", value=False)
+        if layer.label.startswith("user") or layer.label == "session-flags":
+            entries += [entry for entry in found if isinstance(entry, dict)]
+    return tuple(entries)
+
+
 def _system_config_path(env: Mapping[str, str]) -> Path:
     if sys.platform == "win32":
         return Path(env.get("ProgramData", r"C:\ProgramData")) / "OpenAI" / "Codex" / "config.toml"
@@ -783,4 +801,5 @@ def _build(
         ignore_rules=overrides.ignore_rules,
         warnings=tuple([*feature_notes, *project.warnings, *unknown]),
         raw=MappingProxyType(doc),
+        skills_config=_skill_entries(layers),
     )

@@ -318,7 +318,7 @@ _OPAQUE_TOP_KEYS = """agents analytics apps apps_mcp_product_sku audio auto_revi
     forced_chatgpt_workspace_id ghost_snapshot goals hooks js_repl_node_module_dirs js_repl_node_path marketplaces
     mcp_enterprise_managed_auth mcp_oauth_callback_port mcp_oauth_callback_url mcp_optional_startup_grace_ms
     memories model_post_turn_compact_threshold_percent notice orchestrator otel permissions plugins realtime
-    responses_api_metadata skills thread_unload_delay_secs tool_suggest windows"""
+    responses_api_metadata thread_unload_delay_secs tool_suggest windows"""
 
 _PROFILE_FIELDS: dict[str, Spec] = {
     **{key: _ANY for key in _OPAQUE_TOP_KEYS.split()},
@@ -363,6 +363,11 @@ _PROFILE_FIELDS: dict[str, Spec] = {
         "include_only": _STR_LIST, "set": _STR_MAP, "experimental_use_profile": _BOOL, "filters": _ANY,
     }),
     "show_raw_agent_reasoning": _BOOL, "sqlite_home": _PATH, "suppress_unstable_features_warning": _BOOL,
+    # codex-rs's SkillsConfig (skills.py): `enabled` is required in a [[skills.config]] entry (config.py checks it).
+    "skills": Table({
+        "bundled": Table({"enabled": _BOOL}), "include_instructions": _BOOL,
+        "config": ListOf(Table({"path": _PATH, "name": _STR, "enabled": _BOOL})),
+    }),
     "tool_output_token_limit": _UINT,
     # Closed, as in 0.169: any other key (`tools.view_image`: the view_image feature decides) is ignored with a warning.
     "tools": Table({
