@@ -46,6 +46,7 @@ from codex_cli.mcp_config import (
 from codex_cli.mcp_tools import (
     McpCallOutcome,
     McpCallTarget,
+    SchemaError,
     convert_result,
     failed_outcome,
     format_duration,
@@ -394,8 +395,7 @@ class _Server:
             transport.protocol_version = str(result["protocolVersion"])
         capabilities = result.get("capabilities")
         self.has_resources = isinstance(capabilities, Mapping) and "resources" in capabilities
-        instructions = result.get("instructions")
-        self.instructions = instructions if isinstance(instructions, str) and instructions else None
+        self.instructions = _instructions(result.get("instructions"))
         try:
             peer.notify("notifications/initialized")
             raw_tools = self._list_tools(peer, deadline)
@@ -463,7 +463,10 @@ class _Server:
             annotations = raw.get("annotations")
             read_only = isinstance(annotations, Mapping) and annotations.get("readOnlyHint") is True
             description = raw.get("description")
-            parameters = rewrite_input_schema(raw.get("inputSchema"), self.config.tool_input_schema_max_bytes)
+            try:
+                parameters = rewrite_input_schema(raw.get("inputSchema"), self.config.tool_input_schema_max_bytes)
+            except SchemaError:
+                continue  # codex-rs 0.169 leaves a tool with an unreadable schema out, without a word
             tools[names[name]] = _Tool(
                 name, names[name], description if isinstance(description, str) else "", parameters, read_only
             )
@@ -528,6 +531,19 @@ class _Server:
 
 class _CallFailed(Exception):
     pass
+
+
+# What Rust's `str::trim` strips (Unicode White_Space); Python's own strip() also takes \x1c-\x1f.
+_RUST_WHITESPACE = "".join(map(chr, (*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028,
+                                      0x2029, 0x202F, 0x205F, 0x3000)))  # fmt: skip
+
+
+def _instructions(value: object) -> str | None:
+    """The server's `instructions` as the namespace description: its text as sent, only without the surrounding
+    whitespace that codex-rs 0.169 trims; blank or absent gives None (the default description)."""
+    if not isinstance(value, str):
+        return None
+    return value.strip(_RUST_WHITESPACE) or None
 
 
 def _reason(exc: BaseException) -> str:

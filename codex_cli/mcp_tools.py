@@ -1,8 +1,10 @@
 """How MCP tools look to the model and how their results come back (mcp.md §5, §6).
 
 Names: `mcp__<server>` namespaces and tool names sanitised to `[A-Za-z0-9_]`, with 12-hex SHA-1
-suffixes on collisions and a 128-character budget. Schemas: `inputSchema` rewritten to a small
-JSON-Schema subset, reduced when its compact JSON exceeds `tool_input_schema_max_bytes`. Results:
+suffixes on collisions and a 128-character budget. Schemas: `inputSchema` rewritten to the small
+JSON-Schema subset codex-rs 0.169 sends (its key order; `minItems` the one validation keyword kept; only the
+`$defs` a `$ref` reaches), reduced when its compact JSON exceeds `tool_input_schema_max_bytes`; a tool whose
+schema codex-rs cannot read (`"minItems": "2"`, `"items": 5`) is left out. Results:
 `CallToolResult` → `function_call_output` (a string when `structuredContent` is present, else a list
 of `input_text` / `input_image` items after the `Wall time` header) and the exec `mcp_tool_call` item.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
 
 from codex_cli.jsoncodec import encode_json
@@ -23,6 +25,7 @@ __all__ = [
     "CallStatus",
     "McpCallOutcome",
     "McpCallTarget",
+    "SchemaError",
     "convert_result",
     "failed_outcome",
     "format_duration",
@@ -80,26 +83,66 @@ def tool_model_names(server: str, namespace: str, raw_names: Iterable[str]) -> d
 
 _COMBINATORS = ("anyOf", "oneOf", "allOf")
 _SIMPLE_TYPES = frozenset({"string", "number", "integer", "boolean", "null"})
+_TYPES = ("string", "number", "boolean", "integer", "object", "array", "null")
+_DEFS = ("$defs", "definitions")
+_U64_MAX = (1 << 64) - 1
+_NUMBER_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+
+
+class SchemaError(ValueError):
+    """An input schema codex-rs 0.169 cannot read (a kept keyword of the wrong JSON type, such as
+    `"minItems": "2"` or `"items": 5`): it leaves that tool out, and so do we."""
 
 
 def rewrite_input_schema(schema: object, max_bytes: int = DEFAULT_SCHEMA_MAX_BYTES) -> dict[str, object]:
-    """An MCP `inputSchema` as the small JSON-Schema subset sent to the model, reduced over `max_bytes`."""
+    """An MCP `inputSchema` as the small JSON-Schema subset sent to the model, reduced over `max_bytes`. Raises
+    SchemaError for a schema whose tool codex-rs would not offer."""
     src = schema if isinstance(schema, Mapping) else {}
     top: dict[str, object] = {"type": "object"}
+    _check(src)
     if isinstance(src.get("description"), str):
         top["description"] = src["description"]
+    _min_items(src, top)
     top["properties"] = _properties(src.get("properties"))
     _object_tail(src, top)
-    for key in ("$defs", "definitions"):
-        defs = src.get(key)
-        if isinstance(defs, Mapping):
-            top[key] = {str(k): _rewrite(v) for k, v in defs.items()}
+    top.update(_combinators(src))
+    top.update(_referenced_defs(src, top))
     if len(encode_json(top)) <= max_bytes:
         return top
     top = _strip_descriptions(top)
     if len(encode_json(top)) <= max_bytes:
         return top
     return _collapse(top)
+
+
+def _check(schema: Mapping[str, object]) -> None:
+    """Raise SchemaError when a keyword we keep has a JSON type codex-rs cannot read (null counts as absent)."""
+    for key in ("description", "enum", "required", "properties", "items", "additionalProperties", "minItems",
+                *_COMBINATORS):  # fmt: skip
+        value = schema.get(key)
+        if value is not None and not _readable(key, value):
+            raise SchemaError(f"`{key}` has an unsupported value")
+
+
+def _readable(key: str, value: object) -> bool:
+    if key == "description":
+        return isinstance(value, str)
+    if key == "required":
+        return isinstance(value, list) and all(isinstance(x, str) for x in value)
+    if key == "properties":
+        return isinstance(value, Mapping)
+    if key in ("items", "additionalProperties"):
+        return isinstance(value, (Mapping, bool))
+    if key == "minItems":  # an unsigned 64-bit integer; 2.0 is not one
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _U64_MAX
+    return isinstance(value, list)  # enum and the combinators
+
+
+def _min_items(src: Mapping[str, object], out: dict[str, object]) -> None:
+    # The one validation keyword codex-rs 0.169 passes on (on any typed schema); maxItems, minLength, pattern and
+    # the rest are dropped.
+    if src.get("minItems") is not None:
+        out["minItems"] = src["minItems"]
 
 
 def _properties(value: object) -> dict[str, object]:
@@ -118,27 +161,58 @@ def _object_tail(src: Mapping[str, object], out: dict[str, object]) -> None:
         out["additionalProperties"] = _rewrite(extra)
 
 
+def _combinators(src: Mapping[str, object]) -> dict[str, object]:
+    return {k: [_rewrite(s) for s in src[k]] for k in _COMBINATORS if isinstance(src.get(k), list)}  # type: ignore[attr-defined]
+
+
+def _schema_type(schema: Mapping[str, object]) -> object:
+    """The `type` codex-rs keeps: known names only, a one-name list as a string; "" when nothing usable is left."""
+    kind = schema.get("type")
+    if kind is None:
+        return None
+    names = [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else []
+    known = [name for name in names if name in _TYPES]
+    if not known:
+        return ""
+    return known[0] if len(known) == 1 else known
+
+
+def _inferred_type(schema: Mapping[str, object]) -> str | None:
+    """The type codex-rs gives an untyped schema from the keywords it has (none for a bare description)."""
+    if any(k in schema for k in ("properties", "required", "additionalProperties")):
+        return "object"
+    if "items" in schema or "prefixItems" in schema:
+        return "array"
+    if any(k in schema for k in ("enum", "const", "format")):
+        return "string"
+    if any(k in schema for k in _NUMBER_KEYS):
+        return "number"
+    return None
+
+
 def _rewrite(schema: object) -> dict[str, object]:
-    if not isinstance(schema, Mapping) or "not" in schema:
+    if isinstance(schema, bool):  # `true`/`false` as a schema: codex-rs offers a string
+        return {"type": "string"}
+    if not isinstance(schema, Mapping):
+        raise SchemaError("a schema is neither an object nor a boolean")
+    if "not" in schema:
         return {}
     if isinstance(schema.get("$ref"), str):
         return {"$ref": schema["$ref"]}
-    kind = schema.get("type")
+    _check(schema)
+    kind = _schema_type(schema)
     enum: list[object] | None = None
     if "const" in schema:
         enum = [schema["const"]]
     elif isinstance(schema.get("enum"), list):
         enum = list(schema["enum"])
-    if kind is None:
-        if enum is not None:
-            kind = "string"
-        elif "properties" in schema or "additionalProperties" in schema:
-            kind = "object"
-        elif "items" in schema:
-            kind = "array"
-    combos = {k: [_rewrite(s) for s in schema[k]] for k in _COMBINATORS if isinstance(schema.get(k), list)}
-    if kind is None and not combos:
+    combos = _combinators(schema)
+    if kind == "":
         return {}
+    if kind is None and not combos:
+        kind = _inferred_type(schema)
+        if kind is None:
+            return {}
     out: dict[str, object] = {}
     if kind is not None:
         out["type"] = kind
@@ -147,15 +221,53 @@ def _rewrite(schema: object) -> dict[str, object]:
     if enum is not None:
         out["enum"] = enum
     kinds = set(kind) if isinstance(kind, list) else {kind}
-    if "object" in kinds:
-        out["properties"] = _properties(schema.get("properties"))
     if "array" in kinds:
         items = schema.get("items")
         out["items"] = _rewrite(items) if isinstance(items, Mapping) else {"type": "string"}
-    out.update(combos)
+    _min_items(schema, out)
     if "object" in kinds:
+        out["properties"] = _properties(schema.get("properties"))
         _object_tail(schema, out)
+    out.update(combos)
     return out
+
+
+def _referenced_defs(src: Mapping[str, object], top: Mapping[str, object]) -> dict[str, object]:
+    """`$defs` / `definitions` entries that a `$ref` reaches from the schema, directly or through other kept
+    entries; codex-rs 0.169 drops the rest."""
+    tables = {key: src[key] for key in _DEFS if isinstance(src.get(key), Mapping)}
+    wanted = set(_refs(top))
+    kept: dict[tuple[str, str], dict[str, object]] = {}
+    while wanted:
+        key, name = wanted.pop()
+        table = tables.get(key)
+        if (key, name) in kept or not isinstance(table, Mapping) or name not in table:
+            continue
+        kept[(key, name)] = _rewrite(table[name])
+        wanted.update(_refs(kept[(key, name)]))
+    out: dict[str, object] = {}
+    for key in tables:
+        names = sorted((name for table, name in kept if table == key), key=str.encode)  # sorted, as codex-rs sends
+        if names:
+            out[key] = {name: kept[(key, name)] for name in names}
+    return out
+
+
+def _refs(value: object) -> Iterator[tuple[str, str]]:
+    """(table, name) of every `#/$defs/<name>` and `#/definitions/<name>` reference inside `value`."""
+    if isinstance(value, Mapping):
+        ref = value.get("$ref")
+        if isinstance(ref, str):
+            for key in _DEFS:
+                prefix = f"#/{key}/"
+                if ref.startswith(prefix):
+                    name = ref[len(prefix):].split("/", 1)[0].replace("~1", "/").replace("~0", "~")
+                    yield key, name
+        for child in value.values():
+            yield from _refs(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _refs(child)
 
 
 def _strip_descriptions(schema: dict[str, object]) -> dict[str, object]:

@@ -21,13 +21,20 @@ from codex_cli.mcp_client import (
     parse_mcp_servers,
     startup_grace_sec,
 )
-from codex_cli.mcp_tools import format_duration, namespace_names, rewrite_input_schema, tool_model_names
+from codex_cli.mcp_tools import (
+    SchemaError,
+    format_duration,
+    namespace_names,
+    rewrite_input_schema,
+    tool_model_names,
+)
 from codex_cli.protocol import McpToolCallItem, item_to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "mcp"
 PROBE = [sys.executable, str(DATA / "probe_server.py")]
 MINIMAL = [sys.executable, str(DATA / "minimal_server.py")]
+SCHEMAS = [sys.executable, str(DATA / "schema_server.py")]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 _PROXY_VARS = (
@@ -646,13 +653,131 @@ def test_namespace_and_tool_names_match_the_reference_vectors() -> None:
             },
         ),
         (None, {"type": "object", "properties": {}}),
+        (  # what codex-rs 0.169 keeps, in its key order (checked against the binary)
+            {
+                "minItems": 1, "description": "top", "anyOf": [{"required": ["t"]}],
+                "properties": {
+                    "t": {"type": "array", "minItems": 2, "maxItems": 4, "uniqueItems": True, "description": "tags",
+                          "items": {"type": "string", "minLength": 1}},
+                    "s": {"type": "string", "minItems": 0, "maxLength": 3},
+                    "w": {"anyOf": [{"type": "string"}], "additionalProperties": False, "required": ["x"],
+                          "properties": {"x": {"type": "string"}}, "minItems": 1, "items": {"type": "string"},
+                          "enum": ["a"], "description": "D", "type": ["object", "array"]},
+                    "m": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "integer"}},
+                },
+            },
+            {
+                "type": "object", "description": "top", "minItems": 1,
+                "properties": {
+                    "m": {"type": "object", "properties": {}, "additionalProperties": {"type": "integer"}},
+                    "s": {"type": "string", "minItems": 0},
+                    "t": {"type": "array", "description": "tags", "items": {"type": "string"}, "minItems": 2},
+                    "w": {"type": ["object", "array"], "description": "D", "enum": ["a"], "items": {"type": "string"},
+                          "minItems": 1, "properties": {"x": {"type": "string"}}, "required": ["x"],
+                          "additionalProperties": False, "anyOf": [{"type": "string"}]},
+                },
+                "anyOf": [{"type": "object", "properties": {}, "required": ["t"]}],
+            },
+        ),  # fmt: skip
+        (
+            {
+                "properties": {
+                    "f": {"format": "email"}, "n": {"minimum": 1}, "r": {"required": ["x"]}, "b": True,
+                    "p": {"prefixItems": [{"type": "string"}]}, "u": {"type": ["string", "bogus", "null"]},
+                    "one": {"type": ["integer"]}, "x": {"type": "bogus"}, "e": {"enum": None}, "z": {"type": []},
+                },
+            },
+            {
+                "type": "object",
+                "properties": {
+                    "b": {"type": "string"}, "e": {"type": "string"}, "f": {"type": "string"}, "n": {"type": "number"},
+                    "one": {"type": "integer"}, "p": {"type": "array", "items": {"type": "string"}},
+                    "r": {"type": "object", "properties": {}, "required": ["x"]},
+                    "u": {"type": ["string", "null"]}, "x": {}, "z": {},
+                },
+            },
+        ),  # fmt: skip
+        (
+            {
+                "properties": {"a": {"$ref": "#/$defs/A"}, "f": {"$ref": "#/definitions/F"}},
+                "$defs": {"Z": {"type": "string"}, "A": {"type": "array", "items": {"$ref": "#/$defs/B"}},
+                          "B": {"type": "integer"}},
+                "definitions": {"F": {"type": "string"}, "G": {"type": "string"}},
+            },
+            {
+                "type": "object",
+                "properties": {"a": {"$ref": "#/$defs/A"}, "f": {"$ref": "#/definitions/F"}},
+                "$defs": {"A": {"type": "array", "items": {"$ref": "#/$defs/B"}}, "B": {"type": "integer"}},
+                "definitions": {"F": {"type": "string"}},
+            },
+        ),  # fmt: skip
     ],
-    ids=["drops-keywords", "description-only", "enum-const", "not-array-union", "object-ref-defs", "any-of", "missing"],
+    ids=["drops-keywords", "description-only", "enum-const", "not-array-union", "object-ref-defs", "any-of", "missing",
+         "min-items-and-order", "inferred-types", "referenced-defs-only"],
 )
 def test_input_schemas_are_rewritten_to_the_small_subset(schema: object, expected: dict) -> None:
     result = rewrite_input_schema(schema)
     assert result == expected
     assert json.dumps(result) == json.dumps(expected)  # key order too
+
+
+@pytest.mark.parametrize(
+    "prop",
+    [
+        {"type": "array", "minItems": "2"}, {"type": "array", "minItems": 2.0}, {"type": "array", "minItems": -1},
+        {"type": "array", "minItems": True}, {"type": "array", "minItems": 1 << 64},
+        {"type": "string", "description": 5},
+        {"type": "object", "required": "x"}, {"type": "object", "required": ["x", 5]}, {"type": "string", "enum": "x"},
+        {"type": "object", "properties": []}, {"type": "object", "properties": {"b": 5}}, {"type": "array", "items": 5},
+        {"type": "object", "additionalProperties": 5}, {"anyOf": 5}, {"oneOf": {}},
+    ],
+)  # fmt: skip
+def test_schemas_codex_rs_cannot_read_leave_the_tool_out(prop: dict[str, object]) -> None:
+    with pytest.raises(SchemaError):
+        rewrite_input_schema({"type": "object", "properties": {"a": prop}})
+    fine = {**prop, "minItems": None} if "minItems" in prop else {k: v for k, v in prop.items() if k == "type"}
+    rewrite_input_schema({"type": "object", "properties": {"a": fine}})  # null counts as absent
+
+
+def test_sdk_server_schema_and_instructions_reach_the_model_as_codex_rs_sends_them() -> None:
+    # The namespace codex-rs 0.169 sent for this SDK server (model gpt-5.4: tools listed, not searched), taken from
+    # the binary: minItems kept, the other validation keywords dropped, the instructions trimmed at both ends only,
+    # and `broken` (minItems "2") left out.
+    instructions = "  Use these tools carefully.\n\n  Second line.  \n"
+    manager, warnings = start({"schemas": stdio([*SCHEMAS, "--instructions", instructions], required=True)})
+    try:
+        specs = manager.tool_specs()
+    finally:
+        manager.close()
+    assert warnings == []
+    expected = {
+        "type": "namespace", "name": "mcp__schemas", "description": "Use these tools carefully.\n\n  Second line.",
+        "tools": [{"type": "function", "name": "pick", "description": "Pick things.", "strict": False, "parameters": {
+            "type": "object", "properties": {
+                "count": {"type": "integer"}, "level": {"type": "integer"},
+                "mapping": {"type": "object", "properties": {}, "additionalProperties": {"type": "integer"}},
+                "name": {"type": "string"}, "opt": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                "ratio": {"type": "number"},
+                "tags": {"type": "array", "description": "Some tags", "items": {"type": "string"}, "minItems": 1},
+                "unique": {"type": "array", "items": {"type": "integer"}}, "url": {"type": "string"}},
+            "required": ["tags", "unique", "name", "count", "ratio", "url", "mapping"]}}],
+    }  # fmt: skip
+    assert specs == [expected]
+    assert json.dumps(specs[0]) == json.dumps(expected)  # key order too
+
+
+@pytest.mark.parametrize(
+    ("sent", "description"),
+    [("\u3000\t Use me.\r\n\x85", "Use me."), ("a\r\nb\t", "a\r\nb"), ("\x1fkeep\x1f", "\x1fkeep\x1f"),
+     (" \n ", "Tools in the mcp__schemas namespace."), ("", "Tools in the mcp__schemas namespace.")],
+)  # fmt: skip
+def test_server_instructions_are_kept_as_sent_but_for_surrounding_whitespace(sent: str, description: str) -> None:
+    manager, _ = start({"schemas": stdio([*SCHEMAS, f"--instructions={sent}"], required=True)})
+    try:
+        [spec] = manager.tool_specs()
+    finally:
+        manager.close()
+    assert spec["description"] == description
 
 
 def test_large_schemas_lose_descriptions_then_nested_schemas() -> None:
