@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-__all__ = ["DIRECTORY", "TIMEOUT_S", "ShellSnapshot", "snapshot_kind", "sweep_stale"]
+__all__ = ["DIRECTORY", "TIMEOUT_S", "ShellSnapshot", "render", "snapshot_kind", "sweep_stale", "wrap"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,9 @@ TIMEOUT_S = 10.0  # for the login shell to run its profile and print the snapsho
 _CHECK_TIMEOUT_S = 5.0  # for sourcing the written snapshot once
 _OUTPUT_LIMIT = 32 << 20  # a profile's environment and functions are far smaller; more is a runaway profile
 _EXIT_GRACE_S = 0.5  # after the shell exits, how long a background child it started may keep stdout open
+# The first line of every snapshot: the sweep removes no file without it (codex-rs keeps its own snapshots in the
+# same folder, unlocked, while its sessions run).
+_HEADER = b"# Snapshot of a login shell's environment, taken by codex once per session. Do not edit."
 _NICENESS = 10  # of the login shell that takes the snapshot
 _STALE_AGE_S = 60.0  # younger files are left alone by the sweep: their owner may be about to lock them
 
@@ -176,7 +179,7 @@ def render(kind: str, sections: Mapping[str, bytes], *, initial_env: Mapping[str
     belongs in it (the policy decides the others); `initial_env` is what the login shell started with, so that
     a variable the profile removed is removed again."""
     exported = _exports(sections.get("env", b""))
-    lines = [b"# Snapshot of a login shell's environment, taken by codex once per session. Do not edit."]
+    lines = [_HEADER]
     lines += [b"export " + name.encode() + b"=" + _quote(value) for name, value in sorted(exported.items())
               if name not in _VOLATILE and keeps(name)]
     lines += [b"unset " + name.encode() for name in initial_env
@@ -285,7 +288,8 @@ def _try_lock(fd: int) -> bool:
 
 
 def sweep_stale(directory: Path, now: float | None = None) -> None:
-    """Remove the snapshots no live session holds (one killed before it could remove its own)."""
+    """Remove the snapshots of this implementation that no live session holds (one killed before it could remove its
+    own); other files, codex-rs's snapshots among them, are left alone."""
     now = time.time() if now is None else now
     try:
         entries = list(os.scandir(directory))
@@ -301,7 +305,9 @@ def sweep_stale(directory: Path, now: float | None = None) -> None:
         except OSError:
             continue
         try:
-            if _try_lock(fd):  # its session is gone: a live one holds the lock for as long as it runs
+            head = os.read(fd, len(_HEADER))
+            # An empty one was created by a session killed before it wrote; a live one holds the lock.
+            if head in (b"", _HEADER) and _try_lock(fd):
                 os.unlink(entry.path)
         except OSError:
             pass

@@ -24,7 +24,7 @@ from fake_responses import FakeResponsesServer, exec_call, message  # noqa: E402
 
 from codex_cli import shell  # noqa: E402
 from codex_cli.sandbox import probe_capabilities  # noqa: E402
-from codex_cli.shell_snapshot import ShellSnapshot, snapshot_kind, sweep_stale  # noqa: E402
+from codex_cli.shell_snapshot import ShellSnapshot, render, snapshot_kind, sweep_stale  # noqa: E402
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="no shell snapshots on Windows")
 
@@ -315,8 +315,11 @@ def test_second_process_of_the_same_thread_gets_a_name_of_its_own(snapshots: lis
 
 def test_sweep_removes_only_snapshots_no_live_session_holds(tmp_path: Path) -> None:
     old = time.time() - 3600
-    for name in ("dead.sh", "live.sh", "young.sh", "other.txt"):
-        (tmp_path / name).write_text("export X=1\n", encoding="utf-8")
+    ours = render("sh", {"env": b"X=1\0"}, initial_env={}, keeps=lambda name: True).decode()
+    files = {"dead.sh": ours, "empty.sh": "", "live.sh": ours, "young.sh": ours, "other.txt": ours,
+             "codex-rs.1796668786316836119.sh": "# Snapshot file\nexport X=1\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
         if name != "young.sh":
             os.utime(tmp_path / name, (old, old))
     holder = os.open(tmp_path / "live.sh", os.O_RDONLY)
@@ -325,7 +328,8 @@ def test_sweep_removes_only_snapshots_no_live_session_holds(tmp_path: Path) -> N
         sweep_stale(tmp_path)
     finally:
         os.close(holder)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.sh", "other.txt", "young.sh"]
+    remaining = ["codex-rs.1796668786316836119.sh", "live.sh", "other.txt", "young.sh"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == remaining
 
 
 def test_only_posix_shells_are_snapshot() -> None:
