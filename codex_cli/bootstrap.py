@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codex_cli import safety, shell
+from codex_cli import safety, shell, skills
 from codex_cli.auth import credentials_for_config
 from codex_cli.compaction import COMPACT_PROMPT, auto_compact_limit
 from codex_cli.config import CHATGPT_CODEX_BASE_URL, OPENAI_API_BASE_URL, Config
@@ -180,6 +180,8 @@ class _ThreadContext:
         self.cwd: str | None = None
         self.sandbox: Mapping[str, object] | None = None
         self.agents: str | None = None  # AGENTS.md body last sent; None when unknown
+        self.skills = skills.LoadedSkills((), (), ())  # as last scanned: `$name` mentions are looked up here
+        self.skills_body: str | None = None  # the skills message body last sent ("": none); None: nothing sent yet
         if resumed is not None:
             self.cwd = resumed.last_cwd or resumed.meta.cwd or None
             self.sandbox = resumed.last_sandbox_policy
@@ -187,6 +189,9 @@ class _ThreadContext:
             if isinstance(agents_state, dict):
                 text = agents_state.get("text")
                 self.agents = text if isinstance(text, str) else ""
+            # As codex-rs does, a thread whose recorded skills body differs (or is missing) gets the current list.
+            host_skills = resumed.world_state.get("host_skills")
+            self.skills_body = str(host_skills.get("body") or "") if isinstance(host_skills, dict) else ""
 
     def _agents_doc(self) -> AgentsDoc:
         config = self.config
@@ -200,6 +205,24 @@ class _ThreadContext:
         self.warnings.extend(w for w in doc.warnings if w not in self.warnings)
         return doc
 
+    def _skills(self) -> skills.SkillsMessage:
+        self.skills = skills.skills_for_config(self.config)
+        message = skills.render_skills(self.skills, _context_window(self.config))
+        notes = [*self.skills.warnings, *([message.warning] if message.warning else [])]
+        self.warnings.extend(w for w in notes if w not in self.warnings)
+        self.skills_body = message.body
+        return message
+
+    def _skills_state(self, message: skills.SkillsMessage) -> Item:
+        """The world_state keys codex-rs compares on resume to decide whether to send the skills again."""
+        include = self.skills.include_instructions
+        host: Item = {"body": message.body} if message.body else {}
+        return {"host_skills": {**host, "includeInstructions": include}, "skills": {"includeInstructions": include}}
+
+    def skill_mentions(self, user_items: list[Item]) -> list[Item]:
+        """The `<skill>` messages of the skills a prompt names (`$name`), to follow it."""
+        return skills.mention_items(user_items, self.skills)
+
     def _remember(self, doc: AgentsDoc) -> None:
         self.cwd, self.sandbox, self.agents = str(self.config.cwd), sandbox_policy(self.permissions), doc.body
 
@@ -211,19 +234,26 @@ class _ThreadContext:
         """The developer and user context messages of a new window."""
         doc = self._agents_doc()
         permissions = permissions_instructions(self.permissions)
-        developer_parts = [p for p in (self.config.developer_instructions, permissions) if p]
+        listed = self._skills()
+        developer_parts = [p for p in (self.config.developer_instructions, listed.text, permissions) if p]
         user_parts = [doc.text] if doc.text else []
         user_parts.append(environment_context(self.permissions, shell.default_shell_name()))
         self._remember(doc)
         if self.recorder is not None:
-            self.recorder.record_world_state(self.world_state(doc), full=True)
+            self.recorder.record_world_state({**self.world_state(doc), **self._skills_state(listed)}, full=True)
         return [text_message("developer", *developer_parts), text_message("user", *user_parts)]
 
     def updates(self) -> list[Item]:
-        """Messages for what changed since the context was last sent: sandbox, cwd, AGENTS.md."""
+        """Messages for what changed since the context was last sent: skills, sandbox, cwd, AGENTS.md."""
         doc = self._agents_doc()
         current = sandbox_policy(self.permissions)
         items: list[Item] = []
+        sent_skills = self.skills_body
+        listed = self._skills()
+        if sent_skills is not None and sent_skills != listed.body:
+            items.append(text_message("developer", skills.skills_update_message(listed)))
+            if self.recorder is not None:
+                self.recorder.record_world_state(self._skills_state(listed), full=False)
         sandbox_changed = self.sandbox is not None and (
             self.sandbox.get("type"), bool(self.sandbox.get("network_access"))
         ) != (current.get("type"), bool(current.get("network_access")))
@@ -253,6 +283,7 @@ def _context_settings(config: Config, context: _ThreadContext) -> ContextSetting
         auto_compact_limit=auto_compact_limit(_context_window(config), config.model_auto_compact_token_limit),
         compact_prompt=prompt if isinstance(prompt, str) and prompt.strip() else COMPACT_PROMPT,
         fresh_context=context.fresh,
+        skill_mentions=context.skill_mentions,
         turn_updates=context.updates,
     )
 

@@ -111,6 +111,10 @@ def _no_items() -> list[Item]:
     return []
 
 
+def _no_mentions(user_items: list[Item]) -> list[Item]:
+    return []
+
+
 class ContextSettings(Record):
     """How the session keeps its context current and within the window (sessions.md §6.3, §8)."""
 
@@ -118,6 +122,7 @@ class ContextSettings(Record):
     compact_prompt: str = COMPACT_PROMPT
     fresh_context: Callable[[], list[Item]] | None = None  # developer + user context messages for a new window
     turn_updates: Callable[[], list[Item]] = _no_items  # context that changed, added before each turn's input
+    skill_mentions: Callable[[list[Item]], list[Item]] = _no_mentions  # skills the input names, added after it
 
 
 class SessionRecorder(Protocol):
@@ -232,7 +237,9 @@ class Session:
                 self._emit(TurnCompleted(self.usage, None))  # the prompt is dropped: no request (ux.md §7.5)
                 return TurnResult("completed")
             extra = prompt_hook.context_items() if prompt_hook is not None else []
-            self._append(*self._context.turn_updates(), *start_items, *user_items, *extra)
+            # Arguments run left to right: the updates rescan the skills that the mentions are looked up in.
+            self._append(*self._context.turn_updates(), *start_items, *user_items,
+                         *self._context.skill_mentions(user_items), *extra)
             while True:
                 if hooks is not None:
                     hooks.pre_model_request()
