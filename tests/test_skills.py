@@ -257,7 +257,7 @@ class _Tree:
         _skill(self.repo / ".agents" / "skills" / "repo-skill", "repo-skill", "|\n  Block text\n  on two lines.")
         self.pkg = _skill(self.repo / "pkg" / ".agents" / "skills" / "pkg-skill", "pkg-skill", ">\n  Folded\n  text.",
                           body="# Package skill\n\nRun `make pkg`.\n")
-        self.linked = _skill(self.repo.parent / "shared" / "linked-skill", "linked-skill", "Reached by a symlink.")
+        self.linked = _skill(self.repo.parent / "elsewhere" / "linked-skill", "linked-skill", "Reached by a symlink.")
         (self.repo / ".agents" / "skills" / "linked").symlink_to(self.linked.parent)
         self.config = f'[[skills.config]]\npath = "{self.off}"\nenabled = false\n'
 
