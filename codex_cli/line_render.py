@@ -702,9 +702,10 @@ class LineRenderer:
             out.extend(" " * indent + row for row in rows[1:])
         return "\n".join(out)
 
-    def line(self, text: str = "") -> None:
+    def line(self, text: str = "", *, hang: int | None = None) -> None:
+        """A row of its own (wrapped at words, rows after the first indented by `hang`)."""
         self.end_message()
-        self.write(("" if self.at_line_start else "\n") + self.wrap(text) + "\n")
+        self.write(("" if self.at_line_start else "\n") + self.wrap(text, hang) + "\n")
 
     def blank(self) -> None:
         self.line("")

@@ -474,7 +474,8 @@ def _help(app: LineApp, args: str) -> bool:
     for command in shown:
         # Padded outside the styling: colour codes have no width on screen but count in a format's padding.
         name = f"/{command.name}"
-        app.renderer.line(f"  {pal.bold(name)}{' ' * (width - len(name))}  {pal.dim(command.description)}")
+        app.renderer.line(f"  {pal.bold(name)}{' ' * (width - len(name))}  {pal.dim(command.description)}",
+                          hang=width + 4)
     app.renderer.dim_line("  @path mentions a file · !cmd runs a shell command · a trailing \\ continues the line")
     return False
 

@@ -94,3 +94,83 @@ def test_without_bracketed_paste_a_burst_of_lines_is_a_paste(codex_env: CodexEnv
     assert _texts(requests[0])[-1] == "just this"
     assert _texts(requests[1])[-1] == "alpha\nbeta\ngamma"
     assert "\x1b" not in term.raw
+
+
+# ---------------------------------------------------------------------------------------------- 2. wrapping
+
+
+ANSWER = ("Here is what I found after reading the repository: the configuration loader resolves profiles before "
+          "project layers, which explains the behaviour you described in considerable detail.\n\n"
+          "- A bullet item that is long enough to wrap onto a second row under its own text at narrow widths\n"
+          "- short one\n\n"
+          "1. A numbered step that also goes on for a while so that it needs more than one row to show\n\n"
+          "See [the loader documentation](https://example.com/docs/loader) for details.\n\n"
+          "| name | meaning |\n|---|---|\n| profile | a named set of settings chosen with -p or the profile key |\n"
+          "| layer | one source |\n\n"
+          "```\nprint('hi')\n```\n")
+PROMPT_TEXT = ("please explain why the configuration loader resolves profiles before project layers and what "
+               "that means for my setup")
+
+
+def _rows_with(screen_text: str, needle: str) -> list[str]:
+    return [row for row in screen_text.splitlines() if needle in row]
+
+
+@pytest.mark.parametrize("cols", [40, 120])
+def test_long_lines_are_wrapped_at_words_to_the_terminal_width(codex_env: CodexEnv, cols: int) -> None:
+    """Answers, the echoed prompt and the summary line are wrapped by the UI at words, bullets with a hanging
+    indent; links and tables are laid out; nothing is left for the terminal to cut."""
+    with FakeResponsesServer([{"output": [message(ANSWER)]}]) as server:
+        codex_env.write_config(server.base_url)
+        trust(codex_env)
+        term = Term(codex_env, cols=cols, rows=40)
+        term.prompt()
+        term.line(PROMPT_TEXT)
+        term.expect("Worked for")
+        term.prompt()
+        term.settle(0.3)
+        screen = term.screen()
+        term.line("/quit")
+        assert term.finish() == 0
+    text = screen.text()
+    assert screen.wraps == 0, text  # no row ever reached past the last column
+    rows = text.splitlines()
+    assert all(len(row) <= cols for row in rows)
+    for word in {*ANSWER.replace("|", " ").split(), *PROMPT_TEXT.split()} - {"-", "1.", "```", "[the"}:
+        if word.startswith(("[", "(", "|", "-")) or "](" in word:
+            continue
+        assert any(word.strip("*`") in row for row in rows), f"{word!r} is split:\n{text}"
+    assert "the loader documentation (https://example.com/docs/loader)" in " ".join(rows) or cols < 60
+    assert "](" not in text and "|---" not in text  # links and tables are laid out, not raw
+    bullet = _rows_with(text, "• A bullet item")[0]
+    if "widths" not in bullet:
+        continued = rows[rows.index(bullet) + 1]
+        assert continued.startswith("    ") and not continued.startswith("     ")  # under the item's text
+    if cols >= 60:
+        assert _rows_with(text, "profile  a named")[0].split()[:3] == ["profile", "a", "named"]
+    else:  # too narrow for the columns: each row as `header: value` pairs
+        assert _rows_with(text, "name: profile")
+    assert any(row.startswith("─ Worked for") for row in rows)
+
+
+def test_the_width_is_read_again_when_the_terminal_is_resized(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([{"output": [message(ANSWER)]}]) as server:
+        codex_env.write_config(server.base_url)
+        trust(codex_env)
+        term = Term(codex_env, cols=120, rows=40)
+        term.prompt()
+        term.child.setwinsize(40, 50)
+        term.settle(0.3)
+        start = len(term.raw)
+        term.line(PROMPT_TEXT)
+        term.expect("Worked for")
+        term.prompt()
+        term.settle(0.3)
+        from render_typescript import Screen
+
+        screen = Screen(50, 40)
+        screen.feed(term.raw[start:])
+        term.line("/quit")
+        assert term.finish() == 0
+    assert screen.wraps == 0
+    assert max(len(row) for row in screen.text().splitlines()) <= 50
