@@ -290,6 +290,29 @@ def _install_backend(transport: httpx.HTTPTransport, backend: object) -> bool:
     return True
 
 
+_trust_warned = False
+
+
+def _warn_about_trust(host: str) -> None:
+    """Once per process, before the first plain-HTTP connection: say that the CA variable is broken, so the person
+    learns it before the run that needs HTTPS (which then fails with the same text)."""
+    global _trust_warned
+    if _trust_warned:
+        return
+    _trust_warned = True
+    problem = tls.bundle_problem()
+    bundle = tls.selected_ca_bundle()
+    if problem is None or bundle is None:
+        return
+    import sys
+
+    sys.stderr.write(
+        f"warning: {problem.message.rstrip('.')}. Plain-HTTP connections (this one to {host}) go ahead; HTTPS "
+        f"ones fail until {bundle.variable} is fixed or unset.\n"
+    )
+    sys.stderr.flush()
+
+
 def _router(proxies: ProxyConfig, budget: float, overrides: bool) -> httpx.BaseTransport:
     """A transport that sends each request direct or through its scheme's proxy, as `proxy_for` decides (the rule
     `codex doctor` reports; httpx's own mount patterns know no networks like `10.0.0.0/8`). The transports are
@@ -303,12 +326,14 @@ def _router(proxies: ProxyConfig, budget: float, overrides: bool) -> httpx.BaseT
     transports: dict[tuple[str, str | None], httpx.HTTPTransport] = {}
     lock = threading.Lock()
 
-    def transport_for(scheme: str, proxy: str | None) -> httpx.HTTPTransport:
+    def transport_for(scheme: str, proxy: str | None, host: str) -> httpx.HTTPTransport:
         with lock:
             found = transports.get((scheme, proxy))
             if found is not None:
                 return found
             over_tls = scheme == "https" or (proxy or "").lower().startswith("https://")
+            if not over_tls:
+                _warn_about_trust(host)
             # Plain http never uses the context: no trust roots are loaded and a broken CA variable is no matter.
             verify: ssl.SSLContext | bool = tls.ssl_context() if over_tls else False
             try:
@@ -329,7 +354,7 @@ def _router(proxies: ProxyConfig, budget: float, overrides: bool) -> httpx.BaseT
         def handle_request(self, request: httpx.Request) -> httpx.Response:
             url = str(request.url)
             proxy = proxy_for(url, proxies)
-            transport = transport_for(request.url.scheme, proxy)
+            transport = transport_for(request.url.scheme, proxy, request.url.host)
             with netwait.waiting(request.url.host, _via(url, proxy, proxies)):
                 return transport.handle_request(request)
 

@@ -6,7 +6,8 @@ bundle file is also loaded explicitly, so a user's `SSL_CERT_FILE` adds to it ra
 it. When no system store exists (a frozen binary on an unusual Linux) certifi's bundle is used.
 The extra bundle (auth.md §4.1): `CODEX_CA_CERTIFICATE`, else `SSL_CERT_FILE`; an empty value is
 unset; every CERTIFICATE block is added. A bundle that cannot be read or holds no usable
-certificate is an immediate `TLSError` naming the variable, the path and what is wrong.
+certificate is a `TLSError` naming the variable, the path and what is wrong, raised when the first HTTPS
+connection builds the context (http.py); a plain-HTTP run only warns with `bundle_problem()`.
 `describe_certificate()` reads subject, issuer, validity and names from DER for `codex doctor`.
 `ssl`, `truststore` and `certifi` are imported inside functions so start-up stays fast.
 """
@@ -35,6 +36,7 @@ __all__ = [
     "CertificateInfo",
     "TrustRoots",
     "TrustSummary",
+    "bundle_problem",
     "ca_bundle_description",
     "classify_verify_error",
     "count_pem_certificates",
@@ -121,6 +123,20 @@ def selected_ca_bundle() -> CaBundle | None:
         value = os.environ.get(name, "")
         if value.strip():
             return CaBundle(name, value)
+    return None
+
+
+def bundle_problem() -> TLSError | None:
+    """What is wrong with the CA bundle a variable names (missing, unreadable, no certificates), without building a
+    context: a plain-HTTP run warns with it and goes on, where an HTTPS connection fails with it. None when no
+    variable is set or the file reads as PEM certificates; a certificate OpenSSL rejects shows only at HTTPS."""
+    bundle = selected_ca_bundle()
+    if bundle is None:
+        return None
+    try:
+        load_bundle(bundle)
+    except TLSError as exc:
+        return exc
     return None
 
 

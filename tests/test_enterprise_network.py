@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cli_harness import CodexEnv, make_codex_env  # noqa: E402
+from fake_responses import message  # noqa: E402
 from test_doctor import Doctor  # noqa: E402
 
 from codex_cli import http, netwait  # noqa: E402
@@ -196,3 +197,49 @@ def test_doctor_says_a_tarpit_proxy_accepted_but_did_not_answer(tmp_path: Path, 
         "✗ tunnel      CONNECT api.example.test:443: the proxy accepted the connection but did not answer within 1 s"
     ) in output
     assert "closed the connection" not in output
+
+
+# -- 3. a stale CA variable on a run that needs no TLS ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "content"), [("SSL_CERT_FILE", None), ("CODEX_CA_CERTIFICATE", b"garbage\n")],
+    ids=["ssl-cert-file-missing", "codex-ca-garbage"],
+)
+def test_plain_http_model_completes_with_a_broken_ca_variable_and_one_warning(
+    variable: str, content: bytes | None, codex_env: CodexEnv, fake_server: object, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "stale.pem"
+    if content is not None:
+        bundle.write_bytes(content)
+    model = fake_server([{"output": [message("local model answers")]}])  # type: ignore[operator]
+    code, stdout, stderr, _ = _exec(codex_env, model.base_url, **{variable: str(bundle)})
+    assert code == 0, stderr
+    assert "local model answers" in stdout
+    warnings = [line for line in stderr.splitlines() if line.startswith("warning: ") and variable in line]
+    assert len(warnings) == 1, stderr
+    assert str(bundle) in warnings[0] and f"HTTPS ones fail until {variable} is fixed or unset" in warnings[0]
+
+
+def test_https_mcp_server_with_a_garbage_ca_fails_alone_and_the_turn_completes(
+    codex_env: CodexEnv, fake_server: object, tmp_path: Path
+) -> None:
+    """codex-rs 0.169 and this CLI before: the garbage bundle aborted the whole exec, whose only TLS is one MCP
+    server. Now that server fails with the bundle's message and the plain-http model answers."""
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    model = fake_server([{"output": [message("answered without the MCP server")]}])  # type: ignore[operator]
+    port = _closed_port()  # the bundle is refused before any connection is tried
+    codex_env.write_config(model.base_url, extra=f'[mcp_servers.secure]\nurl = "https://127.0.0.1:{port}/mcp"\n')
+    codex_env.env["CODEX_CA_CERTIFICATE"] = str(garbage)
+    run = codex_env.run("exec", "--skip-git-repo-check", "say hi", timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "answered without the MCP server" in run.stdout
+    assert "secure" in run.stderr and "no certificates found in PEM file" in run.stderr
+    assert "CODEX_CA_CERTIFICATE" in run.stderr
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
