@@ -451,6 +451,10 @@ class LineApp:
             return complete_mention(word, self.config.cwd, self._files)
         if word.startswith("/") and at_start:
             return complete_command(word, self.commands)
+        if word.startswith("$"):  # a skill, scanned again so that one added during the session shows up
+            from codex_cli.skills import complete_skill, skills_for_config
+
+            return complete_skill(word, skills_for_config(self.config))
         return []
 
     def _show(self, buffer: EditBuffer, prompt: str) -> None:
@@ -484,6 +488,7 @@ class LineApp:
                             buffer.insert("\n")
                             continue
                         text = buffer.expanded().rstrip("\n")  # a pasted last line's newline is not a line
+                        self._show(buffer, prompt)  # keys read with the Enter are on screen before it goes
                         self.terminal.push_back(keys[index + 1 :])
                         if history:
                             self.buffer = EditBuffer()
@@ -784,7 +789,7 @@ class LineApp:
         pal = self.renderer.pal
         queued = [pal.dim("↳ " + text.split("\n")[0] + (" …" if "\n" in text else "")) for text in self.queued]
         if queued:
-            queued.append(pal.dim("  sent when this turn ends · esc stops it and brings them back to edit"))
+            queued.append(pal.dim("  sent when this turn ends · esc: stop and edit them"))
         self.renderer.area.queued = queued
         if self.buffer.text:
             self._show(self.buffer, PROMPT)

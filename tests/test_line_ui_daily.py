@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cli_harness import CodexEnv, make_codex_env
 from fake_responses import FakeResponsesServer, message
-from line_term import Term, trust
+from line_term import Term, slow_stream, trust
 
 
 @pytest.fixture
@@ -174,3 +174,92 @@ def test_the_width_is_read_again_when_the_terminal_is_resized(codex_env: CodexEn
         assert term.finish() == 0
     assert screen.wraps == 0
     assert max(len(row) for row in screen.text().splitlines()) <= 50
+
+
+# ------------------------------------------------------------------------------------------ 3. typing while it works
+
+
+def _last_rows(term: Term, count: int) -> list[str]:
+    return term.screen().text().splitlines()[-count:]
+
+
+def test_typing_while_a_turn_runs_is_shown_queued_once_and_sent_after_it(codex_env: CodexEnv) -> None:
+    stream = slow_stream(count=25, interval=0.1) | {"no_completed": False, "hold_open": False}
+    stream["events"].append({"type": "response.output_item.done", "output_index": 0,
+                             "item": message(" ".join(f"chunk{i}" for i in range(25)))})
+    with FakeResponsesServer([stream, {"output": [message("second answer")]}]) as server:
+        codex_env.write_config(server.base_url)
+        trust(codex_env)
+        term = Term(codex_env, cols=80)
+        term.prompt()
+        term.line("first")
+        term.expect("chunk2")
+        term.send("and then this")
+        term.expect("and then this")
+        rows = _last_rows(term, 3)
+        assert any("Working" in row for row in rows) and rows[-1] == "› and then this"  # under the live output
+        term.send("\r")
+        term.expect("↳ and then this")  # queued, shown under the output
+        term.expect("second answer")
+        term.prompt()
+        term.settle(0.3)
+        screen = term.screen().text()
+        term.line("/quit")
+        assert term.finish() == 0
+        requests = list(server.requests)
+    assert _texts(requests[1])[-1] == "and then this"
+    assert screen.count("and then this") == 1, screen  # in the scrollback once: as the message sent
+    assert "› and then this\n• second answer" in screen
+    chunks = [row for row in screen.splitlines() if "chunk" in row]
+    assert all("and then" not in row and "Queued" not in row for row in chunks)  # never inside the answer
+
+
+def test_an_interrupt_puts_queued_text_back_in_the_input_unsent(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([slow_stream(), {"output": [message("edited and sent")]}]) as server:
+        codex_env.write_config(server.base_url)
+        trust(codex_env)
+        term = Term(codex_env, cols=80)
+        term.prompt()
+        term.line("stream")
+        term.expect("chunk2")
+        term.send("next question\r")
+        term.expect("↳ next question")
+        term.send("more")
+        term.expect("› more")
+        term.send("\x1b")  # Esc: stop the turn
+        term.expect("Conversation interrupted")
+        term.expect("› next question")
+        term.settle(1.0)
+        assert _last_rows(term, 2) == ["› next question", "  more"]  # back in the input, to edit
+        assert len(server.requests) == 1  # and not sent
+        term.send(" please\r")
+        term.expect("edited and sent")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+        requests = list(server.requests)
+    assert _texts(requests[1])[-1] == "next question\nmore please"
+
+
+def test_plain_terminals_note_a_queued_message_after_the_answer(codex_env: CodexEnv) -> None:
+    codex_env.env["TERM"] = "dumb"
+    stream = slow_stream(count=20, interval=0.1) | {"no_completed": False, "hold_open": False}
+    stream["events"].append({"type": "response.output_item.done", "output_index": 0,
+                             "item": message(" ".join(f"chunk{i}" for i in range(20)))})
+    with FakeResponsesServer([stream, {"output": [message("second answer")]}]) as server:
+        codex_env.write_config(server.base_url)
+        trust(codex_env)
+        term = Term(codex_env, cols=60)
+        term.prompt()
+        term.line("first")
+        term.expect("chunk2")
+        term.send("and then this\r")
+        term.expect("• Queued for the next turn: and then this")
+        term.expect("second answer")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+    text = term.screen().text()
+    assert "\x1b" not in term.raw
+    queued = text.index("Queued for the next turn")
+    assert "chunk19" in text[:queued]  # after the answer, not inside it
