@@ -274,6 +274,30 @@ def _status(app: LineApp, args: str) -> bool:
     return False
 
 
+_SCOPES = {"repo": "this repository", "user": "yours", "admin": "admin"}
+
+
+def _skills(app: LineApp, args: str) -> bool:
+    """`/skills`: every skill found (rescanned now), where from, which are off, and the ones that could not load."""
+    from codex_cli.skills import skills_for_config
+
+    loaded = skills_for_config(app.config)
+    pal = app.renderer.pal
+    if not loaded.skills:
+        app.renderer.note("No skills found. A skill is a folder with a SKILL.md, in ~/.agents/skills or in "
+                          ".agents/skills of this repository.")
+    for skill in loaded.skills:
+        about = skill.description if len(skill.description) <= 160 else skill.description[:159] + "…"
+        state = " (off in config.toml)" if not skill.enabled else "" if skill.implicit else " (only when named)"
+        app.renderer.line(f"  {pal.bold('$' + skill.name)}{pal.dim(state)}  {about}", hang=4)
+        app.renderer.dim_line(f"    {_SCOPES[skill.scope]}: {skill.path}")
+    for warning in loaded.warnings:
+        app.warn(warning)
+    if loaded.skills:
+        app.renderer.dim_line("  Type $name in a prompt to give the model that skill (Tab completes the name).")
+    return False
+
+
 def _agents_files(config: Config) -> list[Path]:
     """The instruction files in effect, from the project root down to the working directory."""
     names = ("AGENTS.override.md", "AGENTS.md", *config.project_doc_fallback_filenames)
@@ -484,6 +508,7 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("model", "choose what model and reasoning effort to use", _model),
     SlashCommand("approvals", "choose what Codex can do without asking", _permissions),
     SlashCommand("permissions", "choose what Codex is allowed to do", _permissions),
+    SlashCommand("skills", "use skills to improve how Codex performs specific tasks", _skills),
     SlashCommand("review", "review my current changes and find issues", _review),
     SlashCommand("new", "start a new chat during a conversation", _new),
     SlashCommand("resume", "resume a saved chat", _resume),

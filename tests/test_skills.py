@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from cli_harness import CodexEnv, codex_rs_binary, make_codex_env
 from fake_responses import FakeResponsesServer, RecordedRequest, message
+from line_term import Term
 
 from codex_cli import skills
 from codex_cli.skills import FrontmatterError, LoadedSkills, parse_frontmatter, read_skill
@@ -417,3 +418,29 @@ def test_the_skills_list_matches_codex_rs(tree: _Tree) -> None:
     roles = [[(i.get("role"), i["content"][0]["text"][:20]) for i in r.body["input"][1:]] for r in requests]
     assert [r for r, _ in roles[0]] == [r for r, _ in roles[1]]
     assert json.dumps(roles[0][0]) == json.dumps(roles[1][0])
+
+
+def test_line_ui_lists_skills_and_completes_a_mention(tree: _Tree) -> None:
+    tree.env.env["TERM"] = "xterm-256color"
+    with FakeResponsesServer([{"output": [message("done with the skill")]}]) as server:
+        tree.env.write_config(server.base_url, extra=tree.config)
+        term = Term(tree.env)
+        term.prompt()
+        term.line("/skills")
+        term.expect("$repo-skill")
+        term.expect("Block text on two lines.")
+        term.expect(f"this repository: {tree.repo}/.agents/skills/repo-skill/SKILL.md")
+        term.expect("$off-skill (off in config.toml)")
+        term.expect(f"Skipped the skill {tree.broken}:3")
+        term.prompt()
+        term.send("follow $rep\t")
+        term.expect("$repo-skill ")
+        term.line("please")
+        term.expect("done with the skill")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+        [request] = server.response_requests
+    tail = request.body["input"][-2:]
+    assert tail[0]["content"][0]["text"] == "follow $repo-skill please"
+    assert tail[1]["content"][0]["text"].startswith("<skill>\n<name>repo-skill</name>\n")
