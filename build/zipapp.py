@@ -8,8 +8,8 @@ The archive holds `#!/usr/bin/env python3`, a `__main__.py`, `codex.py`, the pac
 files (`codex_cli/*.py`, `*.md`, stamped BUILD_VARIANT = "zipapp"), bytecode of the modules that
 start-up imports (for the building Python's version; see `startup_bytecode`), and the pure-Python runtime
 dependencies unpacked from the wheels pinned in build/requirements/runtime.txt (httpx, httpcore,
-h11, idna, certifi with cacert.pem, truststore, tomli), with their licence files. msgspec is
-left out: codex_cli.jsoncodec falls back to the json module with the same output. Entries are
+h11, idna, certifi with cacert.pem, truststore, tomli, socksio for SOCKS proxies), with their licence
+files. msgspec is left out: codex_cli.jsoncodec falls back to the json module with the same output. Entries are
 sorted and carry one fixed timestamp, so the same tree and wheels give the same bytes.
 Missing wheels are fetched by `pip download --require-hashes`; every wheel is checked against
 its pinned sha256 before use.

@@ -336,16 +336,18 @@ def _open(target: _Target, timeout: float, checks: list[Check] | None) -> socket
 
     host, port, role = target.host, target.port, "server"
     proxy_parts = urlsplit(target.proxy) if target.proxy else None
+    socks = proxy_parts is not None and proxy_parts.scheme in ("socks5", "socks5h")
     if proxy_parts is not None:
-        if proxy_parts.scheme != "http":
+        if proxy_parts.scheme != "http" and not socks:
             _record(checks, Check("tunnel", "tunnel", "skip", f"{proxy_parts.scheme}:// proxies are not probed"))
             raise _StepFailed
-        host, port, role = proxy_parts.hostname or "", proxy_parts.port or 80, "proxy"
+        host, port, role = proxy_parts.hostname or "", proxy_parts.port or (1080 if socks else 80), "proxy"
     addresses = _resolve(host, port, role, target, checks)
     sock = _connect(addresses, host, port, role, timeout, checks)
     if proxy_parts is not None:
         try:
-            _tunnel(sock, target, proxy_parts.username, proxy_parts.password, timeout, checks)
+            tunnel = _socks_tunnel if socks else _tunnel
+            tunnel(sock, target, proxy_parts.username, proxy_parts.password, timeout, checks)
         except _StepFailed:
             sock.close()
             raise
@@ -455,6 +457,69 @@ def _tunnel(
     )
     _record(checks, Check("tunnel", "tunnel", "fail", summary, fix=fix, duration_ms=elapsed()))
     raise _StepFailed
+
+
+_SOCKS_REPLIES = {
+    1: "general failure", 2: "not allowed by the proxy's rules", 3: "network unreachable", 4: "host unreachable",
+    5: "connection refused", 6: "TTL expired", 7: "command not supported", 8: "address type not supported",
+}
+
+
+def _socks_tunnel(
+    sock: socket.socket, target: _Target, user: str | None, password: str | None, timeout: float,
+    checks: list[Check] | None,
+) -> None:
+    """The SOCKS5 exchange (RFC 1928, user/password of RFC 1929), asking for the host by name as httpx does."""
+    from urllib.parse import unquote
+
+    authority = f"{target.host}:{target.port}"
+    method = 2 if user is not None or password is not None else 0
+
+    def fail(summary: str, fix: str) -> _StepFailed:
+        _record(checks, Check("tunnel", "tunnel", "fail", f"SOCKS5 {authority}: {summary}", fix=fix,
+                              duration_ms=elapsed()))
+        return _StepFailed(summary)
+
+    with _stopwatch() as elapsed:
+        try:
+            sock.sendall(bytes([5, 1, method]))
+            chosen = _recv_exactly(sock, 2)
+            if chosen[1] != method:
+                wants = "a user and password" if chosen[1] == 2 else f"method {chosen[1]}"
+                raise fail(f"the proxy wants {wants}",
+                           "Put the credentials in the proxy URL: socks5://USER:PASSWORD@HOST:PORT.")
+            if method == 2:
+                name, secret = unquote(user or "").encode(), unquote(password or "").encode()
+                sock.sendall(bytes([1, len(name)]) + name + bytes([len(secret)]) + secret)
+                if _recv_exactly(sock, 2)[1] != 0:
+                    raise fail("the proxy refused these credentials",
+                               "Check the user name and password in the proxy variable.")
+            encoded = target.host.encode("idna")
+            sock.sendall(bytes([5, 1, 0, 3, len(encoded)]) + encoded + target.port.to_bytes(2, "big"))
+            reply = _recv_exactly(sock, 4)
+            _recv_exactly(sock, {1: 4, 4: 16}.get(reply[3], 0) or _recv_exactly(sock, 1)[0])
+            _recv_exactly(sock, 2)
+        except TimeoutError as exc:
+            raise fail(f"the proxy accepted the connection but did not answer within {timeout:g} s",
+                       "A hung proxy, or a firewall that swallows the traffic: check the proxy's address and port.",
+                       ) from exc
+        except (OSError, EOFError) as exc:
+            raise fail(f"the proxy closed the connection ({exc})",
+                       "Check that the proxy variable names a SOCKS5 proxy.") from exc
+    if reply[1] != 0:
+        raise fail(f"the proxy could not connect: {_SOCKS_REPLIES.get(reply[1], f'reply {reply[1]}')}",
+                   "The proxy refused or failed to reach this host: ask its administrator, or set NO_PROXY for it.")
+    _record(checks, Check("tunnel", "tunnel", "ok", f"SOCKS5 {authority} → connected", duration_ms=elapsed()))
+
+
+def _recv_exactly(sock: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise EOFError("closed by the proxy")
+        data += chunk
+    return data
 
 
 def _read_head(sock: socket.socket) -> str:

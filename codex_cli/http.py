@@ -533,17 +533,29 @@ def _proxy_error(exc: BaseException, url: str, proxy: str, refused: bool) -> Net
             "(nothing listens at the proxy's address).",
             "Check that the proxy is running and the address is right, or unset the variable. " + _PROXY_HINT,
         )
-    sent = urlsplit(proxy).username is not None or urlsplit(proxy).password is not None
-    if text.startswith("407") and sent:
+    parts = urlsplit(proxy)
+    sent = parts.username is not None or parts.password is not None
+    socks = parts.scheme.startswith("socks")
+    # httpcore's SOCKS5 words: "Invalid username/password" (RFC 1929 refusal), "Requested NO AUTHENTICATION
+    # REQUIRED from proxy server, but got ..." (the proxy wants a password), "Proxy Server could not connect: ...".
+    asked_for_credentials = text.startswith("407") or (socks and "from proxy server, but got" in text)
+    if sent and (asked_for_credentials or text == "Invalid username/password"):
         return NetworkError(
             f"The proxy {target} refused these credentials ({text}).",
             f"Check the user name and password in {source} (percent-encode special characters: @ as %40, "
-            ": as %3A, / as %2F); the proxy may also want another scheme than Basic.",
+            ": as %3A, / as %2F)" + ("." if socks else "; the proxy may also want another scheme than Basic."),
         )
-    if text.startswith("407"):
+    if asked_for_credentials:
         return NetworkError(
             f"The proxy {target} requires authentication ({text}).",
-            "Put the credentials in the proxy URL: http://USER:PASSWORD@HOST:PORT (percent-encode special characters).",
+            f"Put the credentials in the proxy URL: {parts.scheme}://USER:PASSWORD@HOST:PORT (percent-encode special "
+            "characters).",
+        )
+    if socks and text.startswith("Proxy Server could not connect"):
+        return NetworkError(
+            f"The SOCKS proxy {target} could not open a connection to {url}: {text}",
+            "The proxy refused or failed to reach this host: ask its administrator, or set NO_PROXY for it. "
+            + _PROXY_HINT,
         )
     if text[:3].isdigit():
         return NetworkError(

@@ -12,6 +12,9 @@ Modes: "intercept" (above), "tunnel" (a plain CONNECT tunnel, no TLS of its own)
 with `Connection: close`. Only loopback origins are reached unless `origin=(host, port)`
 redirects every tunnel (so `auth.openai.com:443` can be answered locally) or `allow_remote`.
 
+`Socks5Proxy(require_auth=("u", "p"))` is a SOCKS5 proxy (RFC 1928, CONNECT only; user/password of RFC 1929
+when asked): `requests` holds the (host, port) each client asked for, `users` the user names it sent.
+
 `OkOrigin(tls_context)` is the origin of the reproduction: an HTTP(S) server on 127.0.0.1 that
 answers every request (e.g. `POST /oauth/token`) with `200 ok` and records the request lines.
 
@@ -19,7 +22,7 @@ Import it (tests put `scripts/` on sys.path):
     with InterceptingProxy(upstream_ca="origin-ca.pem") as proxy:
         proxy.url, proxy.write_ca(path), proxy.requests, proxy.exchanges, proxy.tls_failures
 Or run it:
-    python scripts/intercepting_proxy.py [--port 0] [--mode intercept|tunnel] [--upstream-ca FILE]
+    python scripts/intercepting_proxy.py [--port 0] [--mode intercept|tunnel|socks5] [--upstream-ca FILE]
         [--origin HOST:PORT] [--ca-out FILE] [--reject STATUS] [--auth USER:PASSWORD]
 It prints `PORT <n>` and `CA <file>`, then serves until Ctrl-C.
 """
@@ -45,7 +48,7 @@ from urllib.parse import urlsplit
 
 import trustme
 
-__all__ = ["Exchange", "InterceptingProxy", "OkOrigin", "ProxyRequest", "main"]
+__all__ = ["Exchange", "InterceptingProxy", "OkOrigin", "ProxyRequest", "Socks5Proxy", "main"]
 
 _IDLE_TIMEOUT = 30.0
 _MAX_HEADER = 65536
@@ -288,6 +291,97 @@ class InterceptingProxy:
             self._open.discard(sock)
 
 
+class Socks5Proxy:
+    """A SOCKS5 proxy on 127.0.0.1 (CONNECT only) that relays to loopback origins, or to `origin` for every
+    request; `require_auth` asks for RFC 1929 user/password (a wrong pair is refused with status 1)."""
+
+    def __init__(
+        self, *, require_auth: tuple[str, str] | None = None, origin: tuple[str, int] | None = None
+    ) -> None:
+        self.require_auth = require_auth
+        self.origin = origin
+        self.requests: list[tuple[str, int]] = []
+        self.users: list[str] = []
+        self._server: socketserver.ThreadingTCPServer | None = None
+
+    def start(self) -> Socks5Proxy:
+        proxy = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                try:
+                    proxy._handle(self.request)
+                except (OSError, ValueError):
+                    pass
+
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        self._server = server
+        threading.Thread(target=server.serve_forever, args=(0.05,), name="socks5-proxy", daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Socks5Proxy:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the proxy first"
+        return int(self._server.server_address[1])
+
+    def url(self, scheme: str = "socks5", auth: tuple[str, str] | None = None) -> str:
+        credentials = f"{auth[0]}:{auth[1]}@" if auth else ""
+        return f"{scheme}://{credentials}127.0.0.1:{self.port}"
+
+    def _handle(self, client: socket.socket) -> None:
+        client.settimeout(_IDLE_TIMEOUT)
+        version, count = _exactly(client, 2)
+        methods = _exactly(client, count)
+        wanted = 0x02 if self.require_auth else 0x00
+        if version != 5 or wanted not in methods:
+            client.sendall(b"\x05\xff")
+            return
+        client.sendall(bytes([5, wanted]))
+        if self.require_auth is not None:
+            _, user_length = _exactly(client, 2)
+            user = _exactly(client, user_length).decode()
+            password = _exactly(client, _exactly(client, 1)[0]).decode()
+            self.users.append(user)
+            if (user, password) != self.require_auth:
+                client.sendall(b"\x01\x01")
+                return
+            client.sendall(b"\x01\x00")
+        _, command, _, kind = _exactly(client, 4)
+        if kind == 1:
+            host = str(ipaddress.IPv4Address(_exactly(client, 4)))
+        elif kind == 4:
+            host = str(ipaddress.IPv6Address(_exactly(client, 16)))
+        else:
+            host = _exactly(client, _exactly(client, 1)[0]).decode("idna")
+        port = int.from_bytes(_exactly(client, 2), "big")
+        self.requests.append((host, port))
+        destination = self.origin or ((host, port) if host == "localhost" or _is_loopback(host) else None)
+        if command != 1 or destination is None:
+            client.sendall(b"\x05\x02\x00\x01" + bytes(6))  # not allowed by the ruleset
+            return
+        try:
+            upstream = socket.create_connection(destination, timeout=10)
+        except OSError:
+            client.sendall(b"\x05\x05\x00\x01" + bytes(6))  # connection refused
+            return
+        with upstream:
+            client.sendall(b"\x05\x00\x00\x01" + bytes(6))
+            _relay(client, upstream, None)
+
+
 class OkOrigin:
     """A local origin answering every request with `200 ok`; `requests` holds (method, path, body)."""
 
@@ -372,6 +466,16 @@ def _read_head(sock: socket.socket) -> tuple[bytes | None, bytes]:
     return head, rest
 
 
+def _exactly(sock: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise ValueError("the client closed the connection")
+        data += chunk
+    return data
+
+
 def _parse_head(head: bytes) -> ProxyRequest:
     lines = head.decode("latin-1").split("\r\n")
     method, target, _ = lines[0].split(" ", 2)
@@ -433,7 +537,7 @@ def _close(sock: socket.socket) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mode", choices=("intercept", "tunnel"), default="intercept")
+    parser.add_argument("--mode", choices=("intercept", "tunnel", "socks5"), default="intercept")
     parser.add_argument("--upstream-ca", help="PEM file of the CA that signs the origins (default: system roots)")
     parser.add_argument("--origin", metavar="HOST:PORT", help="send every tunnel to this origin")
     parser.add_argument("--ca-out", help="write the proxy's CA certificate here (default: a temporary file)")
@@ -450,6 +554,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.auth:
         user, _, password = args.auth.partition(":")
         options["require_auth"] = (user, password)
+    if args.mode == "socks5":
+        user, _, password = (args.auth or "").partition(":")
+        with Socks5Proxy(require_auth=(user, password) if args.auth else None, origin=origin) as socks:
+            print(f"PORT {socks.port}", flush=True)
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                pass
+        return 0
     ca_out = args.ca_out or str(Path(tempfile.mkdtemp(prefix="codex-proxy-")) / "proxy-ca.pem")
     with InterceptingProxy(**options) as proxy:
         proxy.write_ca(ca_out)

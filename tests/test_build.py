@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import assets  # noqa: E402
 from fake_responses import message  # noqa: E402
+from intercepting_proxy import Socks5Proxy  # noqa: E402
 
 VERSION = assets.package_version()
 MB = 1_000_000
@@ -108,8 +109,9 @@ def _registered(command: str) -> bool:
     return False
 
 
-def _exec_over_tls(command: list[str], tmp_path: Path, fake_server, *, with_ca: bool = True):
-    """`codex exec --json -` against the fake model over https, trusting a fresh CA only via CODEX_CA_CERTIFICATE."""
+def _exec_over_tls(command: list[str], tmp_path: Path, fake_server, *, with_ca: bool = True, **extra_env: str):
+    """`codex exec --json -` against the fake model over https, trusting a fresh CA only via CODEX_CA_CERTIFICATE;
+    `extra_env` adds variables (a proxy)."""
     ca = trustme.CA()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("127.0.0.1").configure_cert(context)
@@ -127,6 +129,7 @@ def _exec_over_tls(command: list[str], tmp_path: Path, fake_server, *, with_ca: 
     env = _clean_env(CODEX_HOME=str(home), HOME=str(tmp_path), USERPROFILE=str(tmp_path), MOCK_API_KEY="test-key")
     if with_ca:
         env["CODEX_CA_CERTIFICATE"] = str(ca_file)
+    env.update(extra_env)
     run = _run([*command, "exec", "--skip-git-repo-check", "--json", "-"], input="say hello", cwd=tmp_path, env=env)
     return run, server
 
@@ -168,6 +171,17 @@ def test_zipapp_exec_over_tls_without_the_ca_fails_with_a_tls_error(
     assert server.response_requests == []
 
 
+def test_zipapp_exec_through_a_socks5_proxy_with_a_password(
+    zipapp: Path, bare_python: str, tmp_path: Path, fake_server
+) -> None:
+    """SOCKS support (socksio) is carried inside: the zipapp used to say `pip install httpx[socks]`."""
+    with Socks5Proxy(require_auth=("alice", "s3cret")) as socks:
+        run, server = _exec_over_tls([bare_python, "-I", str(zipapp)], tmp_path, fake_server,
+                                     ALL_PROXY=socks.url("socks5h", ("alice", "s3cret")))
+        _assert_answered(run, server)
+        assert socks.requests == [("127.0.0.1", server.port)] and socks.users == ["alice"]
+
+
 def test_zipapp_without_msgspec_behaves_like_with_it(
     zipapp: Path, bare_python: str, tmp_path: Path, fake_server
 ) -> None:
@@ -207,7 +221,8 @@ def test_zipapp_holds_only_runtime_files_stamped_and_without_msgspec(zipapp: Pat
         assert names == sorted(names)
         assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
         tops = {name.split("/")[0] for name in names}
-        wanted = {"__main__.py", "codex.py", "codex_cli", "httpx", "httpcore", "h11", "idna", "certifi", "truststore"}
+        wanted = {"__main__.py", "codex.py", "codex_cli", "httpx", "httpcore", "h11", "idna", "certifi", "truststore",
+                  "socksio"}
         assert wanted <= tops
         assert "certifi/cacert.pem" in names and "codex_cli/instructions.md" in names
         assert not any(top.startswith(("msgspec", "tests", "scripts", "build", "anyio", "sniffio")) for top in tops)
@@ -272,6 +287,13 @@ def test_binary_version_with_a_bare_environment(binary: Path) -> None:
 def test_binary_exec_over_tls_with_runtime_ca_answers(binary: Path, tmp_path: Path, fake_server) -> None:
     run, server = _exec_over_tls([str(binary)], tmp_path, fake_server)
     _assert_answered(run, server)
+
+
+def test_binary_exec_through_a_socks5_proxy(binary: Path, tmp_path: Path, fake_server) -> None:
+    with Socks5Proxy() as socks:
+        run, server = _exec_over_tls([str(binary)], tmp_path, fake_server, ALL_PROXY=socks.url())
+        _assert_answered(run, server)
+        assert socks.requests == [("127.0.0.1", server.port)]
 
 
 def test_binary_is_under_15_mb(binary: Path) -> None:

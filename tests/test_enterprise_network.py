@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -13,12 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cli_harness import CodexEnv, make_codex_env  # noqa: E402
-from fake_responses import message  # noqa: E402
+from fake_responses import FakeResponsesServer, message  # noqa: E402
+from intercepting_proxy import InterceptingProxy, Socks5Proxy  # noqa: E402
 from test_doctor import Doctor  # noqa: E402
 
 from codex_cli import http, netwait  # noqa: E402
@@ -243,3 +246,119 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# -- 4. proxy settings as people write them ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def origin_ca() -> trustme.CA:
+    return trustme.CA(organization_name="Codex Enterprise Origin")
+
+
+@pytest.fixture
+def tls_model(fake_server: object, origin_ca: trustme.CA, tmp_path: Path) -> tuple[FakeResponsesServer, Path]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    origin_ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+    server = fake_server([{"output": [message("through the proxy")]}], tls=context)  # type: ignore[operator]
+    ca_file = tmp_path / "origin-ca.pem"
+    origin_ca.cert_pem.write_to_path(str(ca_file))
+    return server, ca_file
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("127.0.0.1:3128", "http://127.0.0.1:3128"),
+        ("proxy.corp:8080", "http://proxy.corp:8080"),
+        ("alice:s3cret@proxy.corp:8080", "http://alice:s3cret@proxy.corp:8080"),
+        ("[::1]:3128", "http://[::1]:3128"),
+        ("socks5h://gw:1080", "socks5h://gw:1080"),
+    ],
+)
+def test_a_proxy_without_a_scheme_is_http(written: str, meant: str) -> None:
+    """codex-rs and curl take HTTPS_PROXY=host:port as http://host:port; httpx said "Unknown scheme"."""
+    config = http.proxy_config({"HTTPS_PROXY": written})
+    assert config.https == meant
+    assert http.proxy_for("https://api.openai.com/v1", config) == meant
+
+
+def test_exec_through_a_scheme_less_proxy_variable(
+    codex_env: CodexEnv, tls_model: tuple[FakeResponsesServer, Path]
+) -> None:
+    model, ca_file = tls_model
+    with InterceptingProxy(mode="tunnel") as tunnel:
+        code, stdout, stderr, _ = _exec(
+            codex_env, model.base_url.replace("127.0.0.1", "localhost"),
+            HTTPS_PROXY=f"127.0.0.1:{tunnel.port}", CODEX_CA_CERTIFICATE=str(ca_file),
+        )
+        assert code == 0, stderr
+        assert "through the proxy" in stdout
+        assert [r.target for r in tunnel.requests] == [f"localhost:{model.port}"]
+
+
+@pytest.mark.parametrize("scheme", ["socks5", "socks5h"])
+@pytest.mark.parametrize("auth", [None, ("alice", "s3cret")], ids=["open", "password"])
+def test_exec_through_a_socks5_proxy(
+    scheme: str, auth: tuple[str, str] | None, codex_env: CodexEnv, tls_model: tuple[FakeResponsesServer, Path]
+) -> None:
+    model, ca_file = tls_model
+    with Socks5Proxy(require_auth=auth) as socks:
+        code, stdout, stderr, _ = _exec(
+            codex_env, model.base_url.replace("127.0.0.1", "localhost"),
+            ALL_PROXY=socks.url(scheme, auth), CODEX_CA_CERTIFICATE=str(ca_file),
+        )
+        assert code == 0, stderr
+        assert "through the proxy" in stdout
+        # httpx hands the name to the proxy for both (curl and reqwest resolve it first for socks5://).
+        assert socks.requests == [("localhost", model.port)]
+        assert socks.users == ([auth[0]] if auth else [])
+
+
+def test_socks5_proxy_refusing_the_password_says_so(codex_env: CodexEnv) -> None:
+    with Socks5Proxy(require_auth=("alice", "s3cret")) as socks:
+        code, _, stderr, elapsed = _exec(
+            codex_env, "https://api.example.test/v1", ALL_PROXY=socks.url("socks5", ("alice", "wrong"))
+        )
+        assert code == 1 and elapsed < 10, stderr
+        assert f"The proxy socks5://***@127.0.0.1:{socks.port} (from ALL_PROXY) refused these credentials" in stderr
+        assert "wrong" not in stderr and "alice" not in stderr
+        code, _, stderr, _ = _exec(codex_env, "https://api.example.test/v1", ALL_PROXY=socks.url())
+        assert code == 1 and "requires authentication" in stderr, stderr
+        assert "socks5://USER:PASSWORD@HOST:PORT" in stderr
+
+
+def test_http_proxy_refusing_the_password_says_so_not_that_it_is_missing(codex_env: CodexEnv) -> None:
+    with InterceptingProxy(mode="tunnel", require_auth=("alice", "s3cret")) as guarded:
+        port = guarded.port
+        code, _, stderr, _ = _exec(
+            codex_env, "https://api.example.test/v1", HTTPS_PROXY=f"http://alice:wrong@127.0.0.1:{port}"
+        )
+    assert code == 1, stderr
+    assert (
+        f"The proxy http://***@127.0.0.1:{port} (from HTTPS_PROXY) refused these credentials "
+        "(407 Proxy Authentication Required)"
+    ) in stderr
+    assert "Check the user name and password in HTTPS_PROXY" in stderr and "wrong" not in stderr
+
+
+def test_tarpit_socks_proxy_names_the_socks_handshake(codex_env: CodexEnv, tarpit: Tarpit) -> None:
+    code, _, stderr, elapsed = _exec(
+        codex_env, "https://api.example.test/v1", ALL_PROXY=f"socks5://127.0.0.1:{tarpit.port}",
+        CODEX_CONNECT_TIMEOUT="1",
+    )
+    assert code == 1 and elapsed < 6, stderr
+    assert "accepted the connection but did not answer the SOCKS handshake for api.example.test:443" in stderr
+
+
+def test_doctor_probes_a_socks5_proxy(tmp_path: Path, tls_model: tuple[FakeResponsesServer, Path]) -> None:
+    model, ca_file = tls_model
+    doc = Doctor(tmp_path)
+    doc.configure(model.base_url.replace("127.0.0.1", "localhost"))
+    with Socks5Proxy(require_auth=("alice", "s3cret")) as socks:
+        code, output, _ = doc.run(ALL_PROXY=socks.url("socks5h", ("alice", "s3cret")), CODEX_CA_CERTIFICATE=str(ca_file))
+        assert code == 0, output
+        assert f"✓ tunnel      SOCKS5 localhost:{model.port} → connected" in output
+        code, output, _ = doc.run(ALL_PROXY=socks.url("socks5h", ("alice", "nope")))
+        assert code == 1 and "SOCKS5 localhost" in output and "the proxy refused these credentials" in output
+        assert "nope" not in output

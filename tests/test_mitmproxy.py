@@ -188,3 +188,16 @@ def test_mitmproxy_doctor_names_mitmproxy_as_the_issuer(
     issuer = next(line for line in result.stdout.splitlines() if line.strip().startswith("issuer"))
     assert "mitmproxy" in issuer
     assert "export CODEX_CA_CERTIFICATE=/path/to/proxy-ca.pem" in result.stdout
+
+
+def test_mitmproxy_addressed_without_a_scheme_works(
+    codex_env: CodexEnv, model: FakeResponsesServer, mitmdump: Mitmdump
+) -> None:
+    """HTTPS_PROXY=127.0.0.1:PORT, as people write it (codex-rs and curl take it as http://); httpx refused it
+    with "Unknown scheme"."""
+    code, output, _ = _exec(
+        codex_env, model, HTTPS_PROXY=f"127.0.0.1:{mitmdump.port}", CODEX_CA_CERTIFICATE=str(mitmdump.ca_file)
+    )
+    assert code == 0, output + mitmdump.log()
+    assert "FAKE-OK via mitmproxy" in output and "Unknown scheme" not in output
+    assert len(model.requests) == 1
