@@ -670,11 +670,13 @@ def _check_flag(value: str | None, allowed: tuple[str, ...], flag: str) -> None:
         raise UsageError(f"invalid value '{value}' for '{flag}'", f"Possible values: {choices}.")
 
 
-def _policies(doc: Doc, overrides: CliOverrides) -> tuple[ApprovalPolicy, SandboxMode]:
+def _policies(doc: Doc, overrides: CliOverrides, trusted: bool) -> tuple[ApprovalPolicy, SandboxMode]:
     if overrides.bypass_approvals_and_sandbox:
         return "never", "danger-full-access"
     approval = overrides.approval_policy or keys.str_at(doc, "approval_policy") or "on-request"
-    sandbox = overrides.sandbox_mode or keys.str_at(doc, "sandbox_mode") or "read-only"
+    # A trusted project may be written to (and asks for more), as in codex-rs; any other stays read-only.
+    default = "workspace-write" if trusted else "read-only"
+    sandbox = overrides.sandbox_mode or keys.str_at(doc, "sandbox_mode") or default
     return cast(ApprovalPolicy, approval), cast(SandboxMode, sandbox)
 
 
@@ -758,7 +760,7 @@ def _build(
     provider_id = _select_provider(doc, overrides, providers, layers)
     oss_model = _DEFAULT_OSS_MODELS.get(provider_id) if overrides.oss else None
     features, feature_notes = keys.resolve_features(keys.get_in(doc, "features"))
-    approval, sandbox = _policies(doc, overrides)
+    approval, sandbox = _policies(doc, overrides, project.trust == "trusted")
     return Config(
         codex_home=home,
         cwd=cwd,

@@ -18,7 +18,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -128,10 +129,12 @@ def main(args: argparse.Namespace) -> int:
     config = load_config(overrides)
     _exit_on_hangup()
     app = LineApp(config, overrides, bypass_hook_trust=bool(getattr(args, "dangerously_bypass_hook_trust", False)))
-    start, source = _thread_start(args, config, app)
-    if start is None:
-        return 1
-    return app.run(start, source, getattr(args, "prompt", None))
+    with app.terminal_session():
+        app.ask_trust()
+        start, source = _thread_start(args, app.config, app)
+        if start is None:
+            return 1
+        return app.run(start, source, getattr(args, "prompt", None))
 
 
 def _exit_on_hangup() -> None:
@@ -360,39 +363,86 @@ class LineApp:
 
     # ------------------------------------------------------------------ the main loop
 
-    def run(self, start: ThreadStart, source: str, prompt: str | None) -> int:
-        from codex_cli.slash_commands import replay, review_hooks
-
+    @contextmanager
+    def terminal_session(self) -> Iterator[None]:
+        """Bracketed paste and focus reports on while the UI runs (live terminals), the terminal restored after."""
         self._watch_resize()
         if self.live:
-            self._raw_write("\x1b[?2004h\x1b[?1004h")  # bracketed paste and focus reports, while the UI runs
+            self._raw_write("\x1b[?2004h\x1b[?1004h")
         try:
-            self.header()
-            for warning in self.hooks.discovered.warnings:
-                self.warn(warning)
-            if self.bypass_hook_trust:
-                from codex_cli.hooks import BYPASS_TRUST_WARNING
-
-                self.warn(BYPASS_TRUST_WARNING)
-            review_hooks(self)
-            self.open(start, source)  # a CodexError here ends the run: cli.main prints it
-            try:
-                if start.resumed is not None:
-                    if start.fork:
-                        old_id = start.resumed.meta.id
-                        old_name = _thread_name(self.config.codex_home, old_id)
-                        self.renderer.note(f"Thread forked from {old_name} ({old_id})" if old_name
-                                           else f"Thread forked from {old_id}")
-                    replay(self, start.resumed)
-                self._loop(prompt)
-            except BaseException:
-                self.session.close()  # leave no sandbox placeholders or child processes behind
-                raise
-            return self.exit()
+            yield
         finally:
             self.terminal.restore()
             if self.live:
                 self._raw_write("\x1b[?1004l\x1b[?2004l")
+
+    def ask_trust(self) -> None:
+        """The first start in a Git repository nobody decided about asks whether to trust it (ux.md §2.1 step 1).
+        Trusted is recorded for the repository's root in config.toml and the project then runs as codex-rs runs
+        trusted ones: workspace-write, asking before anything beyond it, its .codex/ settings in effect. "Not now"
+        records nothing: read-only this time, and the question again next time."""
+        from codex_cli import toml_edit
+        from codex_cli.config import load_config
+        from codex_cli.project_doc import find_project_root
+
+        config = self.config
+        cwd = config.cwd.resolve()
+        root = find_project_root(cwd)
+        if config.project_trust is not None or root is None:
+            return
+        renderer, pal = self.renderer, self.renderer.pal
+        renderer.line(pal.bold("  Folder access"))
+        renderer.line(f"  {cwd}")
+        if root != cwd:
+            renderer.line(f"  This folder is inside the Git repository {root}; your answer applies to all of it.")
+        renderer.line("  Trust this folder? Trusted, Codex reads, edits and runs files here within your permission "
+                      "settings, and the project's .codex/ settings apply (they can run programs without asking "
+                      "the model). Trust only files you know. The answer is saved.")
+        renderer.blank()
+        renderer.line("  1. Trust and continue\n  2. Not now (read-only this time; asked again next start)")
+        answer = self.ask_choice("Select [1-2] (enter: 1, esc: 2): ")
+        if answer is None or answer.strip().lower() not in ("", "1", "t", "trust", "y", "yes"):
+            renderer.note("Not trusted: read-only for this session.")
+            renderer.blank()
+            return
+        path = config.config_path
+        try:
+            text = toml_edit.set_value(toml_edit.read_text(path), ("projects", str(root), "trust_level"), "trusted")
+            toml_edit.write_text_atomic(path, text)
+        except (OSError, UnicodeDecodeError, toml_edit.TomlEditError) as exc:
+            self.renderer.error(f"Could not record trust for {root} in {path}: {exc}")
+            return
+        self.config = load_config(self.overrides)
+        self.hooks = HookEngine.from_config(self.config, bypass_trust=self.bypass_hook_trust,
+                                            on_report=self._hook_report)  # the project's hooks now count
+        renderer.note(f"Trusted {root}")
+        renderer.blank()
+
+    def run(self, start: ThreadStart, source: str, prompt: str | None) -> int:
+        from codex_cli.slash_commands import replay, review_hooks
+
+        self.header()
+        for warning in self.hooks.discovered.warnings:
+            self.warn(warning)
+        if self.bypass_hook_trust:
+            from codex_cli.hooks import BYPASS_TRUST_WARNING
+
+            self.warn(BYPASS_TRUST_WARNING)
+        review_hooks(self)
+        self.open(start, source)  # a CodexError here ends the run: cli.main prints it
+        try:
+            if start.resumed is not None:
+                if start.fork:
+                    old_id = start.resumed.meta.id
+                    old_name = _thread_name(self.config.codex_home, old_id)
+                    self.renderer.note(f"Thread forked from {old_name} ({old_id})" if old_name
+                                       else f"Thread forked from {old_id}")
+                replay(self, start.resumed)
+            self._loop(prompt)
+        except BaseException:
+            self.session.close()  # leave no sandbox placeholders or child processes behind
+            raise
+        return self.exit()
 
     def _watch_resize(self) -> None:
         """SIGWINCH: wrap at the new width from the next row on."""
@@ -518,6 +568,9 @@ class LineApp:
                     elif key.name in ("focus-in", "focus-out"):
                         self.notifier.focused = key.name == "focus-in"
                     elif key.name == "esc":
+                        if not history and not buffer.text:
+                            self.renderer.hide_input()
+                            raise KeyboardInterrupt  # an answer given up
                         buffer.completion = []
                     else:
                         buffer.edit(key)
@@ -542,10 +595,14 @@ class LineApp:
 
     def ask(self, prompt: str) -> str:
         """A one-off answer (a picker number, a path) that stays out of the history; "" when given up."""
+        return self.ask_choice(prompt) or ""
+
+    def ask_choice(self, prompt: str) -> str | None:
+        """`ask()`, with None when the person gave up (Esc, Ctrl-C or Ctrl-D on an empty answer)."""
         try:
             return self.read_input(prompt, history=False)
         except (EOFError, KeyboardInterrupt):
-            return ""
+            return None
 
     def exit(self) -> int:
         pal = self.renderer.pal

@@ -30,20 +30,25 @@ def slow_stream(count: int = 60, interval: float = 0.15) -> dict[str, Any]:
     return {"events": [created, added, *deltas], "interval": interval, "no_completed": True, "hold_open": True}
 
 
-def trust(codex_env: CodexEnv) -> None:
-    """Record the work dir as trusted in config.toml, so the UI starts without the trust question."""
+def trust(codex_env: CodexEnv, level: str = "trusted") -> None:
+    """Record a trust decision for the work dir in config.toml (unless there is one), so the UI starts without
+    the trust question: "trusted" (workspace-write) or "untrusted" (read-only)."""
     config = codex_env.home / "config.toml"
     text = config.read_text(encoding="utf-8") if config.exists() else ""
     entry = f'[projects."{codex_env.workdir.resolve()}"]'
     if entry not in text:
-        config.write_text(text + f'\n{entry}\ntrust_level = "trusted"\n', encoding="utf-8")
+        config.write_text(text + f'\n{entry}\ntrust_level = "{level}"\n', encoding="utf-8")
 
 
 class Term:
     """A `codex` child on a pseudo-terminal; `expect` fails with the screen text so far."""
 
     def __init__(self, codex_env: CodexEnv, *args: str, command: str | None = None, cols: int = 160,
-                 rows: int = 50) -> None:
+                 rows: int = 50, trust_level: str | None = "untrusted") -> None:
+        """`trust_level`: the decision recorded for the work dir when config.toml has none (read-only and no
+        question by default); None leaves it undecided, so the UI asks."""
+        if trust_level is not None:
+            trust(codex_env, trust_level)
         self.log = io.StringIO()
         self.cols, self.rows = cols, rows
         program, argv = (CODEX[0], [*CODEX[1:], *args]) if command is None else ("bash", ["-c", command])

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 from cli_harness import CODEX, CodexEnv, make_codex_env  # noqa: E402
 from fake_responses import FakeResponsesServer, apply_patch_call, exec_call, message  # noqa: E402
-from line_term import Term, slow_stream  # noqa: E402
+from line_term import Term, slow_stream, trust  # noqa: E402
 
 from codex_cli.line_input import Key, parse_keys  # noqa: E402
 from codex_cli.line_render import (  # noqa: E402
@@ -516,6 +516,7 @@ def test_model_picker_saves_the_choice_when_asked(codex_env: CodexEnv) -> None:
     with FakeResponsesServer([{"output": [message("ok")]}]) as server:
         codex_env.write_config(server.base_url)
         config = codex_env.home / "config.toml"
+        trust(codex_env, "untrusted")
         config.write_text("# my settings\n" + config.read_text(encoding="utf-8"), encoding="utf-8")
         before = config.read_text(encoding="utf-8")
         term = Term(codex_env)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from cli_harness import CodexEnv, make_codex_env
-from fake_responses import FakeResponsesServer, message
+from fake_responses import FakeResponsesServer, exec_call, message
 from line_term import Term, slow_stream, trust
 
 
@@ -263,3 +263,63 @@ def test_plain_terminals_note_a_queued_message_after_the_answer(codex_env: Codex
     assert "\x1b" not in term.raw
     queued = text.index("Queued for the next turn")
     assert "chunk19" in text[:queued]  # after the answer, not inside it
+
+
+# ---------------------------------------------------------------------------------------------- 4. folder trust
+
+
+def test_first_start_in_a_repository_asks_for_trust_and_trusted_projects_may_write(codex_env: CodexEnv) -> None:
+    script = [{"output": [exec_call("touch made-by-model.txt", "c1")]}, {"output": [message("made it")]}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env, trust_level=None)
+        term.expect("Folder access")
+        term.expect("Trust this folder?")
+        term.expect("1. Trust and continue")
+        term.expect("2. Not now")
+        term.send("\r")  # Enter: trust, as in codex-rs
+        term.expect(f"Trusted {codex_env.workdir.resolve()}")
+        term.expect("permissions: Workspace (Ask for approval)")
+        term.prompt()
+        term.line("make a file")
+        term.expect("made it")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+    assert "Would you like to run" not in term.text  # a write in the workspace needs no approval
+    assert (codex_env.workdir / "made-by-model.txt").exists()
+    config = (codex_env.home / "config.toml").read_text(encoding="utf-8")
+    assert f'[projects."{codex_env.workdir.resolve()}"]\ntrust_level = "trusted"\n' in config
+    again = Term(codex_env, trust_level=None)  # decided: not asked again
+    again.expect("permissions: Workspace (Ask for approval)")
+    again.prompt()
+    again.line("/quit")
+    assert again.finish() == 0
+    assert "Folder access" not in again.text
+
+
+def test_not_now_keeps_the_session_read_only_and_records_nothing(codex_env: CodexEnv) -> None:
+    sub = codex_env.workdir / "pkg"
+    sub.mkdir()
+    with FakeResponsesServer([]) as server:
+        codex_env.write_config(server.base_url)
+        before = (codex_env.home / "config.toml").read_text(encoding="utf-8")
+        term = Term(codex_env, "-C", str(sub), trust_level=None)
+        term.expect("Folder access")
+        term.expect(f"inside the Git repository {codex_env.workdir.resolve()}")  # trust is for the repository
+        term.expect("Select [1-2]")
+        term.line("2")
+        term.expect("Not trusted: read-only for this session.")
+        term.expect("permissions: Read Only (Ask for approval)")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+        assert (codex_env.home / "config.toml").read_text(encoding="utf-8") == before
+        plain = codex_env.workdir.parent / "not-a-repository"
+        plain.mkdir()
+        outside = Term(codex_env, "-C", str(plain), trust_level=None)  # no repository: nothing to ask
+        outside.expect("permissions: Read Only")
+        outside.prompt()
+        outside.line("/quit")
+        assert outside.finish() == 0
+    assert "Folder access" not in outside.text

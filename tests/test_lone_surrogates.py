@@ -260,6 +260,8 @@ def _line_ui_turn(codex_env: CodexEnv, script: list[Any], extra: str, *shown: st
     codex_env.env["TERM"] = "xterm-256color"
     with FakeResponsesServer(script) as server:
         codex_env.write_config(server.base_url, extra=extra)
+        with (codex_env.home / "config.toml").open("a", encoding="utf-8") as config:  # no folder-trust question
+            config.write(f'[projects."{codex_env.workdir.resolve()}"]\ntrust_level = "trusted"\n')
         child = pexpect.spawn(sys.executable, [str(ROOT / "codex.py")], cwd=str(codex_env.workdir),
                               env=codex_env.env, encoding="utf-8", dimensions=(50, 160), timeout=60)
         try:
