@@ -591,6 +591,11 @@ class LineRenderer:
         self._running: dict[str, str] = {}
         self._plan_shown: str | None = None
         self.deferred: list[str] = []  # notes for the next cell boundary (plain output never breaks a message)
+        # Everything shown, in full and without styling (command output uncut, reasoning even when hidden): what
+        # the transcript view (Ctrl-T, /transcript) shows.
+        self.transcript: list[str] = []
+        self._recording = True
+        self._message_rows: list[str] = []
         # The terminal's title (ux.md §2.4): the project when idle, a spinner frame and the thread while working.
         self.title_project = ""
         self.title_thread: str | None = None
@@ -705,6 +710,8 @@ class LineRenderer:
     def line(self, text: str = "", *, hang: int | None = None) -> None:
         """A row of its own (wrapped at words, rows after the first indented by `hang`)."""
         self.end_message()
+        if self._recording:
+            self.transcript.append(strip_controls(text))
         self.write(("" if self.at_line_start else "\n") + self.wrap(text, hang) + "\n")
 
     def blank(self) -> None:
@@ -820,7 +827,10 @@ class LineRenderer:
         if self._message is not None:
             stream, self._message = self._message, None
             self.area.tentative = ""
-            self.write(stream.finish())
+            rest = stream.finish()
+            self.transcript.append(strip_controls("".join(self._message_rows) + rest).rstrip("\n"))
+            self._message_rows = []
+            self.write(rest)
         if self.deferred:
             notes, self.deferred = self.deferred, []
             for text in notes:
@@ -864,6 +874,8 @@ class LineRenderer:
     def _stream(self, text: str) -> None:
         assert self._message is not None
         rows = self._message.feed(text)
+        if rows:
+            self._message_rows.append(rows)
         if self.live:
             self.area.tentative = self._message.tentative()
             self.write(rows)
@@ -909,8 +921,11 @@ class LineRenderer:
                     self._stream(item.text[len(streamed):])  # the final text is authoritative
             self.end_message()
         elif isinstance(item, ReasoningItem):
-            if not self.hide_reasoning and item.text.strip():
-                text = item.text.strip().replace("**", "") if self.pal.enabled else item.text.strip()
+            text = item.text.strip().replace("**", "") if self.pal.enabled else item.text.strip()
+            if self.hide_reasoning and text:
+                self.transcript.append("\n".join(f"{'• ' if i == 0 else '  '}{line}"
+                                                 for i, line in enumerate(text.split("\n"))))
+            elif text:
                 lines = text.split("\n")
                 self.line(self.pal.sgr("2;3", "• " + lines[0]))
                 for extra in lines[1:]:
@@ -932,8 +947,17 @@ class LineRenderer:
         ok = item.exit_code == 0
         bullet = self.pal.sgr("1;32", "•") if ok else self.pal.sgr("1;31", "•")
         suffix = "" if ok else self.pal.dim(f" · exit {item.exit_code}" if item.exit_code is not None else "")
-        self.line(f"{bullet} {self.pal.bold(verb)} {display_command(item.command)}{suffix}")
-        self.children(self._output_lines(item.aggregated_output))
+        shown = display_command(item.command)
+        self.line(f"{bullet} {self.pal.bold(verb)} {shown}{suffix}")
+        self._recording = False  # the transcript gets the whole output instead of the cut one
+        try:
+            self.children(self._output_lines(item.aggregated_output))
+        finally:
+            self._recording = True
+        output = strip_controls(item.aggregated_output).rstrip("\n")
+        status = "✓" if ok else f"✗ ({item.exit_code})" if item.exit_code is not None else "✗"
+        self.transcript.append(f"  $ {shown}\n" + "".join(f"    {row}\n" for row in output.split("\n") if output)
+                               + f"  {status}")
 
     def _output_lines(self, output: str) -> list[str]:
         lines = strip_controls(output).rstrip("\n").split("\n") if output.strip() else []
@@ -943,7 +967,7 @@ class LineRenderer:
         lines = [_cut(line.expandtabs(8), width) for line in lines]
         if len(lines) <= 6:
             return lines
-        return [*lines[:3], f"… +{len(lines) - 5} lines", *lines[-2:]]
+        return [*lines[:3], f"… +{len(lines) - 5} lines (ctrl-t shows them all)", *lines[-2:]]
 
     def _relative(self, path: str) -> str:
         if self.cwd is not None:

@@ -578,7 +578,25 @@ class LineApp:
                     self._show(buffer, prompt)
 
     def show_transcript(self) -> None:
-        """Ctrl-T: the whole session, nothing cut (filled in with the transcript view)."""
+        """Ctrl-T and /transcript: the whole session, nothing cut (full command output, reasoning), in $PAGER (or
+        `less -R`) on a terminal that draws, else printed into the scrollback between two marker rows."""
+        import shlex
+        import shutil
+
+        text = "\n".join(self.renderer.transcript) + "\n"
+        pager = self.env.get("PAGER", "").strip()
+        argv = shlex.split(pager) if pager else (["less", "-R"] if shutil.which("less") else [])
+        if self.live and argv:
+            try:
+                with self.terminal.cooked():
+                    subprocess.run(argv, input=text.encode("utf-8", "replace"), check=False)
+                return
+            except OSError:
+                pass  # no such pager: printed instead
+        rule = self.renderer.pal.dim("/ T R A N S C R I P T / / /")
+        self.renderer.write(("" if self.renderer.at_line_start else "\n") + rule + "\n"
+                            + self.renderer.wrap(text.rstrip("\n")) + "\n"
+                            + self.renderer.pal.dim("/ end of transcript /") + "\n")
 
     def header(self) -> None:
         from codex_cli.slash_commands import permissions_label

@@ -487,6 +487,11 @@ def _logout(app: LineApp, args: str) -> bool:
     return True
 
 
+def _transcript(app: LineApp, args: str) -> bool:
+    app.show_transcript()
+    return False
+
+
 def _quit(app: LineApp, args: str) -> bool:
     return True
 
@@ -516,6 +521,7 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("compact", "summarize conversation to prevent hitting the context limit", _compact),
     SlashCommand("diff", "show git diff (including untracked files)", _diff),
     SlashCommand("mention", "mention a file", _mention),
+    SlashCommand("transcript", "show the whole session, command output uncut (also ctrl-t)", _transcript),
     SlashCommand("status", "show current session configuration and token usage", _status),
     SlashCommand("mcp", "list MCP tools; use /mcp verbose for details", _mcp),
     SlashCommand("hooks", "view and trust lifecycle hooks", _hooks),

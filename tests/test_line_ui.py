@@ -628,7 +628,8 @@ def test_cells_in_plain_text() -> None:
     diff = "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n"
     renderer.patch(FileChangeItem("p", (FileChange("/w/x", "update"),), "completed", diff=diff))
     assert out.getvalue() == (
-        "• Ran seq 1 12\n  └ line 1\n    line 2\n    line 3\n    … +7 lines\n    line 11\n    line 12\n"
+        "• Ran seq 1 12\n  └ line 1\n    line 2\n    line 3\n    … +7 lines (ctrl-t shows them all)\n"
+        "    line 11\n    line 12\n"
         "• Ran false · exit 1\n  └ (no output)\n"
         "• Updated Plan · 1/3 complete\n  └ ✔ Inspect\n    → Write\n    □ Verify\n"
         "• Edited x (+1 -1)\n    --- a/x\n    +++ b/x\n    @@ -1 +1 @@\n    -old\n    +new\n")

@@ -323,3 +323,37 @@ def test_not_now_keeps_the_session_read_only_and_records_nothing(codex_env: Code
         outside.line("/quit")
         assert outside.finish() == 0
     assert "Folder access" not in outside.text
+
+
+# ---------------------------------------------------------------------------------------------- 5. transcript
+
+
+@pytest.mark.parametrize("how", ["ctrl-t in $PAGER", "/transcript on a plain terminal"])
+def test_the_transcript_shows_what_was_cut(codex_env: CodexEnv, how: str) -> None:
+    script = [{"output": [exec_call("seq 1 300", "c1")]}, {"output": [message("counted")]}]
+    if how.startswith("ctrl-t"):
+        codex_env.env["PAGER"] = "cat"
+    else:
+        codex_env.env["TERM"] = "dumb"
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env)
+        term.prompt()
+        term.line("count to 300")
+        term.expect("… +295 lines (ctrl-t shows them all)")
+        term.expect("counted")
+        term.prompt()
+        assert "\n    150\n" not in term.text
+        if how.startswith("ctrl-t"):
+            term.send("\x14")
+        else:
+            term.line("/transcript")
+            term.expect("/ T R A N S C R I P T /")
+        term.expect("$ seq 1 300")
+        for number in (1, 150, 296, 300):
+            term.expect(f"    {number}\n")
+        term.expect("✓")
+        term.expect("• counted")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
