@@ -1,10 +1,12 @@
 """`codex doctor`: this installation, the trust and proxy settings in effect, and the path to the model.
 
-It reports the version, install kind, CODEX_HOME, config and auth status, the CA bundle in effect
-(and how many certificates it holds), the proxy chosen for the model's base URL, then walks that
-URL step by step: DNS, TCP, the proxy's CONNECT tunnel, the TLS handshake (the chain presented,
-subject and issuer, and whether it verifies with `tls.ssl_context()`), and an HTTP request
-through the real client. A failing step comes with the exact fix. Exit 0 unless a check fails.
+It reports the version, install kind, CODEX_HOME, config and auth status, every source of trust in
+effect (the CA bundle a variable names, SSL_CERT_FILE read beside it, SSL_CERT_DIR's hashed folder, the
+system store; how many certificates each holds), the proxy chosen for the model's base URL, then walks that
+URL step by step: DNS, TCP, the proxy's CONNECT or SOCKS5 tunnel, the TLS handshake (the chain presented,
+subject and issuer, whether it verifies with `tls.ssl_context()`, and which source held the certificate it
+was verified by), and an HTTP request through the real client. A failing step comes with the exact fix.
+Exit 0 unless a check fails.
 `register()` adds the subcommand without importing httpx or ssl; the probes import them lazily.
 """
 
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     import ssl
 
     from codex_cli.config import Config
-    from codex_cli.tls import CertificateInfo
+    from codex_cli.tls import CertificateInfo, TrustSource
 
 __all__ = ["Check", "Report", "install_kind", "main", "register", "run_checks"]
 
@@ -97,7 +99,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--network-only", action="store_true",
                         help="only the config, the trust and proxy in effect, and the connection to the model")
     parser.add_argument("--summary", action="store_true", help="one line per check and the counts, no details")
-    parser.add_argument("--all", action="store_true", help="list every certificate of a CA bundle, not the first 8")
+    parser.add_argument("--all", action="store_true", help="list every certificate of a CA bundle, not the first 3")
     parser.add_argument("--ascii", action="store_true", help="use [ok]/[xx] instead of symbols")
     parser.add_argument("--no-color", action="store_true", help="no colour (the report never has any)")
     parser.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="limit for each network step")
@@ -237,32 +239,50 @@ def _auth_check(checks: list[Check], config: Config | None) -> str | None:
     return base_url
 
 
+_SHOWN_SUBJECTS = 3  # of a CA bundle, by default: the count and where it comes from matter more; --all lists all
+
+
 def _ca_check(all_certificates: bool = False) -> Check:
+    """The CA bundle a variable names (its certificates), then every other source of trust in effect."""
     from codex_cli import tls
     from codex_cli.errors import TLSError
 
+    sources = tls.trust_sources()
     try:
         summary = tls.trust_summary()
     except TLSError as exc:
-        return Check("ca_bundle", "ca bundle", "fail", exc.message, fix=exc.hint)
-    roots = summary.roots.description
-    if summary.root_count is not None:
-        roots += f": {_plural(summary.root_count, 'certificate')}"
+        bundle = tls.selected_ca_bundle()
+        others = [source for source in sources if bundle is None or source.path != bundle.path]
+        return Check("ca_bundle", "ca bundle", "fail", exc.message, _source_lines(others), fix=exc.hint)
     details = []
     if summary.bundle is not None:
         count = len(summary.bundle_certificates)
         text = f"{summary.bundle.path} (from {summary.bundle.variable}): {_plural(count, 'certificate')}"
-        shown = count if all_certificates else 8
+        shown = count if all_certificates else _SHOWN_SUBJECTS
         details = [f"  {cert.subject}" for cert in summary.bundle_certificates[:shown]]
         if count > shown:
             details.append(f"  … and {count - shown} more (--all lists them)")
-        details.append(f"plus {roots}")
+        others = [source for source in sources if source.path != summary.bundle.path]
     else:
+        roots = summary.roots.description
+        if summary.root_count is not None:
+            roots += f": {_plural(summary.root_count, 'certificate')}"
         text = f"none set (CODEX_CA_CERTIFICATE, SSL_CERT_FILE); using {roots}"
-    if summary.cert_dir is not None:
-        details.append(f"plus the certificates in {summary.cert_dir} (from SSL_CERT_DIR)")
+        others = [source for source in sources if source.path not in summary.roots.files]
+    details += _source_lines(others)
     status: Status = "fail" if summary.roots.kind == "none" and summary.bundle is None else "ok"
     return Check("ca_bundle", "ca bundle", status, text, details)
+
+
+def _source_lines(sources: Sequence[TrustSource]) -> list[str]:
+    """`plus <source>: N certificates` for each source of trust (tls.TrustSource)."""
+    from codex_cli import tls
+
+    lines = []
+    for source in sources:
+        count = len(tls.source_certificates(source)) if source.path is not None else None
+        lines.append(f"plus {source.description}" + (f": {_plural(count, 'certificate')}" if count is not None else ""))
+    return lines
 
 
 def _proxy_check(base_url: str) -> Check:
@@ -544,6 +564,8 @@ def _tls_checks(target: _Target, timeout: float, checks: list[Check]) -> None:
         with context.wrap_socket(sock, server_hostname=target.host) as tls_sock:
             version = tls_sock.version() or "TLS"
             chain = [tls.describe_certificate(der) for der in _presented_chain(tls_sock)]
+            verified = _chain(tls_sock, "get_verified_chain")
+            anchor = verified[-1] if verified else None  # the trusted certificate the verification ended at
     except ssl.SSLCertVerificationError as exc:
         elapsed = int((time.monotonic() - start) * 1000)
         chain = _unverified_chain(target, timeout)
@@ -558,22 +580,45 @@ def _tls_checks(target: _Target, timeout: float, checks: list[Check]) -> None:
     elapsed = int((time.monotonic() - start) * 1000)
     issuer = chain[0].issuer if chain else "?"
     summary = f"{version}, certificate verified (issued by {issuer})"
-    checks.append(Check("tls", "tls", "ok", summary, _chain_lines(chain, target), duration_ms=elapsed))
+    lines = _chain_lines(chain, target) + _anchor_lines(anchor)
+    checks.append(Check("tls", "tls", "ok", summary, lines, duration_ms=elapsed))
+
+
+def _anchor_lines(anchor: bytes | None) -> list[str]:
+    """Which source of trust holds the certificate the verification ended at."""
+    from codex_cli import tls
+
+    if anchor is None:
+        return []
+    subject = tls.describe_certificate(anchor).subject
+    source = tls.anchor_source(anchor, tls.trust_sources())
+    if source is None:
+        return [f"verified by {subject}, which none of the listed files holds (the system's own store)"]
+    return [f"verified by {subject}, from {source.description}"]
 
 
 def _presented_chain(sock: ssl.SSLSocket) -> list[bytes]:
     """The certificates the server sent, leaf first (all of them on Python ≥ 3.10, else the leaf)."""
-    public = getattr(sock, "get_unverified_chain", None)  # Python 3.13
+    chain = _chain(sock, "get_unverified_chain")
+    if chain:
+        return chain
+    leaf = sock.getpeercert(binary_form=True)
+    return [leaf] if leaf else []
+
+
+def _chain(sock: ssl.SSLSocket, which: str) -> list[bytes]:
+    """`get_unverified_chain` or `get_verified_chain` as DER, leaf first: public from Python 3.13, on the private
+    SSL object from 3.10; [] where neither exists (or an OS verifier kept OpenSSL from verifying)."""
+    public = getattr(sock, which, None)
     if callable(public):
         return [bytes(item) for item in public() or []]
-    private = getattr(getattr(sock, "_sslobj", None), "get_unverified_chain", None)
+    private = getattr(getattr(sock, "_sslobj", None), which, None)
     if callable(private):
         import _ssl
 
         encoding = getattr(_ssl, "ENCODING_DER", 2)
         return [bytes(item.public_bytes(encoding)) for item in private() or []]
-    leaf = sock.getpeercert(binary_form=True)
-    return [leaf] if leaf else []
+    return []
 
 
 def _unverified_chain(target: _Target, timeout: float) -> list[CertificateInfo]:

@@ -35,7 +35,9 @@ __all__ = [
     "CaBundle",
     "CertificateInfo",
     "TrustRoots",
+    "TrustSource",
     "TrustSummary",
+    "anchor_source",
     "bundle_problem",
     "ca_bundle_description",
     "classify_verify_error",
@@ -44,7 +46,9 @@ __all__ = [
     "load_bundle",
     "native_roots",
     "selected_ca_bundle",
+    "source_certificates",
     "ssl_context",
+    "trust_sources",
     "trust_summary",
     "warm_ssl_context",
 ]
@@ -105,6 +109,17 @@ class CertificateInfo(Record):
     @property
     def is_self_signed(self) -> bool:
         return self.subject == self.issuer
+
+
+class TrustSource(Record):
+    """One place the context takes trusted certificates from. `origin` is the variable that names it
+    (CODEX_CA_CERTIFICATE, SSL_CERT_FILE, SSL_CERT_DIR) or "system", "certifi", "os"; `path` is a PEM file or a
+    hashed folder (None for an OS store); `description` says both for people."""
+
+    origin: str
+    path: str | None
+    description: str
+    is_folder: bool = False
 
 
 class TrustSummary(Record):
@@ -238,6 +253,87 @@ def trust_summary() -> TrustSummary:
     roots = native_roots()
     count = sum(count_pem_certificates(path) for path in roots.files) if roots.files else None
     return TrustSummary(bundle, certificates, roots, count, _cert_dir())
+
+
+def trust_sources() -> tuple[TrustSource, ...]:
+    """Every source of trust in effect, the extra bundle first; never raises (a broken bundle is still listed).
+
+    On OpenSSL platforms the system roots come from OpenSSL's default paths, which also read SSL_CERT_FILE and
+    SSL_CERT_DIR: so SSL_CERT_FILE is trusted even when CODEX_CA_CERTIFICATE is the extra bundle, and the
+    compiled-in hashed folder only while SSL_CERT_DIR is unset."""
+    sources: list[TrustSource] = []
+    seen: set[str] = set()
+
+    def add(source: TrustSource) -> None:
+        key = os.path.realpath(source.path) if source.path else source.origin
+        if key not in seen:
+            seen.add(key)
+            sources.append(source)
+
+    bundle = selected_ca_bundle()
+    roots = native_roots()
+    openssl_defaults = roots.kind == "system" and sys.platform not in _OS_VERIFIER
+    if bundle is not None:
+        add(TrustSource(bundle.variable, bundle.path, f"{bundle.path} (from {bundle.variable})"))
+    ssl_cert_file = os.environ.get("SSL_CERT_FILE", "").strip()
+    if openssl_defaults and ssl_cert_file and _is_file(ssl_cert_file):
+        add(TrustSource("SSL_CERT_FILE", ssl_cert_file,
+                        f"{ssl_cert_file} (from SSL_CERT_FILE, read through OpenSSL's default paths)"))
+    cert_dir = _cert_dir()
+    if cert_dir is not None:
+        add(TrustSource("SSL_CERT_DIR", cert_dir, f"the hashed folder {cert_dir} (from SSL_CERT_DIR)", True))
+    for path in roots.files:
+        add(TrustSource(roots.kind, path, roots.description if len(roots.files) == 1 else path))
+    if openssl_defaults and cert_dir is None:
+        for folder in roots.directories:
+            add(TrustSource("system", folder, f"the system's hashed folder {folder}", True))
+    if not roots.files and roots.kind == "system":
+        add(TrustSource("os", None, roots.description))
+    return tuple(sources)
+
+
+def source_certificates(source: TrustSource) -> list[bytes]:
+    """The certificates (DER) a source holds; an unreadable file or entry gives none, never an error."""
+    if source.path is None:
+        return []
+    if not source.is_folder:
+        return _pem_certificates(source.path)
+    try:
+        names = sorted(name for name in os.listdir(source.path) if _HASHED_NAME.match(name))
+    except OSError:
+        return []
+    return [der for name in names for der in _pem_certificates(os.path.join(source.path, name))]
+
+
+def anchor_source(anchor: bytes, sources: Sequence[TrustSource]) -> TrustSource | None:
+    """The first source holding the certificate `anchor` (DER), or one with a certificate of the same subject
+    (a re-issued CA); None when no file holds it (an OS store, or a system root outside these files)."""
+    subject = describe_certificate(anchor).subject
+    by_subject: TrustSource | None = None
+    for source in sources:
+        certificates = source_certificates(source)
+        if anchor in certificates:
+            return source
+        if by_subject is None and any(describe_certificate(der).subject == subject for der in certificates):
+            by_subject = source
+    return by_subject
+
+
+def _pem_certificates(path: str) -> list[bytes]:
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("latin-1")
+    except OSError:
+        return []
+    found = []
+    for match in _PEM_BLOCK.finditer(text):
+        if match.group(1) not in _CERT_LABELS:
+            continue
+        try:
+            found.append(_first_der_object(base64.b64decode("".join(match.group(2).split()), validate=True)))
+        except (binascii.Error, ValueError):
+            continue
+    return found
 
 
 def count_pem_certificates(path: str) -> int:

@@ -177,7 +177,7 @@ def test_doctor_summary_network_only_and_all(doc: Doctor, origin: OkOrigin, tmp_
     bundle = tmp_path / "bundle.pem"
     bundle.write_text("".join(ca.cert_pem.bytes().decode() for ca in cas), encoding="utf-8")
     _, full, _ = doc.run(CODEX_CA_CERTIFICATE=str(bundle))
-    assert "… and 2 more (--all lists them)" in full and "O=Extra CA 9" not in full
+    assert "… and 7 more (--all lists them)" in full and "O=Extra CA 3" not in full  # a short default
     _, every, _ = doc.run("--all", CODEX_CA_CERTIFICATE=str(bundle))
     assert "O=Extra CA 9" in every and "more (--all" not in every
     _, summary, _ = doc.run("--summary", "--no-color", "--enable", "hooks", CODEX_CA_CERTIFICATE=str(bundle))

@@ -5,8 +5,10 @@ people write them (no scheme, SOCKS, a refused password), and what `codex doctor
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -356,9 +358,53 @@ def test_doctor_probes_a_socks5_proxy(tmp_path: Path, tls_model: tuple[FakeRespo
     doc = Doctor(tmp_path)
     doc.configure(model.base_url.replace("127.0.0.1", "localhost"))
     with Socks5Proxy(require_auth=("alice", "s3cret")) as socks:
-        code, output, _ = doc.run(ALL_PROXY=socks.url("socks5h", ("alice", "s3cret")), CODEX_CA_CERTIFICATE=str(ca_file))
+        proxy = socks.url("socks5h", ("alice", "s3cret"))
+        code, output, _ = doc.run(ALL_PROXY=proxy, CODEX_CA_CERTIFICATE=str(ca_file))
         assert code == 0, output
         assert f"✓ tunnel      SOCKS5 localhost:{model.port} → connected" in output
         code, output, _ = doc.run(ALL_PROXY=socks.url("socks5h", ("alice", "nope")))
         assert code == 1 and "SOCKS5 localhost" in output and "the proxy refused these credentials" in output
         assert "nope" not in output
+
+
+# -- 5. every source of trust, and the one that verified ------------------------------------------
+
+
+def test_doctor_lists_ssl_cert_file_beside_codex_ca_certificate_and_says_which_verified(
+    tmp_path: Path, tls_model: tuple[FakeResponsesServer, Path]
+) -> None:
+    """OpenSSL's default paths read SSL_CERT_FILE even when CODEX_CA_CERTIFICATE is the extra bundle (so a wrong
+    CODEX_CA_CERTIFICATE still works, auth.md §4.3); doctor left it out."""
+    model, ca_file = tls_model
+    wrong = tmp_path / "wrong.pem"
+    trustme.CA(organization_name="Some Other CA").cert_pem.write_to_path(str(wrong))
+    doc = Doctor(tmp_path)
+    doc.configure(model.base_url.replace("127.0.0.1", "localhost"))
+    code, output, _ = doc.run("--network-only", CODEX_CA_CERTIFICATE=str(wrong), SSL_CERT_FILE=str(ca_file))
+    assert code == 0, output
+    assert f"ca bundle   {wrong} (from CODEX_CA_CERTIFICATE): 1 certificate" in output
+    assert f"plus {ca_file} (from SSL_CERT_FILE, read through OpenSSL's default paths): 1 certificate" in output
+    assert "plus the system trust store" in output
+    verified = next(line.strip() for line in output.splitlines() if line.strip().startswith("verified by"))
+    assert "O=Codex Enterprise Origin" in verified
+    assert verified.endswith(f"from {ca_file} (from SSL_CERT_FILE, read through OpenSSL's default paths)")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to hash a CA folder")
+def test_doctor_names_the_hashed_folder_that_verified(
+    tmp_path: Path, tls_model: tuple[FakeResponsesServer, Path]
+) -> None:
+    model, ca_file = tls_model
+    digest = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", str(ca_file)], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    folder = tmp_path / "corp-certs"
+    folder.mkdir()
+    shutil.copy(ca_file, folder / f"{digest}.0")
+    doc = Doctor(tmp_path)
+    doc.configure(model.base_url.replace("127.0.0.1", "localhost"))
+    code, output, _ = doc.run("--network-only", SSL_CERT_DIR=str(folder))
+    assert code == 0, output
+    assert f"plus the hashed folder {folder} (from SSL_CERT_DIR): 1 certificate" in output
+    verified = next(line.strip() for line in output.splitlines() if line.strip().startswith("verified by"))
+    assert verified.endswith(f"from the hashed folder {folder} (from SSL_CERT_DIR)"), output
+    assert "Codex Enterprise Origin" in verified
