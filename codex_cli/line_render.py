@@ -686,6 +686,20 @@ class LineRenderer:
         self.col = text_width(text[newline + 1 :]) if newline >= 0 else self.col + text_width(text)
         self.at_line_start = text.endswith("\n")
 
+    def write_control(self, sequence: str) -> None:
+        """An escape sequence that moves nothing (clipboard, title), on a live terminal only."""
+        if self.live:
+            self.out.write(sequence)
+            self.out.flush()
+
+    def clear_screen(self) -> None:
+        """Clear the screen and its scrollback (live terminals; plain output is never taken back)."""
+        if self.live:
+            self._drawn_below = None
+            self.out.write("\x1b[H\x1b[2J\x1b[3J")
+            self.out.flush()
+            self.at_line_start, self.col = True, 0
+
     def refresh(self) -> None:
         """Draw the area again (its content changed)."""
         if self.live:

@@ -27,6 +27,7 @@ from codex_cli.errors import CodexError
 from codex_cli.hooks import HookEngine, HookFinished, HookReport, HookStarted
 from codex_cli.line_input import EditBuffer, Key, Terminal, complete_command, complete_mention, file_index
 from codex_cli.line_render import LineRenderer, compact_number, context_left_percent
+from codex_cli.protocol import AgentMessageItem, ItemCompleted
 from codex_cli.records import Record, field
 from codex_cli.version import VERSION
 
@@ -213,6 +214,7 @@ class LineApp:
         self.main_thread = threading.get_ident()
         self.queued: list[str] = []
         self.buffer = EditBuffer()  # what is being written, at the prompt or while a turn runs
+        self.last_answer = ""  # the last agent message, for /copy
         self.history: list[str] = []  # earlier messages, for Up
         self._files: list[str] | None = None  # the repository's files, for @ mentions (listed on first use)
         self.pending_context: list[dict[str, object]] = []
@@ -694,7 +696,7 @@ class LineApp:
         def name() -> None:
             try:
                 title = session.thread_title(prompt, cancel)
-                if title is None or cancel.is_set():
+                if title is None or cancel.is_set() or self.thread_name is not None:  # /rename came first
                     return
                 rollout.record_thread_name(home, session.thread_id, title)
             except Exception:  # a name is a nicety: nothing about it may disturb the session
@@ -797,6 +799,8 @@ class LineApp:
         elif isinstance(message, _Note):
             self.warn(message.text) if message.warning else self.renderer.note(message.text)
         else:
+            if isinstance(message, ItemCompleted) and isinstance(message.item, AgentMessageItem) and message.item.text:
+                self.last_answer = message.item.text
             self.renderer.handle(message)  # type: ignore[arg-type]
 
     def swallow(self, rest_of_word: str) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "notify_payload",
     "resolve_method",
     "run_notify",
+    "tmux_passthrough",
     "user_messages",
 ]
 
@@ -111,8 +112,13 @@ def desktop_sequence(method: Method, message: str, *, tmux: bool) -> str:
     text = _clean(message).replace(";", ",") if method == "osc777" else _clean(message)
     sequence = f"\x1b]9;{text}\x07" if method == "osc9" else f"\x1b]777;notify;Codex;{text}\x1b\\"
     if tmux:
-        sequence = "\x1bPtmux;" + sequence.replace("\x1b", "\x1b\x1b") + "\x1b\\"
+        sequence = tmux_passthrough(sequence)
     return sequence
+
+
+def tmux_passthrough(sequence: str) -> str:
+    """`sequence` wrapped for tmux to hand on to the terminal it runs in (DCS passthrough)."""
+    return "\x1bPtmux;" + sequence.replace("\x1b", "\x1b\x1b") + "\x1b\\"
 
 
 def _toast_script(message: str) -> str:

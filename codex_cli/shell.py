@@ -523,6 +523,7 @@ class _LiveProcess:
         self._typed: list[bytes] = []  # input for the terminal that the typist thread has not written yet
         self._typist: threading.Thread | None = None
         self.session_id: int | None = None
+        self.command: list[str] = argv
         self.finished = False
         self._cond = threading.Condition()
         self._capture = _Capture()
@@ -706,11 +707,17 @@ class ProcessManager:
             proc = _LiveProcess(argv, req.cwd, req.env, req.tty, self.preexec)
         except OSError as exc:
             raise _launch_failure("exec_command", exc) from exc
+        proc.command = list(req.argv)  # as the model asked for it, for /ps
         with self._lock:
             self._running.add(proc)
         yield_ms = _clamp(req.yield_time_ms, DEFAULT_YIELD_MS, EXEC_YIELD_RANGE_MS)
         proc.wait(start + yield_ms / 1000, cancel, on_output)
         return self._result(proc, start, req.max_output_tokens)
+
+    def sessions(self) -> list[tuple[int, list[str]]]:
+        """(session id, command) of each command still running in the background (the line UI's /ps)."""
+        with self._lock:
+            return [(sid, proc.command) for sid, proc in self._sessions.items() if not proc.finished]
 
     def has_session(self, session_id: int) -> bool:
         """Whether `session_id` names a live session of this manager."""

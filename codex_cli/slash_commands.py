@@ -416,10 +416,12 @@ def _review(app: LineApp, args: str) -> bool:
 
 
 def _mention(app: LineApp, args: str) -> bool:
+    from codex_cli.line_input import file_index, fuzzy_files
+
     query = args.strip() or app.ask("Search files: ").strip()
     if not query:
         return False
-    matches = _find_files(app.config.cwd, query)
+    matches = fuzzy_files(file_index(app.config.cwd), query)
     if not matches:
         app.renderer.note(f"No files match `{query}`.")
         return False
@@ -427,21 +429,6 @@ def _mention(app: LineApp, args: str) -> bool:
     if choice is not None:
         app.draft = f"@{matches[choice]} "
     return False
-
-
-def _find_files(root: Path, query: str, limit: int = 20) -> list[str]:
-    import os
-
-    needle, found = query.lower().lstrip("@"), []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in ("node_modules", "__pycache__"))
-        for name in sorted(files):
-            relative = os.path.relpath(os.path.join(folder, name), root)
-            if needle in relative.lower():
-                found.append(relative)
-                if len(found) >= limit:
-                    return found
-    return found
 
 
 def _mcp(app: LineApp, args: str) -> bool:
@@ -487,6 +474,109 @@ def _logout(app: LineApp, args: str) -> bool:
     return True
 
 
+def _fork(app: LineApp, args: str) -> bool:
+    """`/fork`: a new thread that starts with this one's history (as `codex fork` does); this one stays as it was."""
+    from codex_cli import rollout
+    from codex_cli.bootstrap import ThreadStart
+
+    path = app.bundle.rollout_path if app.bundle is not None else None
+    if path is None or not path.exists():
+        app.renderer.note("Nothing to fork yet: this thread has no recorded turn.")
+        return False
+    old_id, old_name = app.session.thread_id, app.thread_name
+    resumed = rollout.load_rollout(path)
+    app.close_session()
+    app.open(ThreadStart(resumed=resumed, fork=True, source="cli"), "fork")
+    app.renderer.note(f"Thread forked from {old_name} ({old_id})" if old_name else f"Thread forked from {old_id}")
+    app.renderer.dim_line(f"  New thread {app.session.thread_id}; `codex resume {old_id}` goes back to the other.")
+    return False
+
+
+def _rename(app: LineApp, args: str) -> bool:
+    """`/rename [NAME]`: the thread's name, as `codex resume` and the title show it."""
+    from codex_cli import rollout
+
+    name = " ".join((args.strip() or app.ask("New name for this thread: ")).split())
+    if not name:
+        return False
+    if app.bundle is None or app.bundle.rollout_path is None:
+        app.renderer.error("This session is not recorded, so it has no name to keep.")
+        return False
+    try:
+        rollout.record_thread_name(app.config.codex_home, app.session.thread_id, name)
+    except OSError as exc:
+        app.renderer.error(f"Could not rename the thread: {exc}")
+        return False
+    app.thread_name = app.renderer.title_thread = name
+    app.renderer.note(f"Thread renamed to {name}")
+    return False
+
+
+def _clear(app: LineApp, args: str) -> bool:
+    """`/clear`: a clean screen (on terminals that draw) and a new conversation."""
+    from codex_cli.bootstrap import ThreadStart
+
+    app.renderer.clear_screen()
+    app.close_session()
+    app.open(ThreadStart(source="cli"), "clear")
+    app.header()
+    app.renderer.note(f"New conversation started ({app.session.thread_id})")
+    app.renderer.blank()
+    return False
+
+
+def _copy(app: LineApp, args: str) -> bool:
+    """`/copy`: the last answer to the clipboard through the terminal (OSC 52), or into a file where the terminal
+    cannot take it (TERM=dumb, NO_COLOR, a pipe)."""
+    import base64
+    import os
+    import tempfile
+
+    from codex_cli.notifications import tmux_passthrough
+
+    text = app.last_answer
+    if not text:
+        app.renderer.note("Nothing to copy yet: no answer in this session.")
+        return False
+    if app.live:
+        sequence = "\x1b]52;c;" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "\x07"
+        app.renderer.write_control(sequence + (tmux_passthrough(sequence) if app.env.get("TMUX") else ""))
+        app.renderer.note(f"Copied the last answer to the clipboard ({len(text)} characters).")
+        return False
+    path = Path(tempfile.gettempdir()) / f"codex-answer-{app.session.thread_id}.md"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    except OSError as exc:
+        app.renderer.error(f"Could not write the answer to {path}: {exc}")
+        return False
+    app.renderer.note(f"This terminal cannot take text to the clipboard; the last answer is in {path}")
+    return False
+
+
+def _ps(app: LineApp, args: str) -> bool:
+    """`/ps`: the commands the model left running in the background (exec_command sessions)."""
+    import shlex
+
+    from codex_cli.line_render import display_command
+
+    tools = app.session.tools
+    running = [*tools.processes.sessions(), *tools.plain_processes.sessions()]
+    if not running:
+        app.renderer.note("No background terminals are running.")
+        return False
+    app.renderer.line(f"{app.renderer.pal.dim('•')} {app.renderer.pal.bold('Background terminals')}")
+    rows = []
+    for sid, argv in running:
+        # The script as the model wrote it: without the line that sources the shell snapshot before it.
+        script = "\n".join(line for line in display_command(shlex.join(argv)).split("\n")
+                           if not (line.startswith(". ") and "shell_snapshots" in line))
+        rows.append(f"{script}  (session {sid})")
+    app.renderer.children(rows, style=lambda s: s)
+    return False
+
+
 def _transcript(app: LineApp, args: str) -> bool:
     app.show_transcript()
     return False
@@ -515,16 +605,21 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("permissions", "choose what Codex is allowed to do", _permissions),
     SlashCommand("skills", "use skills to improve how Codex performs specific tasks", _skills),
     SlashCommand("review", "review my current changes and find issues", _review),
+    SlashCommand("rename", "rename the current thread", _rename),
     SlashCommand("new", "start a new chat during a conversation", _new),
     SlashCommand("resume", "resume a saved chat", _resume),
+    SlashCommand("fork", "fork the current chat", _fork),
     SlashCommand("init", "create an AGENTS.md file with instructions for Codex", _init),
     SlashCommand("compact", "summarize conversation to prevent hitting the context limit", _compact),
+    SlashCommand("copy", "copy the last response to the clipboard", _copy),
     SlashCommand("diff", "show git diff (including untracked files)", _diff),
     SlashCommand("mention", "mention a file", _mention),
     SlashCommand("transcript", "show the whole session, command output uncut (also ctrl-t)", _transcript),
     SlashCommand("status", "show current session configuration and token usage", _status),
     SlashCommand("mcp", "list MCP tools; use /mcp verbose for details", _mcp),
     SlashCommand("hooks", "view and trust lifecycle hooks", _hooks),
+    SlashCommand("ps", "list background terminals", _ps),
+    SlashCommand("clear", "clear the terminal and start a new chat", _clear),
     SlashCommand("logout", "log out of Codex", _logout),
     SlashCommand("quit", "exit Codex", _quit),
     SlashCommand("exit", "exit Codex", _quit, hidden=True),

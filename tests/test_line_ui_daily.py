@@ -357,3 +357,119 @@ def test_the_transcript_shows_what_was_cut(codex_env: CodexEnv, how: str) -> Non
         term.prompt()
         term.line("/quit")
         assert term.finish() == 0
+
+
+# ---------------------------------------------------------------------------------------------- 6. commands
+
+
+def test_rename_fork_copy_ps_and_clear(codex_env: CodexEnv) -> None:
+    import base64
+    import json
+
+    script = [{"output": [message("first answer, to copy")]},
+              {"output": [exec_call("sleep 30", "c1", yield_time_ms=300)]}, {"output": [message("left it running")]},
+              {"output": [message("after the fork")]}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env, "-s", "danger-full-access")
+        term.prompt()
+        term.line("/rename Planning the loader")  # before the first turn: its name is kept over the model's title
+        term.expect("Thread renamed to Planning the loader")
+        term.prompt()
+        term.line("first question")
+        term.expect("first answer, to copy")
+        term.prompt()
+        term.line("/copy")
+        term.expect("Copied the last answer to the clipboard")
+        payload = base64.b64encode(b"first answer, to copy").decode()
+        assert f"\x1b]52;c;{payload}\x07" in term.raw
+        term.prompt()
+        term.line("start something")
+        term.expect("left it running")
+        term.prompt()
+        term.line("/ps")
+        term.expect("Background terminals")
+        term.expect("└ sleep 30  (session ")
+        term.prompt()
+        term.line("/status")
+        term.expect("Session:")
+        old_id = term.text[term.pos:].split()[0]
+        term.expect("Thread name:")
+        term.expect("Planning the loader")
+        term.prompt()
+        term.line("/fork")
+        term.expect(f"Thread forked from Planning the loader ({old_id})")
+        term.prompt()
+        term.line("and now?")
+        term.expect("after the fork")
+        term.prompt()
+        term.line("/status")
+        term.expect("Forked from:")
+        term.expect(old_id)
+        term.prompt()
+        term.line("/clear")
+        term.expect("New conversation started")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+        requests = list(server.response_requests)
+    assert "\x1b[2J" in term.raw
+    forked = requests[-1]
+    assert _texts(forked)[-2:] == ["start something", "and now?"] and "first question" in _texts(forked)
+    assert forked.headers["thread-id"] != old_id
+    names = [json.loads(line) for line in (codex_env.home / "session_index.jsonl").read_text().splitlines()]
+    assert {"id": old_id, "thread_name": "Planning the loader"}.items() <= names[-1].items() or any(
+        entry["id"] == old_id and entry["thread_name"] == "Planning the loader" for entry in names)
+
+
+def test_copy_goes_to_a_file_where_the_terminal_cannot_take_it(codex_env: CodexEnv) -> None:
+    codex_env.env["TERM"] = "dumb"
+    with FakeResponsesServer([{"output": [message("the **answer**")]}]) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env)
+        term.prompt()
+        term.line("/copy")
+        term.expect("Nothing to copy yet")
+        term.prompt()
+        term.line("question")
+        term.expect("the **answer**")
+        term.prompt()
+        term.line("/copy")
+        term.expect("the last answer is in ")
+        path = Path(term.text[term.pos:].split()[0])
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+    assert path.read_text(encoding="utf-8") == "the **answer**\n"
+    assert "\x1b" not in term.raw
+    path.unlink()
+
+
+def test_at_mentions_search_the_repository_fuzzily_and_skip_ignored_files(codex_env: CodexEnv) -> None:
+    work = codex_env.workdir
+    (work / "src" / "codex").mkdir(parents=True)
+    (work / "src" / "codex" / "config_loader.py").write_text("x = 1\n")
+    (work / "build").mkdir()
+    (work / "build" / "config_loader_copy.py").write_text("x = 1\n")
+    (work / ".gitignore").write_text("build/\n")
+    with FakeResponsesServer([{"output": [message("looked")]}]) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env)
+        term.prompt()
+        term.send("see @cfgload")
+        term.expect("@cfgload")
+        term.send("\t")
+        term.expect("see @src/codex/config_loader.py")
+        term.send("\t")  # the next candidate, if any: never the ignored copy
+        term.settle(0.3)
+        term.send("\x15")  # Ctrl-U: start again
+        term.send("@loader_copy")
+        term.expect("@loader_copy")
+        term.send("\t\r")
+        term.expect("looked")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+        request = server.requests[0]
+    assert "build/" not in term.text.split("see @src", 1)[1]
+    assert _texts(request)[-1] != "@build/config_loader_copy.py "
