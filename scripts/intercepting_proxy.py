@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import trustme
@@ -73,8 +73,54 @@ class Exchange:
     received: bytearray = field(default_factory=bytearray)
 
 
-class InterceptingProxy:
+_Server = TypeVar("_Server", bound="_LoopbackServer")
+
+
+class _LoopbackServer:
+    """A threaded TCP server on 127.0.0.1 that hands each connection to `_handle`; `start()` / `close()`, or use
+    it as a context manager."""
+
+    _name = "loopback-server"
+    _server: socketserver.ThreadingTCPServer | None = None
+
+    def _handle(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+    def start(self: _Server) -> _Server:
+        owner = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                owner._handle(self.request)
+
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        self._server = server
+        threading.Thread(target=server.serve_forever, args=(0.05,), name=self._name, daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self: _Server) -> _Server:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the proxy first"
+        return int(self._server.server_address[1])
+
+
+class InterceptingProxy(_LoopbackServer):
     """Serves on 127.0.0.1; `start()` / `close()` or use it as a context manager."""
+
+    _name = "intercepting-proxy"
 
     def __init__(
         self,
@@ -102,47 +148,13 @@ class InterceptingProxy:
         self._leaves: dict[str, ssl.SSLContext] = {}
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
-        self._server: socketserver.ThreadingTCPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> InterceptingProxy:
-        proxy = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                proxy._handle(self.request)
-
-        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name="intercepting-proxy", daemon=True
-        )
-        self._thread.start()
-        return self
 
     def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        super().close()
         with self._lock:
             sockets = list(self._open)
         for sock in sockets:
             _close(sock)
-
-    def __enter__(self) -> InterceptingProxy:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() the proxy first"
-        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
@@ -291,9 +303,11 @@ class InterceptingProxy:
             self._open.discard(sock)
 
 
-class Socks5Proxy:
+class Socks5Proxy(_LoopbackServer):
     """A SOCKS5 proxy on 127.0.0.1 (CONNECT only) that relays to loopback origins, or to `origin` for every
     request; `require_auth` asks for RFC 1929 user/password (a wrong pair is refused with status 1)."""
+
+    _name = "socks5-proxy"
 
     def __init__(
         self, *, require_auth: tuple[str, str] | None = None, origin: tuple[str, int] | None = None
@@ -302,46 +316,18 @@ class Socks5Proxy:
         self.origin = origin
         self.requests: list[tuple[str, int]] = []
         self.users: list[str] = []
-        self._server: socketserver.ThreadingTCPServer | None = None
-
-    def start(self) -> Socks5Proxy:
-        proxy = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                try:
-                    proxy._handle(self.request)
-                except (OSError, ValueError):
-                    pass
-
-        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        self._server = server
-        threading.Thread(target=server.serve_forever, args=(0.05,), name="socks5-proxy", daemon=True).start()
-        return self
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Socks5Proxy:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() the proxy first"
-        return int(self._server.server_address[1])
 
     def url(self, scheme: str = "socks5", auth: tuple[str, str] | None = None) -> str:
         credentials = f"{auth[0]}:{auth[1]}@" if auth else ""
         return f"{scheme}://{credentials}127.0.0.1:{self.port}"
 
     def _handle(self, client: socket.socket) -> None:
+        try:
+            self._negotiate(client)
+        except (OSError, ValueError):
+            pass  # the client went away, or spoke something else
+
+    def _negotiate(self, client: socket.socket) -> None:
         client.settimeout(_IDLE_TIMEOUT)
         version, count = _exactly(client, 2)
         methods = _exactly(client, count)
