@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import os
 from collections.abc import Callable, Mapping
 from importlib import resources
@@ -22,12 +21,16 @@ from codex_cli.project_doc import (
     agents_doc_update,
     environment_context,
     environment_context_update,
+    environments_state,
+    file_system_sandbox_policy,
     load_agents_doc,
+    permission_profile,
     permissions_instructions,
     sandbox_policy,
 )
 from codex_cli.protocol import ErrorNotice, Event
 from codex_cli.records import Record
+from codex_cli.rollout import apply_merge_patch, is_context_item, merge_patch, world_state_fingerprint
 from codex_cli.session import ContextSettings, RequestSettings, Session, new_thread_id, text_message
 from codex_cli.tools import ToolRunner, ToolSettings, web_search_spec
 from codex_cli.version import VERSION
@@ -171,20 +174,31 @@ def _check_local_server(config: Config, provider: ProviderSettings) -> None:
 
 
 class _ThreadContext:
-    """The thread's context messages, and what changed since they were last sent (sessions.md §6.3, exec.md §9.3)."""
+    """The thread's context messages, and what changed since they were last sent (sessions.md §6.3, exec.md §9.3).
+
+    What the model was told is kept as codex-rs 0.169 keeps it, in the rollout's `world_state` sections (`agents_md`,
+    `environments`, `permissions`, skills...), so that either CLI resumes the other's thread as its own: a section
+    that still matches is not sent again, and only the sections sent again are recorded again (a merge patch)."""
 
     def __init__(self, config: Config, permissions: PermissionsContext, resumed: ResumedThread | None) -> None:
         self.config, self.permissions = config, permissions
         self.recorder: RolloutRecorder | None = None
         self.warnings: list[str] = []
-        self.cwd: str | None = None
-        self.sandbox: Mapping[str, object] | None = None
+        self.state: Item = {}  # the world_state sections as last recorded
+        self.initial: list[Item] | None = None  # a new thread's first context, recorded when its first turn starts
+        self.cwd: str | None = None  # older rollouts without `environments`: the cwd last sent
+        self.sandbox: Mapping[str, object] | None = None  # ... and the sandbox policy
+        self.permission_values: tuple[object, object] | None = None  # (approval policy, permission profile) last sent
         self.agents: str | None = None  # AGENTS.md body last sent; None when unknown
         self.skills = skills.LoadedSkills((), (), ())  # as last scanned: `$name` mentions are looked up here
         self.skills_body: str | None = None  # the skills message body last sent ("": none); None: nothing sent yet
         if resumed is not None:
+            self.state = dict(resumed.world_state)
             self.cwd = resumed.last_cwd or resumed.meta.cwd or None
             self.sandbox = resumed.last_sandbox_policy
+            last = resumed.last_turn_context
+            if "permission_profile" in last:
+                self.permission_values = (last.get("approval_policy"), last.get("permission_profile"))
             agents_state = resumed.world_state.get("agents_md")
             if isinstance(agents_state, dict):
                 text = agents_state.get("text")
@@ -225,10 +239,42 @@ class _ThreadContext:
 
     def _remember(self, doc: AgentsDoc) -> None:
         self.cwd, self.sandbox, self.agents = str(self.config.cwd), sandbox_policy(self.permissions), doc.body
+        self.permission_values = self._permission_values()
 
-    def world_state(self, doc: AgentsDoc) -> Item:
-        agents: Item = {"directory": str(self.config.cwd), "text": doc.body} if doc.body else {}
-        return {"agents_md": agents, "environments": {"current_date": datetime.date.today().isoformat()}}
+    def _permission_values(self) -> tuple[object, object]:
+        return self.permissions.approval_policy, permission_profile(self.permissions)
+
+    def _environments(self) -> Item:
+        return environments_state(self.permissions, shell.default_shell_name())
+
+    def _agents_state(self, doc: AgentsDoc) -> Item:
+        return {"directory": str(self.config.cwd), "text": doc.body} if doc.body else {}
+
+    def _permissions_state(self) -> Item:
+        fingerprint = world_state_fingerprint("developer", permissions_instructions(self.permissions))
+        return {"instructions": fingerprint, "approved_command_prefixes": []}
+
+    def _full_state(self, doc: AgentsDoc, listed: skills.SkillsMessage) -> Item:
+        # `tools` lists the deferred tool namespaces announced in a `<tools>` message: we announce none.
+        state = {
+            "agents_md": self._agents_state(doc),
+            "environments": self._environments(),
+            "model": self.config.model,
+            "permissions": self._permissions_state(),
+            "realtime": {"active": False},
+            "tools": {},
+            **self._skills_state(listed),
+        }
+        return dict(sorted(state.items()))  # codex-rs writes its sections sorted
+
+    def _record(self, sections: Item) -> None:
+        """Record the sections sent again, as a merge patch over what the rollout already holds."""
+        patch = {key: change for key, value in sections.items()
+                 if (change := merge_patch(self.state.get(key), value)) is not None}  # fmt: skip
+        if patch:
+            self.state = apply_merge_patch(self.state, patch)
+            if self.recorder is not None:
+                self.recorder.record_world_state(patch, full=False)
 
     def fresh(self) -> list[Item]:
         """The developer and user context messages of a new window."""
@@ -239,36 +285,70 @@ class _ThreadContext:
         user_parts = [doc.text] if doc.text else []
         user_parts.append(environment_context(self.permissions, shell.default_shell_name()))
         self._remember(doc)
+        self.state, self.initial = self._full_state(doc, listed), None
         if self.recorder is not None:
-            self.recorder.record_world_state({**self.world_state(doc), **self._skills_state(listed)}, full=True)
+            self.recorder.record_world_state(self.state, full=True)
         return [text_message("developer", *developer_parts), text_message("user", *user_parts)]
 
+    def _permissions_changed(self) -> bool:
+        if self.permission_values is not None:
+            return self.permission_values != self._permission_values()
+        if self.sandbox is None:  # nothing known about what was sent
+            return False
+        current = sandbox_policy(self.permissions)  # an older rollout of ours: the sandbox policy only
+        keys = ("type", "network_access")
+        return [self.sandbox.get(k) or False for k in keys] != [current.get(k) or False for k in keys]
+
+    def _environment_message(self, now: Item, permissions_changed: bool) -> str | None:
+        """The `<environment_context>` to send again, when what the last one said is out of date: the whole block
+        after a cwd change, else date, timezone and filesystem when one of those changed."""
+        before = self.state.get("environments")
+        if isinstance(before, dict):
+            cwd_changed = _local_cwd(before) != _local_cwd(now)
+            other_changed = any(before.get(k) != now.get(k) for k in ("current_date", "timezone", "filesystem"))
+        else:  # an older rollout of ours, without `environments`
+            cwd_changed = self.cwd is not None and self.cwd != str(self.config.cwd)
+            other_changed = permissions_changed
+        if cwd_changed:
+            return environment_context(self.permissions, shell.default_shell_name())
+        return environment_context_update(self.permissions) if other_changed else None
+
     def updates(self) -> list[Item]:
-        """Messages for what changed since the context was last sent: skills, sandbox, cwd, AGENTS.md."""
+        """Messages for what changed since the context was last sent: skills, permissions, environment, AGENTS.md."""
+        if self.initial is not None and self.recorder is not None:  # the new thread's first turn has started
+            self.recorder.record_items(self.initial)
+            self.recorder.record_world_state(self.state, full=True)
+        self.initial = None
         doc = self._agents_doc()
-        current = sandbox_policy(self.permissions)
         items: list[Item] = []
+        changed: Item = {}
         sent_skills = self.skills_body
         listed = self._skills()
         if sent_skills is not None and sent_skills != listed.body:
             items.append(text_message("developer", skills.skills_update_message(listed)))
-            if self.recorder is not None:
-                self.recorder.record_world_state(self._skills_state(listed), full=False)
-        sandbox_changed = self.sandbox is not None and (
-            self.sandbox.get("type"), bool(self.sandbox.get("network_access"))
-        ) != (current.get("type"), bool(current.get("network_access")))
-        if sandbox_changed:
+            changed.update(self._skills_state(listed))
+        permissions_changed = self._permissions_changed()
+        if permissions_changed:
             items.append(text_message("developer", permissions_instructions(self.permissions)))
-        if self.cwd is not None and self.cwd != str(self.config.cwd):
-            items.append(text_message("user", environment_context(self.permissions, shell.default_shell_name())))
-        elif sandbox_changed:
-            items.append(text_message("user", environment_context_update(self.permissions)))
+            changed["permissions"] = self._permissions_state()
+        environments = self._environments()
+        environment = self._environment_message(environments, permissions_changed)
+        if environment is not None:
+            items.append(text_message("user", environment))
+            changed["environments"] = environments
         if self.agents is not None and self.agents != doc.body:
             items.append(text_message("user", agents_doc_update(doc, self.config.cwd)))
-            if self.recorder is not None:
-                self.recorder.record_world_state({"agents_md": self.world_state(doc)["agents_md"]}, full=False)
+            changed["agents_md"] = self._agents_state(doc)
+        self._record(changed)
         self._remember(doc)
         return items
+
+
+def _local_cwd(environments: Mapping[str, object]) -> object:
+    """The cwd of the local environment in a world_state `environments` section."""
+    table = environments.get("environments")
+    local = table.get("local") if isinstance(table, dict) else None
+    return local.get("cwd") if isinstance(local, dict) else None
 
 
 def _context_settings(config: Config, context: _ThreadContext) -> ContextSettings:
@@ -308,15 +388,29 @@ def _prepare_sandbox(config: Config, env: Mapping[str, str]) -> tuple[object | N
 
 
 def _turn_context(config: Config, permissions: PermissionsContext) -> Item:
+    """A rollout's `turn_context` fields, as codex-rs 0.169 writes them (it compares `approval_policy` and
+    `permission_profile` on resume; `exec resume --last` filters on `cwd`)."""
+    effort = config.model_reasoning_effort
     ctx: Item = {
+        "disabled_plugin_ids": [],
         "cwd": str(config.cwd),
         "approval_policy": config.approval_policy,
-        "sandbox_policy": sandbox_policy(permissions),
+        "approvals_reviewer": "user",
+        "permission_profile": permission_profile(permissions),
         "model": config.model,
-        "summary": config.model_reasoning_summary or "none",
+        "collaboration_mode": {
+            "mode": "default",
+            "settings": {"model": config.model, "reasoning_effort": effort, "developer_instructions": None},
+        },
+        "realtime_active": False,
     }
-    if config.model_reasoning_effort:
-        ctx["effort"] = config.model_reasoning_effort
+    if effort:
+        ctx["effort"] = effort
+    ctx["summary"] = config.model_reasoning_summary or "none"
+    ctx["sandbox_policy"] = sandbox_policy(permissions)
+    file_system = file_system_sandbox_policy(permissions)
+    if file_system is not None:
+        ctx["file_system_sandbox_policy"] = file_system
     return ctx
 
 
@@ -376,16 +470,17 @@ def build_session(
     model.window_number = resumed.window_number if resumed is not None else 0
     recorder = _open_rollout(config, start, thread_id, base, permissions, model.originator)
     context = _ThreadContext(config, permissions, resumed)
-    context.recorder = recorder
-    if resumed is None:
-        history = [_base_instructions_message(base, thread_id), *context.fresh()]
-        if recorder is not None:
-            recorder.record_items(history[1:])
+    if resumed is None or not any(map(is_context_item, resumed.history)):
+        # A new thread (or one recorded before its first turn): its context is recorded once that turn starts,
+        # after task_started, where codex-rs records it.
+        context.initial = context.fresh()
+        history = [_base_instructions_message(base, thread_id), *context.initial, *(resumed.history if resumed else [])]
     else:
         history = [_base_instructions_message(base, thread_id), *resumed.history]
-        if recorder is not None and start.fork:
-            recorder.record_items(resumed.history)
-            recorder.record_world_state(resumed.world_state, full=True)
+    context.recorder = recorder
+    if recorder is not None and resumed is not None and start.fork:
+        recorder.record_items(resumed.history)
+        recorder.record_world_state(resumed.world_state, full=True)
     session = Session(
         thread_id=thread_id,
         model=model,
@@ -416,6 +511,7 @@ def _permissions(config: Config, roots: tuple[Path, ...]) -> PermissionsContext:
         cwd=config.cwd,
         writable_roots=roots,
         include_tmp=not swr.exclude_slash_tmp,
+        include_tmpdir=not swr.exclude_tmpdir_env_var,
     )
 
 

@@ -19,8 +19,11 @@ __all__ = [
     "date_and_timezone_context",
     "environment_context",
     "environment_context_update",
+    "environments_state",
+    "file_system_sandbox_policy",
     "find_project_root",
     "load_agents_doc",
+    "permission_profile",
     "permissions_instructions",
     "sandbox_policy",
 ]
@@ -57,7 +60,8 @@ class PermissionsContext(Record):
     network_access: bool
     cwd: Path
     writable_roots: tuple[Path, ...]  # cwd first, then --add-dir and configured roots
-    include_tmp: bool = True
+    include_tmp: bool = True  # /tmp is writable (not `exclude_slash_tmp`)
+    include_tmpdir: bool = True  # $TMPDIR is writable (not `exclude_tmpdir_env_var`)
 
 
 def find_project_root(cwd: Path, markers: Sequence[str] = (".git",)) -> Path | None:
@@ -177,25 +181,75 @@ def _entry(access: str, *, path: Path | None = None, special: str | None = None)
     return f'<entry access="{access}">{inner}</entry>'
 
 
+def _file_system_entries(ctx: PermissionsContext) -> list[tuple[str, Path | str]]:
+    """(access, path or `:special`) of a restricted sandbox, in codex-rs's order: read `:root`; for workspace-write
+    each writable root, `/tmp` and `$TMPDIR` unless excluded, then the read-only carve-outs grouped by name."""
+    entries: list[tuple[str, Path | str]] = [("read", ":root")]
+    if ctx.sandbox_mode == "workspace-write":
+        entries += [("write", root) for root in ctx.writable_roots]
+        entries += [("write", ":slash_tmp")] if ctx.include_tmp else []
+        entries += [("write", ":tmpdir")] if ctx.include_tmpdir else []
+        entries += [("read", root / name) for name in _PROTECTED_NAMES for root in ctx.writable_roots]
+    return entries
+
+
 def _filesystem(ctx: PermissionsContext) -> str:
     roots = "".join(f"<root>{_escape(str(r))}</root>" for r in ctx.writable_roots or (ctx.cwd,))
     if ctx.sandbox_mode == "danger-full-access":
         profile = '<permission_profile type="disabled"><file_system type="unrestricted" /></permission_profile>'
     else:
-        entries = [_entry("read", special=":root")]
-        if ctx.sandbox_mode == "workspace-write":
-            entries += [_entry("write", path=root) for root in ctx.writable_roots]
-            if ctx.include_tmp:
-                entries += [_entry("write", special=":slash_tmp"), _entry("write", special=":tmpdir")]
-            entries += [
-                _entry("read", path=root / name) for name in _PROTECTED_NAMES for root in ctx.writable_roots
-            ]
+        entries = [
+            _entry(access, special=where) if isinstance(where, str) else _entry(access, path=where)
+            for access, where in _file_system_entries(ctx)
+        ]
         profile = (
             '<permission_profile type="managed"><file_system type="restricted">'
             + "".join(entries)
             + "</file_system></permission_profile>"
         )
     return f"<filesystem><workspace_roots>{roots}</workspace_roots>{profile}</filesystem>"
+
+
+def _structured_entries(ctx: PermissionsContext) -> list[dict[str, object]]:
+    """The file-system entries as a rollout's `turn_context` spells them (`permission_profile`)."""
+    out: list[dict[str, object]] = []
+    for access, where in _file_system_entries(ctx):
+        if isinstance(where, str):
+            out.append({"path": {"type": "special", "value": {"kind": where[1:]}}, "access": access})
+            continue
+        entry: dict[str, object] = {"path": {"type": "path", "path": str(where)}, "access": access}
+        if access == "read":  # a carve-out inside a writable root, which may not exist
+            entry["missing_path_behavior"] = "skip"
+        out.append(entry)
+    return out
+
+
+def permission_profile(ctx: PermissionsContext) -> dict[str, object]:
+    """The `permission_profile` of a rollout's `turn_context`: what the sandbox lets commands read, write and
+    reach, in codex-rs 0.169's shape (codex-rs compares it with the current one on resume)."""
+    if ctx.sandbox_mode == "danger-full-access":
+        return {"type": "disabled"}
+    network = "enabled" if ctx.network_access and ctx.sandbox_mode == "workspace-write" else "restricted"
+    file_system = {"type": "restricted", "entries": _structured_entries(ctx)}
+    return {"type": "managed", "file_system": file_system, "network": network}
+
+
+def file_system_sandbox_policy(ctx: PermissionsContext) -> dict[str, object] | None:
+    """The `file_system_sandbox_policy` codex-rs adds to a workspace-write `turn_context` (None otherwise)."""
+    if ctx.sandbox_mode != "workspace-write":
+        return None
+    return {"kind": "restricted", "entries": _structured_entries(ctx)}
+
+
+def environments_state(ctx: PermissionsContext, shell: str, *, today: datetime.date | None = None) -> dict[str, object]:
+    """The `environments` section of a rollout's `world_state`: what the `<environment_context>` told the model,
+    compared on resume to decide what to tell it again."""
+    return {
+        "environments": {"local": {"cwd": str(ctx.cwd), "status": "available", "shell": shell}},
+        "current_date": _date_text(today),
+        "timezone": _local_timezone(),
+        "filesystem": _filesystem(ctx),
+    }
 
 
 def _date_text(today: datetime.date | None) -> str:
@@ -233,12 +287,13 @@ def sandbox_policy(ctx: PermissionsContext) -> dict[str, object]:
     """The `sandbox_policy` of a rollout's `turn_context` line, in codex-rs's shape."""
     if ctx.sandbox_mode != "workspace-write":
         return {"type": ctx.sandbox_mode}
-    return {
-        "type": "workspace-write",
-        "network_access": ctx.network_access,
-        "exclude_tmpdir_env_var": not ctx.include_tmp,
-        "exclude_slash_tmp": not ctx.include_tmp,
-    }
+    policy: dict[str, object] = {"type": "workspace-write"}
+    extra = [str(root) for root in ctx.writable_roots if root != ctx.cwd]
+    if extra:
+        policy["writable_roots"] = extra
+    policy.update(network_access=ctx.network_access, exclude_tmpdir_env_var=not ctx.include_tmpdir,
+                  exclude_slash_tmp=not ctx.include_tmp)
+    return policy
 
 
 _SANDBOX_SENTENCES = {

@@ -6,6 +6,10 @@ each line `{"timestamp","ordinal","type","payload"}` with `type` one of `session
 `turn_context`, `world_state`, `token_usage_record`, `compacted`. Every line is handed to the OS in one write as soon
 as it exists, so a crash loses at most the line being written; a torn or corrupt line is skipped when reading.
 Reading a large rollout decodes only the lines resume needs (the line type is peeked before decoding).
+
+So that codex-rs resumes our threads as its own (and we its), lines come in its order: a turn's context messages,
+then the `world_state` they changed (a full snapshot, or an RFC 7386 merge patch over it), then `turn_context`, then
+the prompt; a `world_state` or `turn_context` waits for that moment, never longer than the turn's next line.
 """
 
 from __future__ import annotations
@@ -45,19 +49,23 @@ __all__ = [
     "RolloutRecorder",
     "SessionMeta",
     "ThreadSummary",
+    "apply_merge_patch",
     "archive_thread",
     "delete_thread",
     "find_last_thread",
     "find_thread",
     "find_thread_by_name",
+    "is_context_item",
     "is_uuid",
     "list_threads",
     "load_rollout",
+    "merge_patch",
     "read_summary",
     "record_thread_name",
     "rollout_files",
     "thread_names",
     "unarchive_thread",
+    "world_state_fingerprint",
 ]
 
 SESSIONS_DIR = "sessions"
@@ -175,6 +183,11 @@ class RolloutRecorder:
         self._turn_context = dict(turn_context or {})
         self._turn_id: str | None = None
         self._turn_usage = Usage()
+        # codex-rs writes a turn's context messages, then the world_state they changed, then turn_context, and only
+        # then the prompt: a world_state waits here for the next line that is not a context message, and a started
+        # turn's turn_context is written just before its first such line.
+        self._state: tuple[bool, Item] | None = None  # (full, state or merge patch) not yet written
+        self._turn_context_due = False
         self.error: OSError | None = None  # the first failed write; recording stops there, the turn goes on
         self.on_error: Callable[[OSError], None] | None = None  # told once, outside the lock, when recording stops
         try:
@@ -207,6 +220,7 @@ class RolloutRecorder:
         return recorder
 
     def close(self) -> None:
+        self._write_due(turn_context=False)  # a world_state still waiting for its turn
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
@@ -219,21 +233,49 @@ class RolloutRecorder:
             view = view[written:]
 
     def write(self, kind: str, payload: object, **extra: object) -> None:
-        """Append one line now (the timestamp and ordinal are filled in)."""
+        """Append one line now (the timestamp and ordinal are filled in), after the world_state and turn_context
+        lines that are due before it."""
         with self._lock:
+            lines = [] if _context_line(kind, payload) else self._due_lines()
+            stopped = self._write_lines([*lines, (kind, payload, extra)])
+        if stopped and self.on_error is not None:  # outside the lock: telling the person may record an event
+            self.on_error(stopped)
+
+    def _write_due(self, *, turn_context: bool) -> None:
+        """Write the waiting world_state now, and the turn_context line too when `turn_context`."""
+        with self._lock:
+            self._turn_context_due = self._turn_context_due or turn_context
+            stopped = self._write_lines(self._due_lines())
+        if stopped and self.on_error is not None:
+            self.on_error(stopped)
+
+    def _due_lines(self) -> list[tuple[str, object, dict[str, object]]]:
+        """The lines waiting for the next line that is not a context message (called under the lock)."""
+        lines: list[tuple[str, object, dict[str, object]]] = []
+        if self._state is not None:
+            (full, state), self._state = self._state, None
+            lines.append(("world_state", {"full": full, "state": state}, {}))
+        if self._turn_context_due:
+            self._turn_context_due = False
+            context = {"turn_id": self._turn_id, "root_turn_id": self._turn_id, **self._turn_context}
+            lines.append(("turn_context", context, {}))
+        return lines
+
+    def _write_lines(self, lines: list[tuple[str, object, dict[str, object]]]) -> OSError | None:
+        """Write under the lock; returns the error when this call stopped the recording."""
+        for kind, payload, extra in lines:
             if self._fd is None:
-                return
+                return None
             line = {"timestamp": _utc_timestamp(), "ordinal": self._ordinal, "type": kind, "payload": payload, **extra}
             self._ordinal += 1
             try:
                 self._write_bytes(encode_json(line) + b"\n")
-                return
             except OSError as exc:  # e.g. a full disk: losing the record must not end the turn
                 self.error, fd, self._fd = exc, self._fd, None
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        if self.on_error is not None:  # outside the lock: telling the person may record an event
-            self.on_error(self.error)
+                return exc
+        return None
 
     # -- what the session reports ------------------------------------------------------------------------
 
@@ -264,20 +306,28 @@ class RolloutRecorder:
     def record_compaction(self, summary: str, replacement: list[Item], estimate: int, total: Usage) -> None:
         """A finished compaction: the new history without the base-instructions message."""
         self.write("compacted", {"message": summary, "replacement_history": replacement})
-        self.write("turn_context", {**self._turn_context, "turn_id": self._turn_id, "root_turn_id": self._turn_id})
+        self._write_due(turn_context=True)  # the new window's full world_state, then turn_context
         self._token_count(Usage(total_tokens=estimate), total)
         self._event("item_completed", item={"type": "ContextCompaction", "id": str(uuid.uuid4())})
 
     def record_world_state(self, state: Item, *, full: bool) -> None:
-        self.write("world_state", {"full": full, "state": state})
+        """A snapshot of what the model was told (`full`), or a merge patch over the last one (RFC 7386, as codex-rs
+        reads it). Written before the next line that is not a context message: after the context messages it
+        describes, as codex-rs orders them."""
+        with self._lock:
+            if full or self._state is None:
+                self._state = (full, state)
+            else:
+                earlier_full, earlier = self._state
+                self._state = (earlier_full, apply_merge_patch(earlier, state))
 
     def on_event(self, event: Event) -> None:
         """The session's event stream: turn boundaries and finished items become `event_msg` lines."""
         if isinstance(event, TurnStarted):
             self._turn_id, self._turn_usage = event.turn_id, Usage()
             self._event("task_started", turn_id=event.turn_id, root_turn_id=event.turn_id, started_at=_unix())
-            ctx = {"turn_id": event.turn_id, "root_turn_id": event.turn_id, **self._turn_context}
-            self.write("turn_context", ctx)
+            with self._lock:
+                self._turn_context_due = True
         elif isinstance(event, ItemCompleted):
             item = _event_item(event)
             if item is not None:
@@ -313,6 +363,66 @@ def _ends_with_newline(path: Path, size: int) -> bool:
     with open(path, "rb") as f:
         f.seek(size - 1)
         return f.read(1) == b"\n"
+
+
+def _context_line(kind: str, payload: object) -> bool:
+    """A line that may come before a turn's world_state and turn_context: a context message, or the compaction
+    that the new window's context follows."""
+    if kind == "compacted":
+        return True
+    return kind == "response_item" and isinstance(payload, dict) and is_context_item(payload)
+
+
+def is_context_item(item: Item) -> bool:
+    """A message of the context the harness gives the model (developer text, environment, AGENTS.md), not a turn's."""
+    return item.get("type") == "message" and (item.get("role") == "developer" or is_context_message(item))
+
+
+def world_state_fingerprint(role: str, text: str) -> str:
+    """How codex-rs 0.169 fingerprints a context fragment in `world_state` (the `permissions.instructions` value):
+    SHA-1 over a version tag, then the role and the text, each as a big-endian 64-bit length and the UTF-8 bytes."""
+    import hashlib
+    import struct
+
+    digest = hashlib.sha1(b"codex-world-state-fragment-v1\0")
+    for part in (role, text.replace("\r\n", "\n")):
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(struct.pack(">Q", len(data)) + data)
+    return digest.hexdigest()
+
+
+def merge_patch(previous: object, current: object) -> object | None:
+    """The RFC 7386 merge patch that turns `previous` into `current` (None when they are equal): how codex-rs writes
+    a `world_state` line that is not `full`."""
+    if previous == current:
+        return None
+    if not isinstance(current, dict):
+        return current
+    before = previous if isinstance(previous, dict) else {}
+    patch: Item = {key: None for key in before if key not in current}
+    for key, value in current.items():
+        if key not in before:
+            patch[key] = value
+        else:
+            sub = merge_patch(before[key], value)
+            if sub is not None:
+                patch[key] = sub
+    return patch
+
+
+def apply_merge_patch(target: object, patch: object) -> Item:
+    """`target` with an RFC 7386 merge patch applied (a null removes a key; objects merge, anything else replaces)."""
+    out: Item = dict(target) if isinstance(target, dict) else {}
+    if not isinstance(patch, dict):
+        return out
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict):
+            out[key] = apply_merge_patch(out.get(key), value)
+        else:
+            out[key] = value
+    return out
 
 
 def _user_message_item(item: Item) -> Item:
@@ -364,6 +474,7 @@ class ResumedThread(Record, frozen=False):
     next_ordinal: int = 0
     last_cwd: str | None = None
     last_sandbox_policy: Mapping[str, object] | None = None
+    last_turn_context: dict[str, object] = field(default_factory=dict)  # the payload of the last turn_context line
     world_state: dict[str, object] = field(default_factory=dict)
     context_tokens: int = 0  # last response's total_tokens plus an estimate of the items recorded after it
     usage: Usage = field(default_factory=Usage)
@@ -416,10 +527,11 @@ class _Loader:
             cwd, policy = payload.get("cwd"), payload.get("sandbox_policy")
             t.last_cwd = cwd if isinstance(cwd, str) else t.last_cwd
             t.last_sandbox_policy = policy if isinstance(policy, dict) else t.last_sandbox_policy
+            t.last_turn_context = dict(payload)
         elif kind == "world_state":
             state = payload.get("state")
             if isinstance(state, dict):
-                t.world_state = dict(state) if payload.get("full") else {**t.world_state, **state}
+                t.world_state = dict(state) if payload.get("full") else apply_merge_patch(t.world_state, state)
         elif kind == "compacted":
             self._compacted(payload)
         elif kind == "token_usage_record":

@@ -12,6 +12,8 @@ import pytest
 from cli_harness import CODEX, CodexEnv, codex_rs_binary, make_codex_env
 from fake_responses import FakeResponsesServer, RecordedRequest, function_call, message
 
+from codex_cli.rollout import RolloutRecorder, SessionMeta, world_state_fingerprint
+
 DATA = Path(__file__).parent / "data" / "rollouts"
 RS_FIXTURE = DATA / "rollout-2026-11-25T13-11-32-01a212d5-376f-71d2-92e1-2aaa60ca5725.jsonl"
 RS_ID = "01a212d5-376f-71d2-92e1-2aaa60ca5725"
@@ -43,6 +45,10 @@ def _texts(request: RecordedRequest) -> list[str]:
         for part in item["content"]
         if part.get("type") in ("input_text", "output_text")
     ]
+
+
+def _item_texts(item: dict) -> list[str]:
+    return [str(part.get("text", "")) for part in item.get("content", [])]
 
 
 def _thread_id(stderr: str) -> str:
@@ -114,6 +120,87 @@ def test_resume_by_id_with_exec_options_before_resume(codex_env: CodexEnv) -> No
     ]
     env_update = new_items[1]["content"][0]["text"]
     assert "<cwd>" not in env_update and '<permission_profile type="disabled">' in env_update
+
+
+def test_first_turn_records_what_the_model_was_told_as_codex_rs_does(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([{"output": [message("one")]}]) as server:
+        codex_env.write_config(server.base_url)
+        run = _run(codex_env, "exec", "-s", "workspace-write", "first")
+        [request] = server.response_requests
+    assert run.returncode == 0, run.stderr
+    [path] = _rollouts(codex_env)
+    lines = _lines(path)
+    kinds = [(line["type"], line["payload"].get("type") or line["payload"].get("role", "")) for line in lines]
+    assert kinds[:7] == [  # codex-rs's order (sessions.md §2.4)
+        ("session_meta", ""), ("event_msg", "task_started"), ("response_item", "message"),
+        ("response_item", "message"), ("world_state", ""), ("turn_context", ""), ("response_item", "message"),
+    ]  # fmt: skip
+    developer, environment = request.body["input"][1:3]
+    [permissions] = [t for t in _item_texts(developer) if t.startswith("<permissions instructions>")]
+    state = lines[4]["payload"]
+    assert state["full"] is True
+    state = state["state"]
+    assert list(state) == sorted(state)
+    assert state["permissions"] == {"instructions": world_state_fingerprint("developer", permissions),
+                                    "approved_command_prefixes": []}  # fmt: skip
+    env = state["environments"]
+    work = str(codex_env.workdir)
+    assert env["environments"] == {"local": {"cwd": work, "status": "available", "shell": env["environments"]
+                                             ["local"]["shell"]}}  # fmt: skip
+    told = _item_texts(environment)[-1]
+    for key in ("current_date", "timezone"):
+        assert f"<{key}>{env[key]}</{key}>" in told
+    assert env["filesystem"] in told and (state["agents_md"], state["model"]) == ({}, "gpt-5.5")
+    turn = lines[5]["payload"]
+    entries = turn["permission_profile"]["file_system"]["entries"]
+    assert turn["permission_profile"]["network"] == "restricted" and turn["approvals_reviewer"] == "user"
+    assert entries[:4] == [
+        {"path": {"type": "special", "value": {"kind": "root"}}, "access": "read"},
+        {"path": {"type": "path", "path": work}, "access": "write"},
+        {"path": {"type": "special", "value": {"kind": "slash_tmp"}}, "access": "write"},
+        {"path": {"type": "special", "value": {"kind": "tmpdir"}}, "access": "write"},
+    ]
+    assert entries[4] == {"path": {"type": "path", "path": f"{work}/.git"}, "access": "read",
+                          "missing_path_behavior": "skip"}  # fmt: skip
+    assert turn["file_system_sandbox_policy"] == {"kind": "restricted", "entries": entries}
+
+
+def test_resume_on_another_day_sends_the_date_again(codex_env: CodexEnv) -> None:
+    # As codex-rs does: the world_state's date no longer matches, so date, timezone and filesystem go out again.
+    script = [{"output": [message("one")]}, {"output": [message("two")]}, {"output": [message("three")]}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        thread_id = _thread_id(_run(codex_env, "exec", "first").stderr)
+        [path] = _rollouts(codex_env)
+        text = path.read_text()
+        state = next(line for line in _lines(path) if line["type"] == "world_state")["payload"]["state"]
+        today = state["environments"]["current_date"]
+        path.write_text(text.replace(f'"current_date":"{today}"', '"current_date":"2001-01-01"'))
+        second = _run(codex_env, "exec", "resume", thread_id, "second")
+        third = _run(codex_env, "exec", "resume", thread_id, "third")
+        requests = server.response_requests
+    assert second.returncode == third.returncode == 0, second.stderr + third.stderr
+    added = requests[1].body["input"][len(requests[0].body["input"]) + 1 :]
+    assert [_item_texts(i)[0].split("\n")[0] for i in added] == ["<environment_context>", "second"]
+    update = _item_texts(added[0])[0]
+    assert "<cwd>" not in update and f"<current_date>{today}</current_date>" in update and "<filesystem>" in update
+    states = [line["payload"] for line in _lines(path) if line["type"] == "world_state"]
+    assert states[-1] == {"full": False, "state": {"environments": {"current_date": today}}}
+    assert [_item_texts(i) for i in requests[2].body["input"][len(requests[1].body["input"]) + 1 :]] == [["third"]]
+
+
+def test_thread_recorded_before_its_first_turn_is_resumed_with_the_whole_context(codex_env: CodexEnv) -> None:
+    # The context is recorded when the first turn starts: a thread left before it has none, and gets it on resume.
+    thread_id = "01a212e0-0000-7000-8000-0000000000aa"
+    meta = SessionMeta(thread_id, str(codex_env.workdir), source="cli", model_provider="mock")
+    RolloutRecorder.create(codex_env.home, meta, model="gpt-5.5").close()
+    with FakeResponsesServer([{"output": [message("hello")]}]) as server:
+        codex_env.write_config(server.base_url)
+        run = _run(codex_env, "exec", "resume", thread_id, "hi")
+        [request] = server.response_requests
+    assert run.returncode == 0, run.stderr
+    firsts = [_item_texts(i)[-1].split("\n")[0] for i in request.body["input"]]
+    assert firsts[1:] == ["<permissions instructions>", "<environment_context>", "hi"]
 
 
 def test_resume_unknown_id_and_last_with_nothing(codex_env: CodexEnv) -> None:
@@ -305,8 +392,8 @@ def test_changed_agents_md_is_sent_again_on_resume(codex_env: CodexEnv) -> None:
     assert "replace all AGENTS.md instructions" in update and update.endswith("\n\nV2 RULE\n\n</INSTRUCTIONS>")
     [path] = _rollouts(codex_env)
     states = [line["payload"] for line in _lines(path) if line["type"] == "world_state"]
-    assert states[-1] == {"full": False, "state": {"agents_md": {"directory": str(codex_env.workdir),
-                                                                 "text": "V2 RULE\n"}}}
+    # A merge patch over the first turn's state, as codex-rs writes it (sessions.md §2.5).
+    assert states[-1] == {"full": False, "state": {"agents_md": {"text": "V2 RULE\n"}}}
 
 
 # ------------------------------------------------------------------------------------------ compaction

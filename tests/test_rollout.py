@@ -170,6 +170,43 @@ def test_round_trip_history_usage_and_state(tmp_path: Path) -> None:
     assert thread.next_ordinal == len(_lines(recorder.path))
 
 
+def test_world_state_and_turn_context_come_after_the_turns_context_messages(tmp_path: Path) -> None:
+    # codex-rs's order (sessions.md §2.4): task_started, context messages, world_state, turn_context, the prompt; on
+    # a later turn the changed context, its world_state as a merge patch, turn_context, the prompt.
+    recorder = _new_thread(tmp_path)
+    recorder.on_event(TurnStarted("turn-1"))
+    recorder.record_items([_msg("developer", "ctx")])
+    recorder.record_world_state({"agents_md": {"directory": "/w", "text": "RULE"}, "model": "m"}, full=True)
+    recorder.record_items([_msg("user", "<environment_context>x</environment_context>"), _msg("user", "hello")])
+    recorder.on_event(TurnStarted("turn-2"))
+    recorder.record_world_state({"agents_md": {"directory": None, "text": None}}, full=False)
+    recorder.record_world_state({"model": "n"}, full=False)  # one line for the turn, both changes merged
+    recorder.record_items([_msg("developer", "ctx 2"), _msg("user", "again")])
+    recorder.close()
+    kinds = [(line["type"], line["payload"].get("type") or line["payload"].get("role", "")) for line in
+             _lines(recorder.path)]  # fmt: skip
+    assert kinds == [
+        ("session_meta", ""), ("event_msg", "task_started"), ("response_item", "message"),
+        ("response_item", "message"), ("world_state", ""), ("turn_context", ""), ("response_item", "message"),
+        ("event_msg", "item_completed"), ("event_msg", "task_started"), ("response_item", "message"),
+        ("world_state", ""), ("turn_context", ""), ("response_item", "message"), ("event_msg", "item_completed"),
+    ]  # fmt: skip
+    states = [line["payload"] for line in _lines(recorder.path) if line["type"] == "world_state"]
+    assert states[1] == {"full": False, "state": {"agents_md": {"directory": None, "text": None}, "model": "n"}}
+    assert load_rollout(recorder.path).world_state == {"agents_md": {}, "model": "n"}
+
+
+def test_merge_patches_as_codex_rs_writes_and_reads_them() -> None:
+    before = {"agents_md": {"directory": "/w", "text": "V1"}, "environments": {"current_date": "d1", "tz": "UTC"}}
+    after = {"agents_md": {}, "environments": {"current_date": "d2", "tz": "UTC"}, "tools": {}}
+    patch = rollout.merge_patch(before, after)
+    assert patch == {"agents_md": {"directory": None, "text": None}, "environments": {"current_date": "d2"},
+                     "tools": {}}  # fmt: skip
+    assert rollout.apply_merge_patch(before, patch) == after
+    assert rollout.merge_patch(after, after) is None
+    assert rollout.apply_merge_patch({"a": [1, 2]}, {"a": [3]}) == {"a": [3]}  # arrays are replaced whole
+
+
 def test_torn_last_line_is_skipped_and_appending_starts_a_new_line(tmp_path: Path) -> None:
     recorder = _new_thread(tmp_path)
     recorder.record_items([_msg("user", "kept"), _msg("assistant", "also kept")])
