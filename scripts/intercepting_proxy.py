@@ -537,28 +537,29 @@ def main(argv: list[str] | None = None) -> int:
     options: dict[str, Any] = {"mode": args.mode, "upstream_ca": args.upstream_ca, "origin": origin}
     if args.reject:
         options["reject_status"] = args.reject
-    if args.auth:
-        user, _, password = args.auth.partition(":")
-        options["require_auth"] = (user, password)
+    user, _, password = (args.auth or "").partition(":")
+    auth = (user, password) if args.auth else None
     if args.mode == "socks5":
-        user, _, password = (args.auth or "").partition(":")
-        with Socks5Proxy(require_auth=(user, password) if args.auth else None, origin=origin) as socks:
+        with Socks5Proxy(require_auth=auth, origin=origin) as socks:
             print(f"PORT {socks.port}", flush=True)
-            try:
-                threading.Event().wait()
-            except KeyboardInterrupt:
-                pass
+            _serve_until_interrupted()
         return 0
+    if auth:
+        options["require_auth"] = auth
     ca_out = args.ca_out or str(Path(tempfile.mkdtemp(prefix="codex-proxy-")) / "proxy-ca.pem")
     with InterceptingProxy(**options) as proxy:
         proxy.write_ca(ca_out)
         print(f"PORT {proxy.port}")
         print(f"CA {ca_out}", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+        _serve_until_interrupted()
     return 0
+
+
+def _serve_until_interrupted() -> None:
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":
