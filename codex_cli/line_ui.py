@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from codex_cli.errors import CodexError
+from codex_cli.errors import AuthError, CodexError
 from codex_cli.hooks import HookEngine, HookFinished, HookReport, HookStarted
 from codex_cli.line_input import EditBuffer, Key, Terminal, complete_command, complete_mention, file_index
 from codex_cli.line_render import LineRenderer, compact_number, context_left_percent
@@ -431,7 +431,13 @@ class LineApp:
 
             self.warn(BYPASS_TRUST_WARNING)
         review_hooks(self)
-        self.open(start, source)  # a CodexError here ends the run: cli.main prints it
+        while True:
+            try:
+                self.open(start, source)  # a CodexError here ends the run: cli.main prints it
+                break
+            except AuthError as exc:
+                if not exc.message.startswith("Not logged in") or not self.offer_login(exc):
+                    raise
         try:
             if start.resumed is not None:
                 if start.fork:
@@ -509,7 +515,11 @@ class LineApp:
             return complete_skill(word, skills_for_config(self.config))
         return []
 
-    def _show(self, buffer: EditBuffer, prompt: str) -> None:
+    def _show(self, buffer: EditBuffer, prompt: str, *, secret: bool = False) -> None:
+        if secret:
+            hidden = EditBuffer("•" * len(buffer.text))
+            hidden.cursor = buffer.cursor
+            buffer = hidden
         rows, row, column = buffer.layout(prompt, "  ", self.renderer.width() - 1)
         pal = self.renderer.pal
         hints = []
@@ -519,13 +529,13 @@ class LineApp:
                      for index, option in enumerate(buffer.completion)]
         self.renderer.show_input(prompt, "  ", buffer.text, buffer.cursor, rows, row, column, hints)
 
-    def read_input(self, prompt: str, *, history: bool = True, drain: bool = True) -> str:
+    def read_input(self, prompt: str, *, history: bool = True, drain: bool = True, secret: bool = False) -> str:
         """One message from the keyboard, edited in place; Enter sends it. EOFError for Ctrl-D on an empty input,
         KeyboardInterrupt for Ctrl-C on an empty one (Ctrl-C with text clears it)."""
         buffer = self.buffer if history else EditBuffer()
         buffer.history = self.history if history else []
         with self.terminal.keys():
-            self._show(buffer, prompt)
+            self._show(buffer, prompt, secret=secret)
             while True:
                 if drain:
                     self._drain()
@@ -540,15 +550,16 @@ class LineApp:
                             buffer.insert("\n")
                             continue
                         text = buffer.expanded().rstrip("\n")  # a pasted last line's newline is not a line
-                        self._show(buffer, prompt)  # keys read with the Enter are on screen before it goes
+                        self._show(buffer, prompt, secret=secret)  # keys read with the Enter are shown first
                         self.terminal.push_back(keys[index + 1 :])
                         if history:
                             self.buffer = EditBuffer()
                             self.renderer.commit_input(text)
                         else:
-                            self.renderer.commit_input(text, echo_cell=False)
+                            shown = "•" * len(text) if secret else text
+                            self.renderer.commit_input(shown, echo_cell=False)
                             if self.live:
-                                self.renderer.line(prompt + text)
+                                self.renderer.line(prompt + shown)
                         return text
                     if key.name == "ctrl-c":
                         if buffer.text:
@@ -577,7 +588,7 @@ class LineApp:
                     else:
                         buffer.edit(key)
                 if keys:
-                    self._show(buffer, prompt)
+                    self._show(buffer, prompt, secret=secret)
 
     def show_transcript(self) -> None:
         """Ctrl-T and /transcript: the whole session, nothing cut (full command output, reasoning), in $PAGER (or
@@ -613,14 +624,57 @@ class LineApp:
                                "Esc or Ctrl-C interrupts, Ctrl-D quits.")
         self.renderer.blank()
 
+    def offer_login(self, error: AuthError) -> bool:
+        """No credentials: `codex login`'s ways to sign in, offered right here; True once one of them worked."""
+        from codex_cli import login_cli
+        from codex_cli.auth import AuthDotJson, open_store
+        from codex_cli.cli_parser import build_parser
+
+        renderer = self.renderer
+        renderer.error(error.message)
+        renderer.line("  1. Sign in with ChatGPT (opens a browser)\n  2. Sign in with ChatGPT on another device "
+                      "(a one-time code)\n  3. Use an API key (stored in auth.json)\n  4. Quit")
+        overrides = [arg for override in self.overrides.config_overrides for arg in ("-c", override)]
+        while True:
+            answer = (self.ask_choice("Select [1-4]: ") or "4").strip().lower()
+            if answer in ("1", "2"):
+                args = build_parser().parse_args(["login", *overrides, *(["--device-auth"] if answer == "2" else [])])
+                with self.terminal.cooked():  # its own prompts, and Ctrl-C ends it
+                    try:
+                        done = login_cli.main(args) == 0
+                    except KeyboardInterrupt:
+                        done = False
+                if done:
+                    return True
+                renderer.error("Not signed in. Choose again, or 4 to quit.")
+            elif answer == "3":
+                if self.config.raw.get("forced_login_method") == "chatgpt":
+                    renderer.error("API key login is disabled here (forced_login_method). Sign in with ChatGPT.")
+                    continue
+                key = (self.ask_choice("API key (not shown): ", secret=True) or "").strip()
+                if not key:
+                    continue
+                setting = self.config.raw.get("cli_auth_credentials_store")
+                try:
+                    open_store(self.config.codex_home, setting if isinstance(setting, str) else None).save(
+                        AuthDotJson("apikey", openai_api_key=key))
+                except (CodexError, OSError) as exc:
+                    renderer.error(f"Could not store the API key: {exc}")
+                    continue
+                renderer.note("API key saved. It is checked with the first request.")
+                return True
+            else:
+                return False
+
     def ask(self, prompt: str) -> str:
         """A one-off answer (a picker number, a path) that stays out of the history; "" when given up."""
         return self.ask_choice(prompt) or ""
 
-    def ask_choice(self, prompt: str) -> str | None:
-        """`ask()`, with None when the person gave up (Esc, Ctrl-C or Ctrl-D on an empty answer)."""
+    def ask_choice(self, prompt: str, *, secret: bool = False) -> str | None:
+        """`ask()`, with None when the person gave up (Esc, Ctrl-C or Ctrl-D on an empty answer); a `secret`
+        answer shows as dots and is not echoed when sent."""
         try:
-            return self.read_input(prompt, history=False)
+            return self.read_input(prompt, history=False, secret=secret)
         except (EOFError, KeyboardInterrupt):
             return None
 

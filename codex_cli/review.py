@@ -126,7 +126,8 @@ def _review_object(text: str) -> Mapping[str, object] | None:
 def _finding(finding: Mapping[str, object], priorities: bool) -> str:
     title = str(finding.get("title") or "").strip() or "(untitled)"
     priority = finding.get("priority")
-    if priorities and isinstance(priority, int) and not isinstance(priority, bool):
+    if priorities and isinstance(priority, int) and not isinstance(priority, bool) \
+            and not title.startswith(f"[P{priority}]"):  # models often write the tag into the title already
         title = f"[P{priority}] {title}"
     location = finding.get("code_location")
     where = ""

@@ -10,7 +10,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from codex_cli.records import Record, replace
 
@@ -91,23 +91,125 @@ def pick_thread(app: LineApp, cwd: Path | None, *, include_exec: bool = False) -
 
 
 def replay(app: LineApp, resumed: ResumedThread) -> None:
-    """Show the recorded conversation: the person's prompts and the assistant's answers."""
+    """Show the recorded conversation as it was shown live: the person's prompts (and `!` commands), the
+    assistant's answers, command and patch cells, other tool calls, and where a turn was interrupted."""
     from codex_cli.line_render import MarkdownStream
     from codex_cli.notifications import user_messages
 
+    outputs = {str(item.get("call_id")): item.get("output") for item in resumed.history
+               if item.get("type") in ("function_call_output", "custom_tool_call_output")}
+    renderer = app.renderer
     for item in resumed.history:
-        if item.get("type") != "message":
+        kind = item.get("type")
+        if kind in ("function_call", "custom_tool_call"):
+            _replay_call(app, item, outputs.get(str(item.get("call_id"))))
             continue
+        if kind != "message":
+            continue
+        texts = _item_texts(item)
         if item.get("role") == "user":
+            if texts and texts[0].startswith("<turn_aborted>"):
+                renderer.error("Conversation interrupted - tell the model what to do differently.")
+            elif texts and texts[0].startswith("<user_shell_command>"):
+                _replay_shell_command(app, texts[0])
             for text in user_messages([item]):
-                app.renderer.user_prompt(text)
+                renderer.user_prompt(text)
         elif item.get("role") == "assistant":
-            content = item.get("content")
-            text = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict)) if isinstance(
-                content, list) else ""
+            text = "".join(texts)
             if text:
-                stream = MarkdownStream(app.renderer.pal)
-                app.renderer.write(stream.feed(text) + stream.finish())
+                app.last_answer = text
+                stream = MarkdownStream(renderer.pal, width=renderer.width)
+                renderer.write(stream.feed(text) + stream.finish())
+                renderer.transcript.append(text)
+
+
+def _item_texts(item: dict[str, object]) -> list[str]:
+    content = item.get("content")
+    if not isinstance(content, list):
+        return []
+    return [str(part.get("text", "")) for part in content if isinstance(part, dict) and part.get("text")]
+
+
+def _output_text(output: object) -> str:
+    if isinstance(output, str):
+        return output
+    if isinstance(output, list):
+        return "".join(str(part.get("text", "")) for part in output if isinstance(part, dict))
+    if isinstance(output, dict):
+        return str(output.get("content", output.get("output", "")))
+    return ""
+
+
+def _command_result(text: str) -> tuple[str, int | None]:
+    """(output, exit code) of a recorded command's tool output (`Process exited with code N ... Output:`)."""
+    import re
+
+    code_match = re.search(r"(?:Process exited with code|Exit code:) (-?\d+)", text)
+    _, found, body = text.partition("Output:\n")
+    return (body if found else text), (int(code_match.group(1)) if code_match else None)
+
+
+def _replay_call(app: LineApp, item: dict[str, object], output: object) -> None:
+    import json
+
+    from codex_cli.protocol import CommandExecutionItem
+
+    name = str(item.get("name", ""))
+    call_id = str(item.get("call_id", ""))
+    text = _output_text(output)
+    if name == "apply_patch":
+        patch = item.get("input")
+        if not isinstance(patch, str):
+            try:
+                patch = json.loads(str(item.get("arguments") or "{}")).get("input", "")
+            except (ValueError, AttributeError):
+                patch = ""
+        _replay_patch(app, call_id, str(patch), failed="Success." not in text)
+        return
+    try:
+        args = json.loads(str(item.get("arguments") or "{}")) if item.get("type") == "function_call" else {}
+    except ValueError:
+        args = {}
+    command = args.get("cmd", args.get("command")) if isinstance(args, dict) else None
+    if name in ("exec_command", "shell", "shell_command", "local_shell") and command is not None:
+        shown = command if isinstance(command, str) else " ".join(str(word) for word in command)
+        body, code = _command_result(text)
+        app.renderer.command(CommandExecutionItem(call_id, shown, body, code, "completed" if code == 0 else "failed"))
+    elif name not in ("update_plan", "write_stdin"):
+        pal = app.renderer.pal
+        app.renderer.line(f"{pal.sgr('1;32', '•')} {pal.bold('Called')} {name}")
+
+
+def _replay_patch(app: LineApp, call_id: str, patch: str, *, failed: bool) -> None:
+    """A recorded apply_patch as the patch cell: its files, and its hunks as the diff."""
+    from codex_cli.protocol import FileChange, FileChangeItem
+
+    kinds: dict[str, Literal["add", "delete", "update"]] = {
+        "*** Add File: ": "add", "*** Delete File: ": "delete", "*** Update File: ": "update"}
+    changes: list[FileChange] = []
+    diff: list[str] = []
+    for line in patch.splitlines():
+        kind = next((k for k in kinds if line.startswith(k)), None)
+        if kind is not None:
+            path = line[len(kind):].strip()
+            changes.append(FileChange(str(app.config.cwd / path), kinds[kind]))
+            diff.append(f"--- {path}" if kinds[kind] != "add" else "--- /dev/null")
+            diff.append(f"+++ {path}" if kinds[kind] != "delete" else "+++ /dev/null")
+        elif line.startswith(("+", "-", " ", "@@")) and changes:
+            diff.append(line)
+    if changes:
+        app.renderer.patch(FileChangeItem(call_id, tuple(changes), "failed" if failed else "completed",
+                                          diff="\n".join(diff) + "\n"))
+
+
+def _replay_shell_command(app: LineApp, text: str) -> None:
+    from codex_cli.protocol import CommandExecutionItem
+
+    command = text.partition("<command>\n")[2].partition("\n</command>")[0]
+    result = text.partition("<result>\n")[2].rpartition("</result>")[0]
+    body, code = _command_result(result)
+    app.renderer.command(CommandExecutionItem("bang", command, body, code, "completed" if code == 0 else "failed"),
+                         verb="You ran")
 
 
 def review_hooks(app: LineApp) -> None:
@@ -372,9 +474,7 @@ def _resume(app: LineApp, args: str) -> bool:
 
 
 def _compact(app: LineApp, args: str) -> bool:
-    result = app.run_turn(app.session.compact, label="Compacting")
-    if result is not None and result.status == "completed":
-        app.renderer.note("Context compacted")
+    app.run_turn(app.session.compact, label="Compacting")  # the session's event says "Context compacted"
     return False
 
 

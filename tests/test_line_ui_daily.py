@@ -473,3 +473,118 @@ def test_at_mentions_search_the_repository_fuzzily_and_skip_ignored_files(codex_
         request = server.requests[0]
     assert "build/" not in term.text.split("see @src", 1)[1]
     assert _texts(request)[-1] != "@build/config_loader_copy.py "
+
+
+# ---------------------------------------------------------------------------------------------- 7. small defects
+
+
+def test_compact_once_review_tags_once_and_resume_replays_tool_cells(codex_env: CodexEnv) -> None:
+    import json
+
+    readme = codex_env.workdir / "README.md"
+    review = {"findings": [{"title": "[P1] Greeting lost", "body": "Why?", "priority": 1,
+                            "code_location": {"absolute_file_path": str(readme),
+                                              "line_range": {"start": 1, "end": 1}}}],
+              "overall_correctness": "patch is incorrect", "overall_explanation": "One problem."}
+    script = [{"output": [exec_call("echo replayed-output", "c1")]}, {"output": [message("ran it")]},
+              slow_stream(), {"output": [message("the summary")]}, {"output": [message(json.dumps(review))]}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env, "-s", "danger-full-access")
+        term.prompt()
+        term.line("run it")
+        term.expect("ran it")
+        term.prompt()
+        term.line("stream")
+        term.expect("chunk2")
+        term.send("\x1b")
+        term.expect("Conversation interrupted")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+        again = Term(codex_env, "resume", "--last")  # replayed as it was shown: tool cells, the interruption
+        again.expect("› run it")
+        again.expect("• Ran echo replayed-output")
+        again.expect("└ replayed-output")
+        again.expect("• ran it")
+        again.expect("› stream")
+        again.expect("■ Conversation interrupted")
+        again.prompt()
+        again.line("/compact")
+        again.expect("Context compacted")
+        again.prompt()
+        again.line("/review look at the greeting")
+        again.expect("<< Code review finished >>")
+        again.prompt()
+        again.line("/quit")
+        assert again.finish() == 0
+    assert again.text.count("Context compacted") == 1
+    assert "[P1] Greeting lost" in again.text and "[P1] [P1]" not in again.text
+
+
+def test_prompt_history_approval_answers_and_a_piped_echo(codex_env: CodexEnv, tmp_path: Path) -> None:
+    """`codex "..."` is in Up's history; Enter at an approval says what it chose, a wrong key says what is right;
+    `codex | cat` shows a typed line once."""
+    from cli_harness import CODEX
+
+    script = [{"output": [message("first answer")]},
+              {"output": [exec_call("echo approved-run", "c1", sandbox_permissions="require_escalated",
+                                    justification="needs it")]},
+              {"output": [message("done")]}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env, "the very first prompt")
+        term.expect("first answer")
+        term.prompt()
+        term.send("\x1b[A")  # Up
+        term.expect("the very first prompt")
+        term.send("\x15")  # Ctrl-U clears it again
+        term.line("run it")
+        term.expect("Answer with a key or a word")
+        term.send("x")
+        term.expect("'x' is not an answer")
+        term.send("\r")
+        term.expect("yes (Yes, proceed)")
+        term.expect("You approved codex to run")
+        term.expect("done")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+    out = tmp_path / "piped.txt"
+    with FakeResponsesServer([{"output": [message("piped answer")]}]) as server:
+        codex_env.write_config(server.base_url)
+        piped = Term(codex_env, command=f"'{CODEX[0]}' '{CODEX[1]}' | tee '{out}'")
+        piped.expect("› ")
+        piped.send("typed once")
+        piped.expect("typed once")
+        piped.send("\r")
+        piped.settle(1.0)
+        piped.line("/quit")
+        piped.finish()
+    assert piped.screen().text().count("typed once") == 1
+    assert "› typed once\n• piped answer" in out.read_text(encoding="utf-8")
+
+
+def test_without_credentials_the_ui_offers_to_log_in(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([{"output": [message("signed in and answered")]}]) as server:
+        (codex_env.home / "config.toml").write_text(f'model = "gpt-5.5"\nopenai_base_url = "{server.base_url}"\n',
+                                                    encoding="utf-8")
+        term = Term(codex_env)
+        term.expect("Not logged in")
+        term.expect("1. Sign in with ChatGPT (opens a browser)")
+        term.expect("3. Use an API key")
+        term.expect("Select [1-4]")
+        term.line("3")
+        term.expect("API key (not shown)")
+        term.line("sk-typed-key")
+        term.expect("API key saved")
+        term.prompt()
+        term.line("hello")
+        term.expect("signed in and answered")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+        request = server.requests[0]
+    assert request.headers["authorization"] == "Bearer sk-typed-key"
+    assert "sk-typed-key" not in term.text  # never echoed
+    assert "sk-typed-key" in (codex_env.home / "auth.json").read_text(encoding="utf-8")
