@@ -40,6 +40,7 @@ TIMEOUT_S = 10.0  # for the login shell to run its profile and print the snapsho
 _CHECK_TIMEOUT_S = 5.0  # for sourcing the written snapshot once
 _OUTPUT_LIMIT = 32 << 20  # a profile's environment and functions are far smaller; more is a runaway profile
 _EXIT_GRACE_S = 0.5  # after the shell exits, how long a background child it started may keep stdout open
+_TERM_GRACE_S = 1.0  # between SIGTERM and SIGKILL when the shell is stopped
 # The first line of every snapshot: the sweep removes no file without it (codex-rs keeps its own snapshots in the
 # same folder, unlocked, while its sessions run).
 _HEADER = b"# Snapshot of a login shell's environment, taken by codex once per session. Do not edit."
@@ -215,11 +216,9 @@ def wrap(kind: str, snapshot: Path, command: str) -> str:
 # ---------------------------------------------------------------------------------------------- running
 
 
-def _kill_group(popen: subprocess.Popen[bytes]) -> None:
-    import signal
-
+def _signal_group(popen: subprocess.Popen[bytes], signum: int) -> None:
     try:
-        os.killpg(popen.pid, signal.SIGKILL)
+        os.killpg(popen.pid, signum)
     except (ProcessLookupError, PermissionError):
         pass
 
@@ -260,18 +259,37 @@ class _Run:
         except subprocess.TimeoutExpired:
             status = None
         if status is None:
-            self.kill()
-            self.popen.wait()
+            self.stop()
         self._reader.join(_EXIT_GRACE_S)
         if self._reader.is_alive():
-            _kill_group(self.popen)  # a background child of the profile still holds stdout open
+            self.stop()  # a background child of the profile still holds stdout open
             self._reader.join(_EXIT_GRACE_S)
         if self.popen.stdout is not None:
             self.popen.stdout.close()
         return b"".join(self._chunks), status
 
-    def kill(self) -> None:
-        _kill_group(self.popen)
+    def stop(self) -> None:
+        """End the shell's process group: SIGTERM first, so that the profile's traps run (pyenv's rehash removes
+        its lock file in one; killed outright, it leaves the lock behind and every later rehash waits a minute for
+        it), then SIGKILL for whatever is left after a grace period."""
+        import signal
+
+        _signal_group(self.popen, signal.SIGTERM)
+        # The whole group, not only the shell: its children need a moment to run their traps after it is gone.
+        deadline = time.monotonic() + _TERM_GRACE_S
+        while time.monotonic() < deadline and self._group_alive():
+            time.sleep(0.01)
+        _signal_group(self.popen, signal.SIGKILL)
+        self.popen.wait()
+
+    def _group_alive(self) -> bool:
+        if self.popen.poll() is None:
+            return True
+        try:
+            os.killpg(self.popen.pid, 0)
+        except OSError:
+            return False
+        return True
 
 
 # ---------------------------------------------------------------------------------------------- files
@@ -520,7 +538,7 @@ class ShellSnapshot:
             self._closed = True
             running = self._running
         if running is not None:
-            running.kill()
+            running.stop()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(2.0)
         self._remove()

@@ -216,13 +216,15 @@ def snapshots(tmp_path: Path) -> Iterator[list[ShellSnapshot]]:
 
 
 def _take(snapshots: list[ShellSnapshot], shell_path: str, tmp_path: Path, profile_name: str, profile: str,
-          env: dict[str, str] | None = None, directory: Path | None = None) -> tuple[ShellSnapshot, dict[str, str]]:
+          env: dict[str, str] | None = None, directory: Path | None = None,
+          timeout: float = 10) -> tuple[ShellSnapshot, dict[str, str]]:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     (home / profile_name).write_text(profile, encoding="utf-8")
     base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "SHELL": shell_path, **(env or {})}
     snapshot = ShellSnapshot(shell_path, directory=directory or tmp_path / "snapshots", thread_id="thread-1",
-                             cwd=tmp_path, env=base, keeps=lambda name: not name.startswith("DROP_"))
+                             cwd=tmp_path, env=base, keeps=lambda name: not name.startswith("DROP_"),
+                             timeout=timeout)
     snapshots.append(snapshot)
     snapshot.start()
     return snapshot, base
@@ -344,3 +346,27 @@ def test_profile_that_exits_early_is_reported(snapshots: list[ShellSnapshot], tm
     assert snapshot.command([BASH, "-lc", "true"]) is None
     assert snapshot.failure is not None and "exited with status 3" in snapshot.failure
     assert list((tmp_path / "snapshots").glob("*.sh")) == []
+
+
+# Like `pyenv rehash`: a lock file that a trap removes. Killed outright, the holder would leave it behind, and every
+# later rehash (every login shell of the machine) would wait a minute for it.
+LOCKING_PROFILE = """bash -c 'echo held > "$HOME/lock"; trap "rm -f \\"\\$HOME/lock\\"" EXIT; sleep 30'
+export X=1
+"""
+
+
+@pytest.mark.parametrize("how", ["timeout", "close"])
+def test_a_stopped_profile_runs_its_traps(snapshots: list[ShellSnapshot], tmp_path: Path, how: str) -> None:
+    assert BASH is not None
+    snapshot, _ = _take(snapshots, BASH, tmp_path, ".bash_profile", LOCKING_PROFILE, timeout=1.0)
+    lock = tmp_path / "home" / "lock"
+    deadline = time.monotonic() + 5
+    while not lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert lock.exists()
+    if how == "close":
+        snapshot.close()
+    else:
+        assert snapshot.command([BASH, "-lc", "true"]) is None
+        assert snapshot.failure is not None and "did not finish within 1 s" in snapshot.failure
+    assert not lock.exists()
