@@ -81,6 +81,15 @@ def pump(messages: queue.SimpleQueue[object], dispatch: Callable[[object], None]
         between(monotonic())
 
 
+class _Opened(Record):
+    """The session built behind the prompt, or why it could not be."""
+
+    start: ThreadStart
+    source: str | None
+    bundle: SessionBundle | None = None
+    error: BaseException | None = None
+
+
 class _Note(Record):
     text: str
     warning: bool = False
@@ -132,9 +141,10 @@ def main(args: argparse.Namespace) -> int:
     app = LineApp(config, overrides, bypass_hook_trust=bool(getattr(args, "dangerously_bypass_hook_trust", False)))
     with app.terminal_session():
         app.ask_trust()
-        start, source = _thread_start(args, app.config, app)
-        if start is None:
+        chosen = _thread_start(args, app.config, app)
+        if chosen is None:
             return 1
+        start, source = chosen
         return app.run(start, source, getattr(args, "prompt", None))
 
 
@@ -151,15 +161,17 @@ def _exit_on_hangup() -> None:
             signal.signal(number, leave)
 
 
-def _thread_start(args: argparse.Namespace, config: Config, app: LineApp) -> tuple[ThreadStart | None, str]:
-    """New thread, or `codex resume|fork [--last|ID]` (a numbered picker when neither is given)."""
+def _thread_start(args: argparse.Namespace, config: Config, app: LineApp) \
+        -> tuple[ThreadStart | None, str] | None:
+    """(None, "startup") for a new thread, or the thread of `codex resume|fork [--last|ID]` (a numbered picker
+    when neither is given); None when there is none to continue."""
     from codex_cli import rollout
     from codex_cli.bootstrap import ThreadStart
     from codex_cli.slash_commands import pick_thread
 
     command = getattr(args, "ui_command", None)
     if command not in ("resume", "fork"):
-        return ThreadStart(source="cli"), "startup"
+        return None, "startup"  # a new thread: built behind the prompt
     home, name = config.codex_home, getattr(args, "session_id", None)
     if getattr(args, "last", False) and name is not None and getattr(args, "prompt", None) is None:
         args.prompt, name = name, None  # `resume --last PROMPT`: the one positional is the prompt
@@ -175,11 +187,11 @@ def _thread_start(args: argparse.Namespace, config: Config, app: LineApp) -> tup
     else:
         path = pick_thread(app, cwd_filter, include_exec=with_exec)
         if path is None:
-            return None, ""
+            return None
     if path is None:
         sys.stderr.write(f"ERROR: No saved session found with ID {name or '--last'}. Run `codex {command}` without "
                          "an ID to choose from existing sessions.\n")
-        return None, ""
+        return None
     resumed = rollout.load_rollout(path)
     return ThreadStart(resumed=resumed, fork=command == "fork", source="cli"), command
 
@@ -226,11 +238,12 @@ class LineApp:
         self._swallow, self._swallow_until, self._swallowed_any = "", 0.0, False
         self._interrupting = False
         self._put_back = False  # the person stopped the turn: what they queued comes back to edit, unsent
-        self.bundle: SessionBundle | None = None
+        self._bundle: SessionBundle | None = None
+        self._opening: threading.Thread | None = None  # building the first session behind the prompt
+        self._opened: _Opened | None = None
         from codex_cli.slash_commands import command_names
 
         self.commands = command_names()
-        self.history = self._history_texts()
 
     @property
     def draft(self) -> str:
@@ -242,9 +255,21 @@ class LineApp:
         self.buffer.set(text)
 
     @property
+    def bundle(self) -> SessionBundle | None:
+        """The current session's parts; waits for the first session when it is still being built."""
+        if self._opening is not None and threading.get_ident() == self.main_thread:
+            self._finish_opening()
+        return self._bundle
+
+    @bundle.setter
+    def bundle(self, bundle: SessionBundle | None) -> None:
+        self._bundle = bundle
+
+    @property
     def session(self) -> Session:
-        assert self.bundle is not None
-        return self.bundle.session
+        bundle = self.bundle
+        assert bundle is not None
+        return bundle.session
 
     # ------------------------------------------------------------------ plumbing
 
@@ -306,16 +331,69 @@ class LineApp:
 
     def open(self, start: ThreadStart, source: str | None) -> None:
         """Build a session for `start` (new, resumed, forked) and make it current."""
+        self._adopt(start, self._build(start, source))
+
+    def open_behind(self, start: ThreadStart | None, source: str | None) -> None:
+        """Build the first session on a thread of its own (MCP servers, the HTTP client, the sandbox, earlier
+        prompts for Up), so the prompt is there at once; the session is waited for when it is first needed."""
+
+        def build() -> None:
+            self.history[:0] = self._history_texts()  # older than anything typed meanwhile
+            from codex_cli.bootstrap import ThreadStart
+
+            thread_start = start or ThreadStart(source="cli")
+            try:
+                opened = _Opened(thread_start, source, bundle=self._build(thread_start, source))
+            except BaseException as exc:  # reported on the UI thread
+                opened = _Opened(thread_start, source, error=exc)
+            self._opened = opened
+            self.queue.put(opened)
+
+        self._opening = threading.Thread(target=build, name="codex-open", daemon=True)
+        self._opening.start()
+
+    def _finish_opening(self) -> None:
+        """Make the session built behind the prompt current (waiting for it); offer to log in when that failed
+        for want of credentials, else raise what failed."""
+        thread = self._opening
+        if thread is None:
+            return
+        if thread.is_alive():
+            self.renderer.area.status = self.renderer.pal.dim("◦ Starting (MCP servers, sandbox)…")
+            self.renderer.refresh()
+            thread.join()
+            self.renderer.area.status = ""
+            self.renderer.refresh()
+        opened, self._opening, self._opened = self._opened, None, None
+        assert opened is not None
+        if opened.error is None and opened.bundle is not None:
+            self._adopt(opened.start, opened.bundle)
+            return
+        while isinstance(opened.error, AuthError) and opened.error.message.startswith("Not logged in") \
+                and self.offer_login(opened.error):
+            try:
+                self.open(opened.start, opened.source)
+                return
+            except AuthError as exc:
+                opened = _Opened(opened.start, opened.source, error=exc)
+        assert opened.error is not None
+        raise opened.error
+
+    def _build(self, start: ThreadStart, source: str | None) -> SessionBundle:
+        """The session's parts; nothing here draws, so it may run off the UI thread."""
         from codex_cli.bootstrap import build_session
         from codex_cli.hooks import HookedApprover
 
         bundle = build_session(self.config, originator=ORIGINATOR, emit=self._emit, start=start,
                                approver=HookedApprover(_UiApprover(self), self.hooks), on_mcp_warning=self.warn)
-        self.bundle = bundle
         self.hooks.model = self.config.model
         self.hooks.bind(bundle.session.thread_id, bundle.rollout_path, source)
         bundle.session.hooks = self.hooks
         bundle.session.start()
+        return bundle
+
+    def _adopt(self, start: ThreadStart, bundle: SessionBundle) -> None:
+        self.bundle = bundle
         self.turns = 0
         self.forked_from = start.resumed.meta.id if start.fork and start.resumed is not None else None
         resumed_id = start.resumed.meta.id if start.resumed is not None and not start.fork else None
@@ -354,14 +432,17 @@ class LineApp:
         self.open(ThreadStart(resumed=resumed, source="cli"), None)
         return True
 
-    def _drain(self) -> None:
+    def _drain(self) -> bool:
+        """Render what the queue holds (not a turn's end or an approval); whether there was anything."""
+        drained = False
         while True:
             try:
                 message = self.queue.get_nowait()
             except queue.Empty:
-                return
+                return drained
             if not isinstance(message, (Done, PendingApproval)):
                 self._dispatch(message)
+                drained = True
 
     # ------------------------------------------------------------------ the main loop
 
@@ -420,7 +501,7 @@ class LineApp:
         renderer.note(f"Trusted {root}")
         renderer.blank()
 
-    def run(self, start: ThreadStart, source: str, prompt: str | None) -> int:
+    def run(self, start: ThreadStart | None, source: str, prompt: str | None) -> int:
         from codex_cli.slash_commands import replay, review_hooks
 
         self.header()
@@ -431,15 +512,9 @@ class LineApp:
 
             self.warn(BYPASS_TRUST_WARNING)
         review_hooks(self)
-        while True:
-            try:
-                self.open(start, source)  # a CodexError here ends the run: cli.main prints it
-                break
-            except AuthError as exc:
-                if not exc.message.startswith("Not logged in") or not self.offer_login(exc):
-                    raise
+        self.open_behind(start, source)  # a CodexError there ends the run when it is reported: cli.main prints it
         try:
-            if start.resumed is not None:
+            if start is not None and start.resumed is not None:
                 if start.fork:
                     old_id = start.resumed.meta.id
                     old_name = _thread_name(self.config.codex_home, old_id)
@@ -448,7 +523,13 @@ class LineApp:
                 replay(self, start.resumed)
             self._loop(prompt)
         except BaseException:
-            self.session.close()  # leave no sandbox placeholders or child processes behind
+            if self._opening is not None:
+                self._opening.join()
+                opened = self._opened
+                if opened is not None and opened.bundle is not None:
+                    self._bundle = opened.bundle
+            if self._bundle is not None:
+                self._bundle.session.close()  # leave no sandbox placeholders or child processes behind
             raise
         return self.exit()
 
@@ -537,8 +618,8 @@ class LineApp:
         with self.terminal.keys():
             self._show(buffer, prompt, secret=secret)
             while True:
-                if drain:
-                    self._drain()
+                if drain and self._drain():
+                    self._show(buffer, prompt, secret=secret)  # the input again, under what was written
                 keys = self.terminal.read_keys(0.05)
                 for index, raw in enumerate(keys):
                     key = self.filter_key(raw)
@@ -843,7 +924,11 @@ class LineApp:
         return pump(self.queue, self._dispatch, between)
 
     def _dispatch(self, message: object) -> None:
-        if isinstance(message, PendingApproval):
+        if isinstance(message, _Opened):
+            if self._opening is not None:
+                self.renderer.hide_input()
+                self._finish_opening()
+        elif isinstance(message, PendingApproval):
             from codex_cli.approval_view import ask_approval
 
             self.renderer.set_title(self.renderer.titled("[ ! ] Action Required"))

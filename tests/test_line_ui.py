@@ -309,7 +309,7 @@ def test_prompt_editing_mentions_multiline_and_ctrl_c(codex_env: CodexEnv) -> No
         term.send("\r")  # a trailing backslash continues on a new line
         term.expect("please")
         term.line("second line")
-        term.expect("ok")
+        term.expect("• ok")
         term.prompt()
         term.send("\x03")  # Ctrl-C on an empty prompt quits
         assert term.finish() == 0
@@ -397,7 +397,7 @@ def test_slash_alone_lists_the_commands_and_help_is_aligned(codex_env: CodexEnv)
         for typed in ("/", "/help"):
             start = len(term.text)
             term.line(typed)
-            term.expect("/help")  # the last command of the list
+            term.expect("list the slash commands")  # /help, the last command of the list
             term.prompt()
             listings.append(term.text[start:])
         term.line("/quit")
@@ -543,7 +543,7 @@ def test_model_picker_saves_the_choice_when_asked(codex_env: CodexEnv) -> None:
         term.expect("Saved as the default")
         term.prompt()
         term.line("say ok")
-        term.expect("ok")
+        term.expect("• ok")  # the answer, not the echo of the prompt
         term.prompt()
         term.send("\x04")
         assert term.finish() == 0

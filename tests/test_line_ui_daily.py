@@ -588,3 +588,42 @@ def test_without_credentials_the_ui_offers_to_log_in(codex_env: CodexEnv) -> Non
     assert request.headers["authorization"] == "Bearer sk-typed-key"
     assert "sk-typed-key" not in term.text  # never echoed
     assert "sk-typed-key" in (codex_env.home / "auth.json").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------- 8. start-up
+
+
+def test_the_prompt_comes_before_the_session_is_ready(codex_env: CodexEnv) -> None:
+    """MCP servers, the HTTP client, the sandbox and the history are set up behind the prompt: with an MCP server
+    that takes 3 s to answer, the prompt is there at once; what is typed meanwhile is sent once it is ready."""
+    import sys
+    import time
+
+    server_py = Path(__file__).resolve().parent / "data" / "mcp" / "minimal_server.py"
+    # Waiting up to 4 s for MCP servers at start: before, that was 3 s without a prompt.
+    extra = (f'mcp_optional_startup_grace_ms = 4000\n[mcp_servers.slow]\ncommand = "{sys.executable}"\n'
+             f'args = ["{server_py}", "--delay", "3"]\n')
+    (codex_env.home / "history.jsonl").write_text(
+        "".join(f'{{"session_id": "s", "ts": {1_700_000_000 + i}, "text": "earlier {i}"}}\n' for i in range(2000)))
+    with FakeResponsesServer([{"output": [message("answered after the servers")]}]) as server:
+        codex_env.write_config(server.base_url, extra=extra)
+        started = time.monotonic()
+        term = Term(codex_env)
+        term.prompt()
+        shown = time.monotonic() - started
+        term.line("typed at once")
+        term.expect("answered after the servers")
+        waited = time.monotonic() - started
+        term.prompt()
+        term.send("\x1b[A\x1b[A")  # Up twice: the message just sent, then the history read behind the prompt
+        term.expect("earlier 1999")
+        term.send("\x15")
+        term.line("/mcp")
+        term.expect("slow")
+        term.prompt()
+        term.line("/quit")
+        assert term.finish() == 0
+        request = server.requests[0]
+    assert shown < 2.0, shown  # generous for a shared machine; scripts/bench_ui.py measures it (~0.1 s)
+    assert waited >= 2.5  # the turn did wait for the MCP server
+    assert _texts(request)[-1] == "typed at once"
