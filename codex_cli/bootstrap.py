@@ -464,7 +464,7 @@ def build_session(
     prepared, sandbox_warnings = _prepare_sandbox(config, env)
     mcp = _start_mcp_servers(config, env, on_mcp_warning)
     tools = _tool_runner(config, env, roots, prepared, approver, mcp)
-    tools.start_shell_snapshot(thread_id, config.cwd)  # in the background: the first request does not wait for it
+    tools.prepare_shell_snapshot(thread_id, config.cwd)  # taken in the background, from the first request on
     base = (resumed.meta.base_instructions if resumed is not None else None) or base_instructions(config)
     model = _model_client(config, provider, thread_id, originator, client)
     model.window_number = resumed.window_number if resumed is not None else 0

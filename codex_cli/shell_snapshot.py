@@ -17,6 +17,7 @@ why in a sentence for the person and commands keep running `-lc`. PowerShell, cm
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
@@ -375,6 +376,9 @@ def _close_open_snapshots() -> None:
         snapshot.close()
 
 
+atexit.register(_close_open_snapshots)
+
+
 class ShellSnapshot:
     """One session's snapshot of `shell`: `start()` takes it in a background thread, `command(argv)` gives the
     argv that runs a `[shell, "-lc", cmd]` through it (waiting for it if it is still being taken), `close()`
@@ -410,14 +414,13 @@ class ShellSnapshot:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Take the snapshot in a background thread; `command()` waits for it."""
-        if not _OPEN:
-            import atexit
-
-            atexit.register(_close_open_snapshots)
-        _OPEN.add(self)
-        self._thread = threading.Thread(target=self._take, name="codex-shell-snapshot", daemon=True)
-        self._thread.start()
+        """Take the snapshot in a background thread (once; later calls do nothing); `command()` waits for it."""
+        with self._lock:
+            if self._thread is not None or self._closed:
+                return
+            _OPEN.add(self)
+            self._thread = threading.Thread(target=self._take, name="codex-shell-snapshot", daemon=True)
+            self._thread.start()
 
     def applies_to(self, argv: Sequence[str]) -> bool:
         """Whether `argv` is a login-shell command of this snapshot's shell (`[shell, "-lc", cmd]`)."""
@@ -433,6 +436,7 @@ class ShellSnapshot:
         there is none (`failure` says why, unless `cancel` was set while waiting)."""
         if not self.applies_to(argv):
             return None
+        self.start()  # a command before any request (only tests call tools that way)
         while not self._done.wait(0.05):
             if cancel is not None and cancel.is_set():
                 return None

@@ -303,9 +303,11 @@ class ToolRunner:
         self._snapshot: ShellSnapshot | None = None
         self._snapshot_told = False  # the person has been told why there is no snapshot
 
-    def start_shell_snapshot(self, thread_id: str, cwd: Path) -> None:
+    def prepare_shell_snapshot(self, thread_id: str, cwd: Path) -> None:
         """Snapshot the user's login shell in the background, under the session's sandbox (shell_snapshot.py), when
-        `[features] shell_snapshot` is on and the shell is one that can be: bash, zsh or a POSIX sh."""
+        `[features] shell_snapshot` is on and the shell is one that can be: bash, zsh or a POSIX sh. The login shell
+        starts with the first request (`specs()`): a profile such as pyenv's init, run beside codex's own start,
+        delays that request on a busy machine, and the model takes longer to answer than the profile to run."""
         from codex_cli import shell_snapshot
 
         settings = self.settings
@@ -328,10 +330,11 @@ class ToolRunner:
             preexec=self.processes.preexec,
             timeout=shell_snapshot.TIMEOUT_S,
         )
-        self._snapshot.start()
 
     def specs(self) -> list[dict[str, object]]:
-        """The `tools` array of a request."""
+        """The `tools` array of a request (the first one also starts the shell snapshot)."""
+        if self._snapshot is not None:
+            self._snapshot.start()
         specs = [_EXEC_COMMAND_SPEC, _WRITE_STDIN_SPEC] if self.settings.shell_tool_enabled else []
         mcp = self.settings.mcp
         if mcp is not None:
