@@ -29,8 +29,6 @@ from codex_cli.shell_snapshot import ShellSnapshot, render, snapshot_kind, sweep
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="no shell snapshots on Windows")
 
 BASH = shutil.which("bash")
-ZSH = shutil.which("zsh")
-DASH = shutil.which("dash")
 
 # What a real profile leaves behind, and a count of its own runs.
 PROFILE = """echo "profile ran" >> "$HOME/profile-runs"
@@ -52,6 +50,17 @@ CHECK = ('echo "var=$PROFILE_VAR"; profile_fn hi; profile_alias; '
 @pytest.fixture
 def codex_env(tmp_path: Path) -> CodexEnv:
     return make_codex_env(tmp_path)
+
+
+def _installed(name: str) -> str:
+    """The path of shell `name`; a missing one skips the test here and fails it on CI, where .ci/run installs bash
+    and zsh."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") and name != "dash":
+            pytest.fail(f"{name} is not installed: .ci/run installs it")
+        pytest.skip(f"{name} is not installed")
+    return path
 
 
 def _user_home(codex_env: CodexEnv, shell_path: str, profile_name: str, profile: str = PROFILE) -> Path:
@@ -98,9 +107,7 @@ POLICY = '[shell_environment_policy]\nexclude = ["SECRET_*"]\nset = { SETME = "f
 def test_profile_runs_once_and_every_command_sees_what_it_set_up(
     codex_env: CodexEnv, shell_name: str, profile_name: str
 ) -> None:
-    shell_path = shutil.which(shell_name)
-    if shell_path is None:
-        pytest.skip(f"{shell_name} is not installed (.ci/run installs it)")
+    shell_path = _installed(shell_name)
     home = _user_home(codex_env, shell_path, profile_name)
     codex_env.env.update(SECRET_FROM_ENV="excluded", REMOVED_BY_PROFILE="still here")
     calls = [exec_call(CHECK if i != 4 else f"cd / && {CHECK}", f"c{i}") for i in range(10)]
@@ -238,11 +245,10 @@ def _run_through(snapshot: ShellSnapshot, env: dict[str, str], cmd: str, cwd: Pa
     return done.stdout
 
 
-@pytest.mark.parametrize("shell_path, profile_name", [(BASH, ".bash_profile"), (ZSH, ".zprofile"), (DASH, ".profile")])
+@pytest.mark.parametrize("name, profile_name", [("bash", ".bash_profile"), ("zsh", ".zprofile"), ("dash", ".profile")])
 def test_hostile_values_come_back_byte_for_byte(snapshots: list[ShellSnapshot], tmp_path: Path,
-                                                shell_path: str | None, profile_name: str) -> None:
-    if shell_path is None:
-        pytest.skip("shell not installed")
+                                                name: str, profile_name: str) -> None:
+    shell_path = _installed(name)
     # From codex's environment and from the profile (which builds the same values with printf).
     profile = "".join(f"export P{name}=\"$(printf '%s_' \"${name}\")\"\n" for name in HOSTILE)
     profile += "export DROP_ME=1\n"
@@ -257,18 +263,17 @@ def test_hostile_values_come_back_byte_for_byte(snapshots: list[ShellSnapshot], 
 
 
 def test_zsh_options_functions_and_global_aliases(snapshots: list[ShellSnapshot], tmp_path: Path) -> None:
-    if ZSH is None:
-        pytest.skip("zsh not installed")
+    zsh = _installed("zsh")
     # A function and an alias of the same name: the snapshot defines functions before aliases, or the alias
     # would expand in the function's definition.
     profile = ("setopt extendedglob\nglob_fn() { print -l -- ^*.txt(N) }\nalias -g COUNT='| wc -l'\n"
                "ls() { command ls -1 \"$@\"; }\nalias ls='ls -1'\nsetopt xtrace\numask 027\n")
-    snapshot, env = _take(snapshots, ZSH, tmp_path, ".zprofile", profile)
+    snapshot, env = _take(snapshots, zsh, tmp_path, ".zprofile", profile)
     work = tmp_path / "work"
     work.mkdir()
     (work / "a.txt").write_text("", encoding="utf-8")
     (work / "b.md").write_text("", encoding="utf-8")
-    argv = snapshot.command([ZSH, "-lc", "glob_fn; echo one two COUNT; umask; ls"])
+    argv = snapshot.command([zsh, "-lc", "glob_fn; echo one two COUNT; umask; ls"])
     assert argv is not None, snapshot.failure
     done = subprocess.run(argv, env=env, cwd=work, capture_output=True, check=False)
     assert done.stdout.split() == [b"b.md", b"1", b"027", b"a.txt", b"b.md"]
