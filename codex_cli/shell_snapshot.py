@@ -1,15 +1,15 @@
 """Shell snapshots: the user's login shell runs once per session, and each command sources what it left behind.
 
 A login profile that runs `eval "$(pyenv init -)"`, nvm or conda costs hundreds of milliseconds, and every
-`exec_command` ran `$SHELL -lc`. At session start `ShellSnapshot` runs the login shell once, in the background and
-under the session's sandbox, with a script that prints what the profile produced: exported variables (minus volatile
-ones and those `shell_environment_policy` or codex decide), functions, aliases, shell options and the umask, for
-bash and zsh; exported variables only for other POSIX shells (sh, dash, ksh). Its output is turned into
-`$CODEX_HOME/shell_snapshots/<thread id>.sh` (mode 0600, locked while the session lives, removed when it ends; files
-that no live session holds are swept), checked by sourcing it once, and every `[shell, "-lc", cmd]` of that shell
-then runs as `[shell, "-c", ". SNAPSHOT<newline>cmd"]` (zsh: `eval 'cmd'` on the second line, since zsh parses the
-whole `-c` text before running any of it and an alias defined by the snapshot would not expand). The variables the
-policy decides are left out of the file, so a command's own environment still supplies them.
+`exec_command` ran `$SHELL -lc`. `ShellSnapshot` runs the login shell once per session (from its first request on),
+in the background and under the session's sandbox, with a script that prints what the profile produced: exported
+variables (minus volatile ones and those `shell_environment_policy` or codex decide), functions, aliases, shell
+options and the umask, for bash and zsh; exported variables only for other POSIX shells (sh, dash, ksh). Its output
+is turned into `$CODEX_HOME/shell_snapshots/<thread id>.sh` (mode 0600, locked while the session lives, removed when
+it ends; files that no live session holds are swept), checked by sourcing it once, and every `[shell, "-lc", cmd]`
+of that shell then runs as `[shell, "-c", ". SNAPSHOT<newline>cmd"]` (zsh: `eval 'cmd'` on the second line, since
+zsh parses the whole `-c` text before running any of it and an alias defined by the snapshot would not expand). The
+variables the policy decides are left out of the file, so a command's own environment still supplies them.
 
 When the shell cannot be snapshot (it fails, prints no snapshot, or takes longer than `TIMEOUT_S`), `failure` says
 why in a sentence for the person and commands keep running `-lc`. PowerShell, cmd, fish and Windows get none.
