@@ -978,7 +978,7 @@ class LineRenderer:
         if not lines:
             return ["(no output)"]
         width = max(20, self.width() - 6)
-        lines = [_cut(line.expandtabs(8), width) for line in lines]
+        lines = [_cut(line.expandtabs(8).rstrip(), width) for line in lines]  # padded progress rows, too
         if len(lines) <= 6:
             return lines
         return [*lines[:3], f"… +{len(lines) - 5} lines (ctrl-t shows them all)", *lines[-2:]]
