@@ -751,7 +751,9 @@ class LineRenderer:
         frame = _FRAMES[int(now * 10) % len(_FRAMES)]
         self.set_title(f"{frame} " + self.titled(""))
         elapsed = int(now - self.busy_since)
-        text = f"{self.label} ({elapsed}s • esc to interrupt)"
+        from codex_cli.netwait import describe  # a slow connection says where it is stuck, after 2 s
+
+        text = f"{describe() or self.label} ({elapsed}s • esc to interrupt)"
         status = self.pal.bold(frame) + " " + self.pal.dim(text)
         if status != self.area.status:
             self.area.status = status

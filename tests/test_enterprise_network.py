@@ -408,3 +408,20 @@ def test_doctor_names_the_hashed_folder_that_verified(
     verified = next(line.strip() for line in output.splitlines() if line.strip().startswith("verified by"))
     assert verified.endswith(f"from the hashed folder {folder} (from SSL_CERT_DIR)"), output
     assert "Codex Enterprise Origin" in verified
+
+
+def test_line_ui_status_row_shows_a_slow_network_wait() -> None:
+    """The line UI's status row says what a slow request waits for instead of its label (line_render's hook)."""
+    import io
+
+    from codex_cli.line_render import LineRenderer
+
+    renderer = LineRenderer(io.StringIO(), color=True, live=True, width=lambda: 200)
+    renderer.begin_busy("Working")
+    with netwait.waiting("api.example.test", "proxy 10.1.2.3:8080 (HTTPS_PROXY)") as wait:
+        netwait.connecting()
+        wait.started -= 4.5
+        renderer.tick()
+        assert "connecting to api.example.test via proxy 10.1.2.3:8080 (HTTPS_PROXY)... 4s" in renderer.area.status
+    renderer.tick(time.monotonic() + 1)
+    assert "Working (" in renderer.area.status and "connecting" not in renderer.area.status
