@@ -346,12 +346,7 @@ class MarkdownStream:
             return None
         if self.code_block:
             if rest.startswith("```"):
-                self.head, self.code_block = "", False
-                if self.styled:
-                    self.skip_line, self.line_start = True, False
-                    return ""
-                self._begin(self._base(), wrap=False)
-                return head
+                return self._fence(head, opening=False)
             if "```".startswith(rest) and not final:
                 return None
             self.head = ""
@@ -370,12 +365,7 @@ class MarkdownStream:
             if "```".startswith(rest) and not final:
                 return None
             if rest.startswith("```"):
-                self.head, self.code_block = "", True
-                if self.styled:
-                    self.skip_line, self.line_start = True, False
-                    return ""
-                self._begin(self._base(), wrap=False)
-                return head
+                return self._fence(head, opening=True)
         elif first == "#":
             marks = len(rest) - len(rest.lstrip("#"))
             if marks == len(rest) and marks <= 6 and not final:
@@ -416,6 +406,15 @@ class MarkdownStream:
             return rest
         self.head = ""
         self._begin(self._base())
+        return head
+
+    def _fence(self, head: str, *, opening: bool) -> str:
+        """A ``` line opens or closes a code block: styled output leaves it out, plain output keeps it."""
+        self.head, self.code_block = "", opening
+        if self.styled:
+            self.skip_line, self.line_start = True, False
+            return ""
+        self._begin(self._base(), wrap=False)
         return head
 
     # -------------------------------------------------------------- tables
@@ -633,7 +632,7 @@ class LineRenderer:
         rows += area.input + area.hints
         if not rows and not area.tentative:
             return ""
-        height = _terminal_height()
+        height = _terminal_size()[1]
         if len(rows) > height - 2:  # keep the rows around the cursor on the screen
             keep = max(1, height - 2)
             cut = min(len(rows) - keep, max(0, input_at + (area.cursor[0] if area.cursor else 0) - keep + 1))
@@ -1070,29 +1069,23 @@ class LineRenderer:
         self.dim_line("─ " + " · ".join(parts))
 
 
+def _terminal_size() -> tuple[int, int]:
+    """(columns, rows) of the terminal: stdout's, else stdin's (stdout piped to `cat` or `tee` still ends there)."""
+    import os
+    import sys
+
+    for stream in (sys.stdout, sys.stdin):
+        try:
+            size = os.get_terminal_size(stream.fileno())
+            return size.columns, size.lines
+        except (OSError, ValueError, AttributeError):
+            continue
+    size = shutil.get_terminal_size((80, 24))
+    return size.columns, size.lines
+
+
 def _terminal_width() -> int:
-    """Columns of the terminal: stdout's, else stdin's (stdout piped to `cat` or `tee` still ends there)."""
-    import os
-    import sys
-
-    for stream in (sys.stdout, sys.stdin):
-        try:
-            return os.get_terminal_size(stream.fileno()).columns
-        except (OSError, ValueError, AttributeError):
-            continue
-    return shutil.get_terminal_size((80, 24)).columns
-
-
-def _terminal_height() -> int:
-    import os
-    import sys
-
-    for stream in (sys.stdout, sys.stdin):
-        try:
-            return os.get_terminal_size(stream.fileno()).lines
-        except (OSError, ValueError, AttributeError):
-            continue
-    return 24
+    return _terminal_size()[0]
 
 
 def _cut(text: str, width: int) -> str:

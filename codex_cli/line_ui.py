@@ -369,6 +369,7 @@ class LineApp:
         if opened.error is None and opened.bundle is not None:
             self._adopt(opened.start, opened.bundle)
             return
+        self.renderer.hide_input()  # a question or an error follows: not under what is being typed
         while isinstance(opened.error, AuthError) and opened.error.message.startswith("Not logged in") \
                 and self.offer_login(opened.error):
             try:
@@ -926,7 +927,6 @@ class LineApp:
     def _dispatch(self, message: object) -> None:
         if isinstance(message, _Opened):
             if self._opening is not None:
-                self.renderer.hide_input()
                 self._finish_opening()
         elif isinstance(message, PendingApproval):
             from codex_cli.approval_view import ask_approval

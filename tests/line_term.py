@@ -30,6 +30,15 @@ def slow_stream(count: int = 60, interval: float = 0.15) -> dict[str, Any]:
     return {"events": [created, added, *deltas], "interval": interval, "no_completed": True, "hold_open": True}
 
 
+def finished_stream(count: int, interval: float = 0.1) -> dict[str, Any]:
+    """`slow_stream` that ends: the message is done after its last word, and the response completes."""
+    stream = slow_stream(count=count, interval=interval) | {"no_completed": False, "hold_open": False}
+    done = {"type": "message", "role": "assistant", "id": "m_slow", "status": "completed",
+            "content": [{"type": "output_text", "text": " ".join(f"chunk{i}" for i in range(count))}]}
+    stream["events"].append({"type": "response.output_item.done", "output_index": 0, "item": done})
+    return stream
+
+
 def trust(codex_env: CodexEnv, level: str = "trusted") -> None:
     """Record a trust decision for the work dir in config.toml (unless there is one), so the UI starts without
     the trust question: "trusted" (workspace-write) or "untrusted" (read-only)."""
@@ -113,6 +122,12 @@ class Term:
         asked = raw.rfind("\x1b[?2004h") > raw.rfind("\x1b[?2004l")
         body = text.replace("\n", "\r")
         self.child.send(f"\x1b[200~{body}\x1b[201~" if asked else body)
+
+    def quit(self) -> None:
+        """At the next prompt, /quit; the UI must end with 0."""
+        self.prompt()
+        self.line("/quit")
+        assert self.finish() == 0
 
     def finish(self) -> int:
         if not self.eof:

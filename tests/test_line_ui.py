@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 from cli_harness import CODEX, CodexEnv, make_codex_env  # noqa: E402
 from fake_responses import FakeResponsesServer, apply_patch_call, exec_call, message  # noqa: E402
-from line_term import Term, slow_stream, trust  # noqa: E402
+from line_term import Term, finished_stream, slow_stream, trust  # noqa: E402
 
 from codex_cli.line_input import Key, parse_keys  # noqa: E402
 from codex_cli.line_render import (  # noqa: E402
@@ -164,9 +164,7 @@ def test_piped_stdout_is_plain_text(codex_env: CodexEnv, tmp_path: Path) -> None
 
 
 def test_typed_text_while_streaming_is_queued_for_the_next_turn(codex_env: CodexEnv) -> None:
-    script = [slow_stream(count=12, interval=0.1) | {"no_completed": False, "hold_open": False},
-              {"output": [message("second answer")]}]
-    script[0]["events"].append({"type": "response.output_item.done", "output_index": 0, "item": message("x")})
+    script = [finished_stream(12), {"output": [message("second answer")]}]
     with FakeResponsesServer(script) as server:
         codex_env.write_config(server.base_url)
         term = Term(codex_env)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cli_harness import CodexEnv, make_codex_env
 from fake_responses import FakeResponsesServer, exec_call, message
-from line_term import Term, slow_stream, trust
+from line_term import Term, finished_stream, slow_stream, trust
 
 
 @pytest.fixture
@@ -59,19 +59,19 @@ def test_a_paste_at_the_prompt_is_one_message_sent_on_enter(codex_env: CodexEnv)
         assert len(server.requests) == 1
         term.send("\r")
         term.expect("got the lines")
-        term.prompt()
-        term.line("/quit")
-        assert term.finish() == 0
+        term.quit()
         requests = list(server.requests)
     assert _texts(requests[0])[-1] == TRACE.rstrip("\n")
     assert _texts(requests[1])[-1] == "first\nsecond\nthird\nfourth\nfifth"
     assert "\x1b[?2004l" in term.raw[-200:]  # given back at exit
 
 
-def test_without_bracketed_paste_a_burst_of_lines_is_a_paste(codex_env: CodexEnv) -> None:
-    """TERM=dumb: the UI writes no escape code at all, so the terminal pastes bare lines; lines that arrive in one
-    burst are one message, sent by the next Enter. A line typed and sent on its own still goes at once."""
-    codex_env.env["TERM"] = "dumb"
+@pytest.mark.parametrize("plain", ["TERM=dumb", "NO_COLOR=1"])
+def test_without_bracketed_paste_a_burst_of_lines_is_a_paste(codex_env: CodexEnv, plain: str) -> None:
+    """TERM=dumb or NO_COLOR: the UI writes no escape code at all, so the terminal pastes bare lines; lines that
+    arrive in one burst are one message, sent by the next Enter. A line typed and sent on its own still goes."""
+    name, _, value = plain.partition("=")
+    codex_env.env[name] = value
     script = [{"output": [message("one line")]}, {"output": [message("three lines")]}]
     with FakeResponsesServer(script) as server:
         codex_env.write_config(server.base_url)
@@ -87,9 +87,7 @@ def test_without_bracketed_paste_a_burst_of_lines_is_a_paste(codex_env: CodexEnv
         assert len(server.requests) == 1
         term.send("\r")
         term.expect("three lines")
-        term.prompt()
-        term.line("/quit")
-        assert term.finish() == 0
+        term.quit()
         requests = list(server.requests)
     assert _texts(requests[0])[-1] == "just this"
     assert _texts(requests[1])[-1] == "alpha\nbeta\ngamma"
@@ -184,10 +182,7 @@ def _last_rows(term: Term, count: int) -> list[str]:
 
 
 def test_typing_while_a_turn_runs_is_shown_queued_once_and_sent_after_it(codex_env: CodexEnv) -> None:
-    stream = slow_stream(count=25, interval=0.1) | {"no_completed": False, "hold_open": False}
-    stream["events"].append({"type": "response.output_item.done", "output_index": 0,
-                             "item": message(" ".join(f"chunk{i}" for i in range(25)))})
-    with FakeResponsesServer([stream, {"output": [message("second answer")]}]) as server:
+    with FakeResponsesServer([finished_stream(25), {"output": [message("second answer")]}]) as server:
         codex_env.write_config(server.base_url)
         trust(codex_env)
         term = Term(codex_env, cols=80)
@@ -234,19 +229,14 @@ def test_an_interrupt_puts_queued_text_back_in_the_input_unsent(codex_env: Codex
         assert len(server.requests) == 1  # and not sent
         term.send(" please\r")
         term.expect("edited and sent")
-        term.prompt()
-        term.line("/quit")
-        assert term.finish() == 0
+        term.quit()
         requests = list(server.requests)
     assert _texts(requests[1])[-1] == "next question\nmore please"
 
 
 def test_plain_terminals_note_a_queued_message_after_the_answer(codex_env: CodexEnv) -> None:
     codex_env.env["TERM"] = "dumb"
-    stream = slow_stream(count=20, interval=0.1) | {"no_completed": False, "hold_open": False}
-    stream["events"].append({"type": "response.output_item.done", "output_index": 0,
-                             "item": message(" ".join(f"chunk{i}" for i in range(20)))})
-    with FakeResponsesServer([stream, {"output": [message("second answer")]}]) as server:
+    with FakeResponsesServer([finished_stream(20), {"output": [message("second answer")]}]) as server:
         codex_env.write_config(server.base_url)
         trust(codex_env)
         term = Term(codex_env, cols=60)
@@ -256,9 +246,7 @@ def test_plain_terminals_note_a_queued_message_after_the_answer(codex_env: Codex
         term.send("and then this\r")
         term.expect("• Queued for the next turn: and then this")
         term.expect("second answer")
-        term.prompt()
-        term.line("/quit")
-        assert term.finish() == 0
+        term.quit()
     text = term.screen().text()
     assert "\x1b" not in term.raw
     queued = text.index("Queued for the next turn")
@@ -283,18 +271,14 @@ def test_first_start_in_a_repository_asks_for_trust_and_trusted_projects_may_wri
         term.prompt()
         term.line("make a file")
         term.expect("made it")
-        term.prompt()
-        term.line("/quit")
-        assert term.finish() == 0
+        term.quit()
     assert "Would you like to run" not in term.text  # a write in the workspace needs no approval
     assert (codex_env.workdir / "made-by-model.txt").exists()
     config = (codex_env.home / "config.toml").read_text(encoding="utf-8")
     assert f'[projects."{codex_env.workdir.resolve()}"]\ntrust_level = "trusted"\n' in config
     again = Term(codex_env, trust_level=None)  # decided: not asked again
     again.expect("permissions: Workspace (Ask for approval)")
-    again.prompt()
-    again.line("/quit")
-    assert again.finish() == 0
+    again.quit()
     assert "Folder access" not in again.text
 
 
@@ -311,17 +295,13 @@ def test_not_now_keeps_the_session_read_only_and_records_nothing(codex_env: Code
         term.line("2")
         term.expect("Not trusted: read-only for this session.")
         term.expect("permissions: Read Only (Ask for approval)")
-        term.prompt()
-        term.line("/quit")
-        assert term.finish() == 0
+        term.quit()
         assert (codex_env.home / "config.toml").read_text(encoding="utf-8") == before
         plain = codex_env.workdir.parent / "not-a-repository"
         plain.mkdir()
         outside = Term(codex_env, "-C", str(plain), trust_level=None)  # no repository: nothing to ask
         outside.expect("permissions: Read Only")
-        outside.prompt()
-        outside.line("/quit")
-        assert outside.finish() == 0
+        outside.quit()
     assert "Folder access" not in outside.text
 
 
@@ -354,9 +334,7 @@ def test_the_transcript_shows_what_was_cut(codex_env: CodexEnv, how: str) -> Non
             term.expect(f"    {number}\n")
         term.expect("✓")
         term.expect("• counted")
-        term.prompt()
-        term.line("/quit")
-        assert term.finish() == 0
+        term.quit()
 
 
 # ---------------------------------------------------------------------------------------------- 6. commands
@@ -409,9 +387,7 @@ def test_rename_fork_copy_ps_and_clear(codex_env: CodexEnv) -> None:
         term.prompt()
         term.line("/clear")
         term.expect("New conversation started")
-        term.prompt()
-        term.line("/quit")
-        assert term.finish() == 0
+        term.quit()
         requests = list(server.response_requests)
     assert "\x1b[2J" in term.raw
     forked = requests[-1]
@@ -437,9 +413,7 @@ def test_copy_goes_to_a_file_where_the_terminal_cannot_take_it(codex_env: CodexE
         term.line("/copy")
         term.expect("the last answer is in ")
         path = Path(term.text[term.pos:].split()[0])
-        term.prompt()
-        term.line("/quit")
-        assert term.finish() == 0
+        term.quit()
     assert path.read_text(encoding="utf-8") == "the **answer**\n"
     assert "\x1b" not in term.raw
     path.unlink()
@@ -467,9 +441,7 @@ def test_at_mentions_search_the_repository_fuzzily_and_skip_ignored_files(codex_
         term.expect("@loader_copy")
         term.send("\t\r")
         term.expect("looked")
-        term.prompt()
-        term.line("/quit")
-        assert term.finish() == 0
+        term.quit()
         request = server.requests[0]
     assert "build/" not in term.text.split("see @src", 1)[1]
     assert _texts(request)[-1] != "@build/config_loader_copy.py "
@@ -499,9 +471,7 @@ def test_compact_once_review_tags_once_and_resume_replays_tool_cells(codex_env: 
         term.expect("chunk2")
         term.send("\x1b")
         term.expect("Conversation interrupted")
-        term.prompt()
-        term.line("/quit")
-        assert term.finish() == 0
+        term.quit()
         again = Term(codex_env, "resume", "--last")  # replayed as it was shown: tool cells, the interruption
         again.expect("› run it")
         again.expect("• Ran echo replayed-output")
@@ -515,9 +485,7 @@ def test_compact_once_review_tags_once_and_resume_replays_tool_cells(codex_env: 
         again.prompt()
         again.line("/review look at the greeting")
         again.expect("<< Code review finished >>")
-        again.prompt()
-        again.line("/quit")
-        assert again.finish() == 0
+        again.quit()
     assert again.text.count("Context compacted") == 1
     assert "[P1] Greeting lost" in again.text and "[P1] [P1]" not in again.text
 
@@ -547,9 +515,7 @@ def test_prompt_history_approval_answers_and_a_piped_echo(codex_env: CodexEnv, t
         term.expect("yes (Yes, proceed)")
         term.expect("You approved codex to run")
         term.expect("done")
-        term.prompt()
-        term.line("/quit")
-        assert term.finish() == 0
+        term.quit()
     out = tmp_path / "piped.txt"
     with FakeResponsesServer([{"output": [message("piped answer")]}]) as server:
         codex_env.write_config(server.base_url)
@@ -581,9 +547,7 @@ def test_without_credentials_the_ui_offers_to_log_in(codex_env: CodexEnv) -> Non
         term.prompt()
         term.line("hello")
         term.expect("signed in and answered")
-        term.prompt()
-        term.line("/quit")
-        assert term.finish() == 0
+        term.quit()
         request = server.requests[0]
     assert request.headers["authorization"] == "Bearer sk-typed-key"
     assert "sk-typed-key" not in term.text  # never echoed
@@ -620,9 +584,7 @@ def test_the_prompt_comes_before_the_session_is_ready(codex_env: CodexEnv) -> No
         term.send("\x15")
         term.line("/mcp")
         term.expect("slow")
-        term.prompt()
-        term.line("/quit")
-        assert term.finish() == 0
+        term.quit()
         request = server.requests[0]
     assert shown < 2.0, shown  # generous for a shared machine; scripts/bench_ui.py measures it (~0.1 s)
     assert waited >= 2.5  # the turn did wait for the MCP server
