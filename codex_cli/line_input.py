@@ -55,7 +55,7 @@ _CONTROL_KEYS = {
     "\r": "enter", "\n": "newline", "\x7f": "backspace", "\x08": "backspace", "\t": "tab", "\x01": "home",
     "\x02": "left", "\x03": "ctrl-c", "\x04": "ctrl-d", "\x05": "end", "\x06": "right", "\x0b": "ctrl-k",
     "\x0c": "ctrl-l", "\x0e": "down", "\x10": "up", "\x12": "ctrl-r", "\x14": "ctrl-t", "\x15": "ctrl-u",
-    "\x17": "ctrl-w",
+    "\x17": "ctrl-w", "\x1a": "ctrl-z",
 }
 _CSI_FINAL = {"A": "up", "B": "down", "C": "right", "D": "left", "H": "home", "F": "end", "Z": "shift-tab",
               "I": "focus-in", "O": "focus-out"}

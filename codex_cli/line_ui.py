@@ -662,6 +662,8 @@ class LineApp:
                         self.show_transcript()
                     elif key.name in ("focus-in", "focus-out"):
                         self.notifier.focused = key.name == "focus-in"
+                    elif key.name == "ctrl-z":
+                        self.suspend()
                     elif key.name == "esc":
                         if not history and not buffer.text:
                             self.renderer.hide_input()
@@ -671,6 +673,17 @@ class LineApp:
                         buffer.edit(key)
                 if keys:
                     self._show(buffer, prompt, secret=secret)
+
+    def suspend(self) -> None:
+        """Ctrl-Z at the prompt: the shell's job control, as with any program (the terminal as it was meanwhile)."""
+        import signal
+
+        stop = getattr(signal, "SIGTSTP", None)
+        if stop is None:
+            return
+        self.renderer.hide_input()
+        with self.terminal.cooked():
+            os.kill(os.getpid(), stop)  # stopped here until `fg`
 
     def show_transcript(self) -> None:
         """Ctrl-T and /transcript: the whole session, nothing cut (full command output, reasoning), in $PAGER (or

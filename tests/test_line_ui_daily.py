@@ -589,3 +589,21 @@ def test_the_prompt_comes_before_the_session_is_ready(codex_env: CodexEnv) -> No
     assert shown < 2.0, shown  # generous for a shared machine; scripts/bench_ui.py measures it (~0.1 s)
     assert waited >= 2.5  # the turn did wait for the MCP server
     assert _texts(request)[-1] == "typed at once"
+
+
+def test_ctrl_z_at_the_prompt_suspends_and_fg_brings_the_draft_back(codex_env: CodexEnv) -> None:
+    with FakeResponsesServer([]) as server:
+        codex_env.write_config(server.base_url)
+        from cli_harness import CODEX
+
+        term = Term(codex_env, command=f"set -m; '{CODEX[0]}' '{CODEX[1]}'; echo STOPPED; fg; echo DONE")
+        term.prompt()
+        term.send("draft")
+        term.expect("draft")
+        term.send("\x1a")  # Ctrl-Z
+        term.expect("STOPPED")
+        term.expect("› draft")  # back after fg, the draft as it was
+        term.send("\x15")
+        term.line("/quit")
+        term.expect("DONE")
+        term.finish()
