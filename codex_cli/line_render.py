@@ -1,10 +1,12 @@
 """What the line UI prints: session events turned into scrollback text, streamed as they arrive.
 
-`LineRenderer.handle()` writes each event at once (a text delta is written and flushed in the call that receives
-it; only the few marker characters at the start of a line are held until the line's kind is known). Cells follow
-ux.md §5: `• ` bullets, two-space continuation, `└` children. `Style` turns styling off entirely for `NO_COLOR`,
-`TERM=dumb` or a non-terminal stdout, so the output then holds no escape sequence at all; the spinner/status line
-is drawn only on a colour terminal.
+`LineRenderer.handle()` renders each event as it arrives. Text is wrapped at words to the terminal's width, rows
+after the first indented under their bullet (code blocks are not wrapped); a streamed message's rows go into the
+scrollback once they are complete, and on a live terminal the row still being written is shown at once in the
+`LiveArea`, the rows under the output that are redrawn in place (that row, the status row, queued messages, the
+input). Cells follow ux.md §5: `• ` bullets, two-space continuation, `└` children. `Style` turns styling off
+entirely for `NO_COLOR`, `TERM=dumb` or a non-terminal stdout, so the output then holds no escape sequence at all:
+no area, and the input echoed by `PlainEcho` with carriage returns and backspaces only.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """`codex` with no subcommand: the interactive line UI — a prompt, streamed answers, plain-question approvals.
 
 No full-screen drawing: everything is written into the terminal's normal scrollback (ux.md §2.2 "scrollback mode").
-The session runs each turn on a worker thread and reports through `emit`; events go into a queue that the UI thread
-drains and renders as they arrive, while it also reads keys (Esc/Ctrl-C interrupt, typed text is queued for the
-next turn). Approvals come from the session thread through `_UiApprover`, which blocks it until the person has
-answered the question the UI thread printed. Slash commands live in `slash_commands.py`, drawing in
-`line_render.py`, reading in `line_input.py`.
+The UI reads the keyboard itself, at the prompt as while a turn runs (an `EditBuffer`, drawn under the output). The
+first session is built on a thread behind the prompt (`open_behind`) and taken over when it is needed. The session
+runs each turn on a worker thread and reports through `emit`; events go into a queue that the UI thread drains and
+renders as they arrive, while it also reads keys (Esc/Ctrl-C interrupt, typed text is queued for the next turn).
+Approvals come from the session thread through `_UiApprover`, which blocks it until the person has answered the
+question the UI thread printed. Slash commands live in `slash_commands.py`, drawing in `line_render.py`, reading in
+`line_input.py`.
 """
 
 from __future__ import annotations
