@@ -122,6 +122,7 @@ class _Thread:
     def __init__(self, server: McpServer) -> None:
         self.server = server
         self.session: Session | None = None
+        self.config: Config | None = None
         self.events: CodexEventStream | None = None
         self.call: _Call | None = None  # the call whose turn is running
         self.busy = True  # guarded by the server's lock; a new thread is busy until its first turn ends
@@ -132,6 +133,7 @@ class _Thread:
         return self.session.thread_id if self.session is not None else ""
 
     def attach(self, bundle: SessionBundle, config: Config) -> None:
+        self.config = config
         session = self.session = bundle.session
         info = SessionInfo(
             thread_id=session.thread_id, model=config.model, model_provider_id=config.model_provider_id,
@@ -476,10 +478,25 @@ class McpServer:
             with self._lock:
                 thread.busy, thread.call = False, None
         if result.status == "completed":
+            self._notify(thread, result.last_agent_message)
             return tool_result(session.thread_id, result.last_agent_message or "")
         if result.status == "failed":
             return tool_result(session.thread_id, result.error or "The turn failed.", is_error=True)
         return tool_result(session.thread_id, _INTERRUPTED, is_error=True)
+
+    def _notify(self, thread: _Thread, last_message: str | None) -> None:
+        """Run the configured `notify` program after a completed turn, as exec and the line UI do; the client
+        named is the MCP client's own name."""
+        config, session = thread.config, thread.session
+        if config is None or session is None or not config.notify or session.turn_id is None:
+            return
+        from codex_cli.notifications import notify_payload, run_notify, user_messages
+
+        name = self._client_info.get("name")
+        payload = notify_payload(thread_id=session.thread_id, turn_id=session.turn_id, cwd=config.cwd,
+                                 client=name if isinstance(name, str) and name else "codex-mcp-server",
+                                 input_messages=user_messages(session.history), last_message=last_message)
+        run_notify(config.notify, payload, config.cwd)
 
     # ------------------------------------------------------------------ approvals
 

@@ -718,3 +718,25 @@ def test_codex_arguments_are_checked_like_codex_rs() -> None:
         with pytest.raises(ToolArgumentError, match="^Failed to parse configuration for Codex tool: ") as info:
             parse_codex_args(arguments)
         assert error in str(info.value)
+
+
+def test_notify_runs_after_each_completed_turn(
+    codex_env: CodexEnv, fake_server: Callable[..., FakeResponsesServer], raw_client: Callable[[], RawClient]
+) -> None:
+    """The reference: every completed turn runs `notify` (exec and the line UI did; the server did not)."""
+    out = codex_env.home.parent / "notified.jsonl"
+    script = f"import sys; open({str(out)!r}, 'a').write(sys.argv[-1] + '\\n')"
+    model = fake_server([{"output": [message("done here")]}])
+    codex_env.write_config(model.base_url, extra=f"notify = [{json.dumps(sys.executable)}, '-c', {json.dumps(script)}]")
+    client = raw_client()
+    client.initialize()
+    client.request(2, "tools/call", {"name": "codex", "arguments": {"prompt": "say done"}})
+    thread_id = client.response(2)["result"]["structuredContent"]["threadId"]
+    deadline = time.monotonic() + 10
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.close() == 0
+    payload = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert payload["type"] == "agent-turn-complete" and payload["thread-id"] == thread_id
+    assert payload["input-messages"] == ["say done"] and payload["last-assistant-message"] == "done here"
+    assert payload["client"] == "raw"  # the MCP client's own name
