@@ -39,7 +39,10 @@ if TYPE_CHECKING:
     from codex_cli.mcp_client import McpConnectionManager
     from codex_cli.rollout import ResumedThread, RolloutRecorder
 
-__all__ = ["SessionBundle", "ThreadStart", "base_instructions", "build_session", "prompt_input", "writable_roots"]
+__all__ = [
+    "SessionBundle", "ThreadStart", "base_instructions", "build_session", "context_window", "prompt_input",
+    "writable_roots",
+]
 
 Item = dict[str, object]
 
@@ -136,8 +139,9 @@ def _request_settings(config: Config, output_schema: object | None) -> RequestSe
     return RequestSettings(model=config.model, reasoning=shape.reasoning, text=text or None)
 
 
-def _context_window(config: Config) -> int:
-    """`model_context_window`, else the model family's window."""
+def context_window(config: Config) -> int:
+    """The context window compaction works with (and the line UI's context-left figure shows):
+    `model_context_window`, else the model family's window."""
     configured = config.model_context_window
     return configured if configured and configured > 0 else find_family(config.model).context_window
 
@@ -221,7 +225,7 @@ class _ThreadContext:
 
     def _skills(self) -> skills.SkillsMessage:
         self.skills = skills.skills_for_config(self.config)
-        message = skills.render_skills(self.skills, _context_window(self.config))
+        message = skills.render_skills(self.skills, context_window(self.config))
         notes = [*self.skills.warnings, *([message.warning] if message.warning else [])]
         self.warnings.extend(w for w in notes if w not in self.warnings)
         self.skills_body = message.body
@@ -360,7 +364,7 @@ def _context_settings(config: Config, context: _ThreadContext) -> ContextSetting
         except OSError:
             prompt = None
     return ContextSettings(
-        auto_compact_limit=auto_compact_limit(_context_window(config), config.model_auto_compact_token_limit),
+        auto_compact_limit=auto_compact_limit(context_window(config), config.model_auto_compact_token_limit),
         compact_prompt=prompt if isinstance(prompt, str) and prompt.strip() else COMPACT_PROMPT,
         fresh_context=context.fresh,
         skill_mentions=context.skill_mentions,
@@ -423,7 +427,7 @@ def _open_rollout(
     from codex_cli.rollout import RolloutRecorder, SessionMeta
 
     turn_context = _turn_context(config, permissions)
-    window = _context_window(config)
+    window = context_window(config)
     resumed = start.resumed
     if resumed is not None and not start.fork:
         return RolloutRecorder(

@@ -875,7 +875,7 @@ class LineApp:
             return None
         if result.status == "completed":
             session = self.session
-            window = self.config.model_context_window or _default_window()
+            window = _context_window(self.config)
             left = context_left_percent(session.context_tokens(), window)
             self.renderer.turn_summary(session.usage, time.monotonic() - started, left)
             self.turn_notifications(result)
@@ -1063,16 +1063,16 @@ class LineApp:
                   f"{compact_number(usage.output_tokens)} output)")
         if not usage.total_tokens and not usage.output_tokens:
             return tokens, None
-        window = self.config.model_context_window or _default_window()
+        window = _context_window(self.config)
         used = session.context_tokens()
         left = context_left_percent(used, window)
         return tokens, f"{left}% left ({compact_number(used)} used / {compact_number(window * 95 // 100)})"
 
 
-def _default_window() -> int:
-    from codex_cli.compaction import DEFAULT_CONTEXT_WINDOW
+def _context_window(config: Config) -> int:
+    from codex_cli.bootstrap import context_window  # loaded by then: the session was built with it
 
-    return DEFAULT_CONTEXT_WINDOW
+    return context_window(config)
 
 
 def _thread_name(codex_home: Path, thread_id: str) -> str | None:

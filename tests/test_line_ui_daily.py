@@ -3,6 +3,7 @@ works, folder trust, the transcript, the commands people reach for, and start-up
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -607,3 +608,28 @@ def test_ctrl_z_at_the_prompt_suspends_and_fg_brings_the_draft_back(codex_env: C
         term.line("/quit")
         term.expect("DONE")
         term.finish()
+
+
+def test_context_left_uses_the_window_compaction_uses(codex_env: CodexEnv) -> None:
+    """With a model whose family window is not the default (an --oss model: 131,072 tokens), the figure after a
+    turn is computed against that window, the one compaction fires at (it used the 272,000 default)."""
+    from codex_cli.line_render import context_left_percent
+
+    usage = {"input_tokens": 60_000, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 1_000,
+             "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 61_000}
+    with FakeResponsesServer([{"output": [message("hi")], "usage": usage}]) as server:
+        codex_env.write_config(server.base_url)
+        config = codex_env.home / "config.toml"
+        config.write_text(config.read_text(encoding="utf-8").replace('model = "gpt-5.5"', 'model = "gpt-oss:20b"'),
+                          encoding="utf-8")
+        term = Term(codex_env)
+        term.prompt()
+        term.line("hello")
+        term.expect("context left")
+        term.prompt()
+        text = term.text
+        term.line("/quit")
+        assert term.finish() == 0
+    shown = int(re.findall(r"(\d+)% context left", text)[-1])
+    assert abs(shown - context_left_percent(61_000, 131_072)) <= 1, text
+    assert shown < context_left_percent(61_000, 272_000) - 10
