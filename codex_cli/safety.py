@@ -925,16 +925,6 @@ class PatchAssessment(Record):
     blocked_paths: tuple[Path, ...] = ()  # targets the sandbox would not let it write
 
 
-def _real_path(path: Path) -> Path:
-    """`path` with its links resolved as far as they resolve now. A link that changes while it is read (a
-    process racing the check) makes os.path.realpath raise; the path is then taken as written, which the
-    sandboxed write judges again anyway."""
-    try:
-        return Path(os.path.realpath(path))
-    except (OSError, ValueError):
-        return Path(os.path.abspath(path))
-
-
 def _is_writable(path: PurePath, roots: Sequence[PurePath], *, fold_case: Callable[[Path], bool]) -> bool:
     """Whether a confined process may write `path`: inside a root, and not under a protected name at its top.
     Names are compared as the volume compares them (`fold_case(root)`: `.GIT` is `.git` on APFS and NTFS), and
@@ -979,12 +969,12 @@ def assess_patch(
     writable root). Unknown sandbox modes are treated as read-only."""
     if sandbox_mode == "danger-full-access":
         return PatchAssessment("run", None)
-    from codex_cli.sandbox import case_insensitive_volume
+    from codex_cli.sandbox import case_insensitive_volume, real_path
 
     base = cwd or (writable_roots[0] if writable_roots else Path("/"))
-    targets = tuple(_real_path(base / p) for p in paths)
+    targets = tuple(real_path(base / p) for p in paths)
     if sandbox_mode == "workspace-write":
-        roots = [_real_path(r) for r in writable_roots]
+        roots = [real_path(r) for r in writable_roots]
         # The path as written and where it leads must both be writable: a protected name that is a symlink
         # (`.codex -> shared/codex`) leads somewhere plain, and its name still guards it.
         written = [Path(os.path.abspath(base / p)) for p in paths]

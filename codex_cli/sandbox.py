@@ -169,7 +169,7 @@ class SandboxPolicy(Record):
             paths += [root / name for name in PROTECTED_NAMES if os.path.lexists(root / name)]
         # A protected name that is a symlink: the name itself (which must not be replaced by a folder of the
         # command's making) and where it points (which must not be written through it).
-        paths += [_real(p) for p in paths if os.path.islink(p)]
+        paths += [real_path(p) for p in paths if os.path.islink(p)]
         if self.codex_home is not None:
             home = self.codex_home.resolve()
             if any(_is_within(home, root) for root in self.effective_writable_roots(env)):
@@ -186,11 +186,14 @@ def _is_within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def _real(path: Path) -> Path:
+def real_path(path: Path) -> Path:
+    """`path` with its links resolved as far as they resolve now. A link that changes while it is read (a process
+    racing the check) makes os.path.realpath raise; the path is then taken as written (absolute), which the
+    sandboxed write judges again anyway."""
     try:
         return Path(os.path.realpath(path))
-    except (OSError, ValueError):  # a link loop, or one changing while it is read
-        return path
+    except (OSError, ValueError):
+        return Path(os.path.abspath(path))
 
 
 def _nearest_directory(target: Path) -> Path:

@@ -596,25 +596,22 @@ class _Supervisor:
             self._libc.signal(signum, sig_ign)  # a terminal's Ctrl-C or Ctrl-Z is for the command
         ending = (signal.SIGTERM, signal.SIGHUP)
         signal.pthread_sigmask(signal.SIG_SETMASK, ending)
-        watched = [(_signal_fd(self._libc, ending), "signal"), (self._lifeline, "codex"),
-                   (_pidfd(child), "child")]
+        signals, pidfd = _signal_fd(self._libc, ending), _pidfd(child)
         poller = select.poll()
-        for fd, _ in watched:
+        for fd in (signals, self._lifeline, pidfd):
             if fd >= 0:
                 poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
-        names = {fd: name for fd, name in watched if fd >= 0}
         while True:
-            try:
-                events = poller.poll(None if names.get(watched[2][0]) else 100)
+            try:  # without a pidfd (Linux < 5.3) the child's end is looked for every 100 ms
+                ready = {fd for fd, _ in poller.poll(None if pidfd >= 0 else 100)}
             except InterruptedError:
                 continue
-            reasons = {names[fd] for fd, _ in events}
             done, status = _reaped(child)
             if done:
                 self._end_descendants()
                 os._exit(_exit_code(status))
-            if "signal" in reasons or "codex" in reasons:
-                received = _read_signal(watched[0][0]) if "signal" in reasons else signal.SIGKILL
+            if ready & {signals, self._lifeline}:  # asked to end, or codex is gone
+                received = _read_signal(signals) if signals in ready else signal.SIGKILL
                 os.kill(child, signal.SIGKILL)
                 _, status = os.waitpid(child, 0)  # an init is reaped only once its whole namespace is gone
                 self._end_descendants()
@@ -646,11 +643,10 @@ class _Supervisor:
 def _blank_command_line() -> None:
     """Overwrite this process's command line (codex's, `-c` overrides included), which its /proc shows to every
     process of the sandbox, with a name of its own."""
+    fields = _stat_fields("self")
     try:
-        with open("/proc/self/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-        start, end = int(fields[45]), int(fields[46])  # arg_start and arg_end (fields 48 and 49 of proc(5))
-    except (OSError, IndexError, ValueError):
+        start, end = int(fields[48 - 3]), int(fields[49 - 3])  # arg_start and arg_end
+    except (IndexError, ValueError):
         return
     if end > start:
         name = b"codex-sandbox-init"[: end - start - 1]
@@ -712,9 +708,8 @@ def _descendants(root: int) -> list[int]:
         if not name.isdigit():
             continue
         try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
+            ppid = int(_stat_fields(name)[4 - 3])
+        except (IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(name))
     found: list[int] = []
@@ -942,11 +937,19 @@ class Placeholders:
 def _process_start(pid: int) -> int | None:
     """The start time of process `pid` (clock ticks since boot), or None when it does not exist."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-        return int(fields[19])
-    except (OSError, IndexError, ValueError):
+        return int(_stat_fields(str(pid))[22 - 3])
+    except (IndexError, ValueError):
         return None
+
+
+def _stat_fields(pid: str) -> list[bytes]:
+    """The fields of /proc/<pid>/stat from the third on (proc(5) field n is at index n - 3; the command name
+    before them may hold spaces and parentheses), or [] when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
 
 
 @functools.cache
