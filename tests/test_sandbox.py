@@ -163,13 +163,14 @@ def test_danger_full_access_prepares_nothing() -> None:
 
 @functools.cache
 def _nobody_python() -> str | None:
-    """A Python >= 3.10 that uid 65534 can run (ours may live under /root), or None."""
+    """A Python >= 3.10 that uid 65534 can run and that finds codex_cli in this checkout, or None (ours may live
+    under /root, and a checkout in a private temp folder is unreadable to nobody)."""
     if not ON_LINUX or os.geteuid() != 0 or shutil.which("setpriv") is None:
         return None
     for candidate in dict.fromkeys((sys.executable, "/usr/bin/python3")):
         # Through /bin/sh: setpriv itself was seen to run an inaccessible path by other means.
-        check = [*setpriv_nobody(), "/bin/sh", "-c", '"$0" -c "import sys; assert sys.version_info >= (3, 10)"',
-                 candidate]
+        probe = f"import sys; sys.path.insert(0, {str(REPO)!r}); import codex_cli.sandbox; assert sys.version_info >= (3, 10)"
+        check = [*setpriv_nobody(), "/bin/sh", "-c", '"$0" -c "$1"', candidate, probe]
         if subprocess.run(check, capture_output=True, check=False).returncode == 0:
             return candidate
     return None
@@ -182,7 +183,7 @@ def runner(request: pytest.FixtureRequest) -> Runner:
         return Runner("invoker", (), sys.executable, os.geteuid())
     python = _nobody_python()
     if python is None:
-        pytest.skip("running as nobody needs root, setpriv and a Python >= 3.10 that nobody can execute")
+        pytest.skip("running as nobody needs root, setpriv, a Python >= 3.10 nobody can execute and a checkout it can read")
     return Runner("nobody", tuple(setpriv_nobody()), python, NOBODY)
 
 
