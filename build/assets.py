@@ -96,9 +96,13 @@ def stage_package(dest: Path, variant: str, repository: str | None = None, root:
     (dest / "codex_cli").mkdir(parents=True)
     shutil.copyfile(root / "codex.py", dest / "codex.py")
     files = [dest / "codex.py"]
+    package = root / "codex_cli"
     for pattern in _PACKAGE_GLOBS:
-        for source in sorted((root / "codex_cli").glob(pattern)):
-            target = dest / "codex_cli" / source.name
+        for source in sorted(package.rglob(pattern)):  # the package and its sub-packages (ui/, mcp_server/)
+            if "__pycache__" in source.parts:
+                continue
+            target = dest / "codex_cli" / source.relative_to(package)
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
             files.append(target)
     version_file = dest / "codex_cli" / "version.py"

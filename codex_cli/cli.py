@@ -30,9 +30,9 @@ def _run_sandbox(args: argparse.Namespace) -> int:
 
 
 def _sandbox(entry: str, words: list[str]) -> int:
-    from codex_cli import sandbox
+    from codex_cli import sandbox_cli
 
-    return sandbox.sandbox_cli_main(entry, words)
+    return sandbox_cli.sandbox_cli_main(entry, words)
 
 
 def _run_session_command(args: argparse.Namespace) -> int:
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _skip_unused_imports()
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["--codex-run-as-confined-job"]:  # codex re-run by itself under a sandbox (macOS)
-        from codex_cli.sandbox import confined_job_main
+        from codex_cli.sandbox_cli import confined_job_main
 
         return confined_job_main(args_list[1:])
     if args_list in (["--version"], ["-V"]):
@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return report(exc, sys.stderr)
         found: str | None = getattr(args, "handler", None)
         if found is None and getattr(args, "command", None) is None:
-            found = "codex_cli.line_ui:main"  # `codex [OPTIONS] [PROMPT]`: the interactive UI
+            found = "codex_cli.ui.line_ui:main"  # `codex [OPTIONS] [PROMPT]`: the interactive UI
         if found is None:
             parser.print_help()
             return 0

@@ -99,7 +99,7 @@ def _add_ui_thread_commands(subparsers: argparse._SubParsersAction[argparse.Argu
                             help="also offer `codex exec` sessions (in the list and for --last)")
         parser.add_argument("session_id", nargs="?", metavar="SESSION_ID", help="session id (UUID) or name")
         parser.add_argument("prompt", nargs="?", metavar="PROMPT", help="the first message to send")
-        _handler(parser, "codex_cli.line_ui:main")
+        _handler(parser, "codex_cli.ui.line_ui:main")
         parser.set_defaults(ui_command=name)
 
 
@@ -419,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_session_commands(subparsers)
     _add_ui_thread_commands(subparsers)
     # Commands that own their argument trees; their modules import only the stdlib at the top.
-    for module in ("mcp_cli", "login_cli", "doctor", "completion", "update", "mcp_server", "features_cli",
+    for module in ("mcp_cli", "login_cli", "doctor", "completion", "update", "mcp_server.main", "features_cli",
                    "debug_cli"):
         importlib.import_module(f"codex_cli.{module}").register(subparsers)
     _seal(subparsers)

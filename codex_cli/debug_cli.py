@@ -6,7 +6,7 @@ codex-rs 0.169 has `models` and `prompt-input` (plus `app-server`, which this im
 family table of `model_family` that shapes its requests, which `models` prints in its own shape. `prompt-input`
 builds the input the first request of `codex "PROMPT"` would send (`bootstrap.prompt_input`) without any
 credentials, model request or session file. `landlock` and `seatbelt` are answered by
-`sandbox.sandbox_cli_main` (`cli.main` sends them there before this parser is built). `register()` adds the
+`sandbox_cli.sandbox_cli_main` (`cli.main` sends them there before this parser is built). `register()` adds the
 commands to the `codex` parser; `main()` is their handler.
 """
 
@@ -96,7 +96,7 @@ def main(args: argparse.Namespace) -> int:
 
     command = args.debug_command
     if command in ("landlock", "seatbelt"):
-        from codex_cli.sandbox import sandbox_cli_main
+        from codex_cli.sandbox_cli import sandbox_cli_main
 
         return sandbox_cli_main("debug", [command, *args.sandbox_args])
     if command == "models":

@@ -256,9 +256,9 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
     hooks = _hook_engine(args, config, human, jsonl)
     reviewer = None
     if config.approval_policy == "on-request" and getattr(args, "approve_for_me", False):
-        from codex_cli.auto_review import AutoReviewer
+        from codex_cli.auto_approver import AutoApprover
 
-        reviewer = AutoReviewer(on_verdict=human.warning if jsonl is None else None)
+        reviewer = AutoApprover(on_verdict=human.warning if jsonl is None else None)
     bundle = build_session(config, originator=os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") or "codex_exec",
                            emit=emit, output_schema=schema, start=start, on_mcp_warning=human.warning,
                            approver=reviewer)
@@ -270,7 +270,7 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
         hooks.bind(session.thread_id, bundle.rollout_path, source)
         session.hooks = hooks
     if not start.ephemeral and not review:
-        from codex_cli.history import append_entry
+        from codex_cli.prompt_history import append_entry
 
         append_entry(config.codex_home, session.thread_id, prompt, persistence=config.history_persistence,
                      max_bytes=config.history_max_bytes)

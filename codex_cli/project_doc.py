@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codex_cli.records import Record
+from codex_cli.sandbox_policy import PROTECTED_NAMES
 
 if TYPE_CHECKING:
     import datetime
@@ -28,7 +29,6 @@ __all__ = [
     "sandbox_policy",
 ]
 
-_PROTECTED_NAMES = (".git", ".agents", ".codex", ".aws")
 # Our wording of the notice codex-rs puts in front of AGENTS.md text that changed since the thread last saw it.
 AGENTS_UPDATE_NOTICE = (
     "The AGENTS.md instructions below replace all AGENTS.md instructions given earlier in this conversation."
@@ -189,7 +189,7 @@ def _file_system_entries(ctx: PermissionsContext) -> list[tuple[str, Path | str]
         entries += [("write", root) for root in ctx.writable_roots]
         entries += [("write", ":slash_tmp")] if ctx.include_tmp else []
         entries += [("write", ":tmpdir")] if ctx.include_tmpdir else []
-        entries += [("read", root / name) for name in _PROTECTED_NAMES for root in ctx.writable_roots]
+        entries += [("read", root / name) for name in PROTECTED_NAMES for root in ctx.writable_roots]
     return entries
 
 

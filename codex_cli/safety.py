@@ -929,7 +929,7 @@ def _is_writable(path: PurePath, roots: Sequence[PurePath], *, fold_case: Callab
     """Whether a confined process may write `path`: inside a root, and not under a protected name at its top.
     Names are compared as the volume compares them (`fold_case(root)`: `.GIT` is `.git` on APFS and NTFS), and
     as Windows reads them (`.git.`, `.git ` and `.git::$DATA` are `.git` there)."""
-    from codex_cli.sandbox import PROTECTED_NAMES  # imported here: only patches need the sandbox module
+    from codex_cli.sandbox_policy import PROTECTED_NAMES
 
     windows = isinstance(path, PureWindowsPath)
     path = _without_verbatim_prefix(path)
@@ -969,7 +969,7 @@ def assess_patch(
     writable root). Unknown sandbox modes are treated as read-only."""
     if sandbox_mode == "danger-full-access":
         return PatchAssessment("run", None)
-    from codex_cli.sandbox import case_insensitive_volume, real_path
+    from codex_cli.sandbox_policy import case_insensitive_volume, real_path
 
     base = cwd or (writable_roots[0] if writable_roots else Path("/"))
     targets = tuple(real_path(base / p) for p in paths)

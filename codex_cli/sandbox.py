@@ -1,4 +1,4 @@
-"""Sandbox policies and how they are enforced: Linux (Landlock, seccomp, namespaces), macOS Seatbelt, `codex sandbox`.
+"""Sandbox policies and how they are enforced: Linux (Landlock, seccomp, namespaces), macOS Seatbelt.
 
 A `SandboxPolicy` says what a command may write and whether it may use the network. `prepare()` turns it, in
 the parent, into a `PreparedSandbox`: a `preexec` callable that confines the forked child before `execve`
@@ -22,22 +22,19 @@ Windows has nothing to confine with: `prepare()` says so in a warning and return
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import re
-import signal
 import sys
-import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import Literal
 
 from codex_cli import sandbox_linux
-from codex_cli.errors import ConfigError, SandboxError, UsageError
+from codex_cli.errors import SandboxError
 from codex_cli.records import Record, field, replace
+from codex_cli.sandbox_policy import PROTECTED_NAMES, SandboxMode, SandboxPolicy, is_within
 from codex_cli.seatbelt import seatbelt_argv, seatbelt_profile
 
 __all__ = [
@@ -49,16 +46,10 @@ __all__ = [
     "host_platform",
     "prepare",
     "probe_capabilities",
-    "run_sandboxed_command",
-    "sandbox_cli_main",
-    "sandbox_command_main",
     "seatbelt_profile",
     "start_probing",
 ]
 
-SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
-_MODES: tuple[SandboxMode, ...] = ("read-only", "workspace-write", "danger-full-access")
-PROTECTED_NAMES = (".git", ".codex", ".agents", ".aws")  # read-only at the top of every writable root
 _TEST_DISABLE_VAR = "CODEX_SANDBOX_TEST_DISABLE"
 _TEST_PLATFORM_VAR = "CODEX_SANDBOX_TEST_PLATFORM"
 _WINDOWS_WARNING = (
@@ -66,219 +57,6 @@ _WINDOWS_WARNING = (
     "all your permissions; under {mode}, every command that is not known to be read-only needs your approval "
     "first (codex exec, which cannot ask, refuses it)"
 )
-_READ_ONLY_HINT = (
-    "codex sandbox: the command failed in the read-only sandbox, where every write is refused; if it needed "
-    "to write, pass -c 'sandbox_mode=\"workspace-write\"' to allow writes in the current directory"
-)
-
-
-class SandboxPolicy(Record):
-    """What a sandboxed command may do. `writable_roots` are resolved paths (cwd first, then --add-dir,
-    then `sandbox_workspace_write.writable_roots`) and matter only in workspace-write."""
-
-    mode: SandboxMode
-    writable_roots: tuple[Path, ...] = ()
-    network_access: bool = False
-    include_tmp: bool = True
-    include_tmpdir_env: bool = True
-    codex_home: Path | None = None
-    approved_targets: tuple[Path, ...] = ()  # files the person allowed this once (a patch): writable in any mode
-
-    @classmethod
-    def from_config(
-        cls,
-        sandbox_mode: str,
-        cwd: Path,
-        *,
-        writable_roots: Iterable[Path | str] = (),
-        network_access: bool = False,
-        exclude_tmpdir_env_var: bool = False,
-        exclude_slash_tmp: bool = False,
-        add_dirs: Iterable[Path | str] = (),
-        codex_home: Path | None = None,
-    ) -> SandboxPolicy:
-        """The policy of `sandbox_mode` plus `[sandbox_workspace_write]` and `--add-dir` (relative to `cwd`)."""
-        if sandbox_mode not in _MODES:
-            raise ConfigError(f"unknown sandbox_mode '{sandbox_mode}'; use one of: {', '.join(_MODES)}")
-        mode = sandbox_mode
-        workspace = mode == "workspace-write"
-        roots = [cwd, *add_dirs, *writable_roots] if workspace else []
-        return cls(
-            mode=mode,
-            writable_roots=tuple(_unique((cwd / Path(r).expanduser()).resolve() for r in roots)),
-            network_access=network_access and workspace,
-            include_tmp=not exclude_slash_tmp,
-            include_tmpdir_env=not exclude_tmpdir_env_var,
-            codex_home=codex_home,
-        )
-
-    def effective_writable_roots(self, env: Mapping[str, str]) -> list[Path]:
-        """Every root a command may write under: the configured roots, /tmp, $TMPDIR, $CODEX_HOME/memories, and
-        the nearest existing directory of each approved target."""
-        roots: list[Path] = []
-        if self.mode == "workspace-write":
-            roots = list(self.writable_roots)
-            roots += self.temporary_roots(env)
-            memories = self.memories_root()
-            if memories is not None:
-                roots.append(memories)
-        roots += [_nearest_directory(target) for target in self.approved_targets]
-        return _unique(roots)
-
-    def temporary_roots(self, env: Mapping[str, str]) -> list[Path]:
-        """/tmp and $TMPDIR, when they are writable roots (workspace-write, not excluded)."""
-        if self.mode != "workspace-write":
-            return []
-        roots = [Path("/tmp").resolve()] if self.include_tmp else []
-        tmpdir = env.get("TMPDIR")
-        if self.include_tmpdir_env and tmpdir:
-            roots.append(Path(tmpdir).resolve())
-        return roots
-
-    def memories_root(self) -> Path | None:
-        """`$CODEX_HOME/memories`, a writable root under workspace-write; None when it is not a plain directory
-        inside CODEX_HOME: a symlink there (`memories -> /`) must not make its target writable."""
-        if self.codex_home is None or self.mode != "workspace-write":
-            return None
-        home = self.codex_home.resolve()
-        memories = home / "memories"
-        try:
-            if memories.is_symlink() or memories.resolve().parent != home:
-                return None
-        except OSError:
-            return None
-        return memories
-
-    def protected_paths(self, env: Mapping[str, str]) -> list[Path]:
-        """Paths kept read-only inside the writable roots: the protected names at the top of each project root
-        (cwd, --add-dir, configured roots; existing or not), the gitdir that a `.git` file names, and
-        $CODEX_HOME when a root holds it (its config, rules and credentials; `memories` in it stays writable).
-        The shared temporary roots get no names: a placeholder left in /tmp by a killed process would make
-        every directory under it look like a git repository. A path that holds an approved target is left
-        writable for it."""
-        paths: list[Path] = []
-        if self.mode != "workspace-write":
-            return paths
-        for root in _unique(root.resolve() for root in self.writable_roots):
-            for name in PROTECTED_NAMES:
-                paths.append(root / name)
-            gitdir = _gitdir_named_by(root / ".git")
-            if gitdir is not None:
-                paths.append(gitdir)
-        for root in self.temporary_roots(env):  # existing names only: no placeholder belongs there
-            paths += [root / name for name in PROTECTED_NAMES if os.path.lexists(root / name)]
-        # A protected name that is a symlink: the name itself (which must not be replaced by a folder of the
-        # command's making) and where it points (which must not be written through it).
-        paths += [real_path(p) for p in paths if os.path.islink(p)]
-        if self.codex_home is not None:
-            home = self.codex_home.resolve()
-            if any(_is_within(home, root) for root in self.effective_writable_roots(env)):
-                paths.append(home)
-        targets = [Path(os.path.abspath(t)) for t in self.approved_targets]
-        return [p for p in _unique(paths) if not any(_is_within(t, p) for t in targets)]
-
-
-def _unique(paths: Iterable[Path]) -> list[Path]:
-    return list(dict.fromkeys(paths))
-
-
-def _is_within(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
-def real_path(path: Path) -> Path:
-    """`path` with its links resolved as far as they resolve now. A link that changes while it is read (a process
-    racing the check) makes os.path.realpath raise; the path is then taken as written (absolute), which the
-    sandboxed write judges again anyway."""
-    try:
-        return Path(os.path.realpath(path))
-    except (OSError, ValueError):
-        return Path(os.path.abspath(path))
-
-
-def _nearest_directory(target: Path) -> Path:
-    """The deepest existing directory on the way to `target` (which may not exist yet), resolved."""
-    for candidate in (target.parent, *target.parent.parents):
-        try:
-            if candidate.is_dir():
-                return candidate.resolve()
-        except OSError:
-            continue
-    return Path("/")
-
-
-def _gitdir_named_by(git: Path) -> Path | None:
-    """The directory a `.git` file (`gitdir: PATH`, as in worktrees and submodules) points to."""
-    try:
-        if not git.is_file():
-            return None
-        text = git.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith("gitdir:"):
-            return (git.parent / line[len("gitdir:") :].strip()).resolve()
-    return None
-
-
-_ASCII_SWAP = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
-                            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-def case_insensitive_volume(path: Path) -> bool:
-    """Whether names looked up in the directory `path` (or its nearest existing ancestor) match regardless of
-    case, as on APFS and HFS+ by default: there `.GIT/config` is `.git/config`. Decided by probing, not by
-    platform: an existing name is looked up again with its ASCII letters case-swapped, in the directory itself
-    (its entries) or in an ancestor on the same device (the directory's own name). True when nothing decides it
-    (no name with a letter, unreadable directories): a protection that is too broad only refuses a write."""
-    directory = Path(os.path.abspath(path))
-    while not os.path.isdir(directory) and directory != directory.parent:
-        directory = directory.parent
-    try:
-        device = os.stat(directory).st_dev
-    except OSError:
-        return True
-    child = directory
-    while child != child.parent:  # the directory's name, and its ancestors', while they are on its device
-        try:
-            if os.stat(child.parent).st_dev != device:
-                break
-        except OSError:
-            break
-        answer = _swapped_lookup(child.parent, child.name)
-        if answer is not None:
-            return answer
-        child = child.parent
-    try:
-        with os.scandir(directory) as entries:
-            for count, entry in enumerate(entries):
-                answer = _swapped_lookup(directory, entry.name)
-                if answer is not None:
-                    return answer
-                if count >= 64:  # the first entries decide it, if any can; no walk through a huge folder
-                    break
-    except OSError:
-        pass
-    return True
-
-
-def _swapped_lookup(directory: Path, name: str) -> bool | None:
-    """True when `name` with its ASCII letters case-swapped names the same file in `directory`, False when it
-    names nothing or another file (both spellings exist: case matters), None when it cannot tell."""
-    swapped = name.translate(_ASCII_SWAP)
-    if swapped == name:
-        return None
-    try:
-        original = os.lstat(directory / name)
-    except OSError:
-        return None
-    try:
-        other = os.lstat(directory / swapped)
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return None
-    return (other.st_dev, other.st_ino) == (original.st_dev, original.st_ino)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -467,7 +245,7 @@ def _prepare_linux(policy: SandboxPolicy, env: Mapping[str, str], caps: Capabili
         rw_submounts=_rw_submounts(roots) if readonly_root else (),
         protected=tuple(protected),
         creatable=tuple(creatable),
-        reopened=tuple(str(r) for r in roots if any(r != Path(p) and _is_within(r, Path(p)) for p in protected)),
+        reopened=tuple(str(r) for r in roots if any(r != Path(p) and is_within(r, Path(p)) for p in protected)),
         private_shm=caps.namespaces != "none" and os.path.isdir("/dev/shm"),
         private_pts=caps.namespaces != "none" and os.path.isdir("/dev/pts") and os.path.exists("/dev/ptmx"),
         landlock_abi=caps.landlock_abi,
@@ -566,28 +344,12 @@ CONFINED_JOBS = {"write-files": "codex_cli.patch:write_files_job"}
 CONFINED_JOB_FLAG = "--codex-run-as-confined-job"
 
 
-def _confined_job(job: str) -> Callable[[bytes], bytes]:
+def confined_job(job: str) -> Callable[[bytes], bytes]:
     import importlib
 
     module, _, name = CONFINED_JOBS[job].partition(":")
     function: Callable[[bytes], bytes] = getattr(importlib.import_module(module), name)
     return function
-
-
-def confined_job_main(args: Sequence[str]) -> int:
-    """`codex --codex-run-as-confined-job JOB`: the re-executed side of `PreparedSandbox.run_confined`, already
-    under the sandbox. The payload is read from stdin, the job's output written to stdout; exit 1 on failure."""
-    if len(args) != 1 or args[0] not in CONFINED_JOBS:
-        _say(f"usage: codex {CONFINED_JOB_FLAG} {{{','.join(CONFINED_JOBS)}}} < PAYLOAD (for codex's own use)")
-        return 2
-    try:
-        output = _confined_job(args[0])(sys.stdin.buffer.read())
-    except Exception as exc:
-        _say(f"{type(exc).__name__}: {exc}")
-        return 1
-    sys.stdout.buffer.write(output)
-    sys.stdout.flush()
-    return 0
 
 
 def self_command(env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
@@ -608,7 +370,7 @@ def self_command(env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
 def _run_forked(preexec: Callable[[], None], job: str, payload: bytes, cwd: Path) -> bytes:
     import subprocess
 
-    work = _confined_job(job)  # imported here, not in the child
+    work = confined_job(job)  # imported here, not in the child
     result_read, result_write = os.pipe()
 
     def child() -> None:  # in the forked child: returns from preexec() only once confined, and never returns
@@ -685,188 +447,3 @@ def _linux_warnings(policy: SandboxPolicy, caps: Capabilities) -> list[str]:
             warnings.append("seccomp is unavailable: network is blocked only by an empty network namespace; "
                             "unix sockets, ptrace and io_uring are not blocked")
     return warnings
-
-
-# ----------------------------------------------------------------------------------------------------------
-# running a command: `codex sandbox linux|macos|windows [...] -- CMD`
-
-
-def run_sandboxed_command(policy: SandboxPolicy, argv: list[str], cwd: Path, env: Mapping[str, str]) -> int:
-    """Run `argv` under `policy` with inherited stdio; its exit status (128+N when killed by signal N),
-    or 101 (1 unsandboxed) when it cannot be executed. Warnings and errors go to stderr."""
-    if not argv:
-        _say("Error: sandbox command must not be empty")
-        return 1
-    with prepare(policy, env) as prepared:
-        for warning in prepared.warnings:
-            _say(f"codex sandbox: warning: {warning}")
-        try:
-            pid = _spawn(prepared.command(argv), cwd, {**env, **prepared.env_updates}, prepared.preexec)
-        except OSError as exc:
-            _say(f"codex sandbox: failed to execute {argv[0]}: {exc.strerror or exc}")
-            return 1 if policy.mode == "danger-full-access" else sandbox_linux.SETUP_FAILED_EXIT
-        return _wait(pid)
-
-
-def _spawn(argv: list[str], cwd: Path, env: Mapping[str, str], preexec: Callable[[], None] | None) -> int:
-    """Fork, confine the child with `preexec` and exec `argv` in it with our stdio; the child's pid, or OSError
-    when it cannot be executed. What `subprocess.Popen(preexec_fn=...)` does for the session's commands, by hand
-    here: `subprocess` and what it imports are ~3 ms of this one-shot command's start (scripts/bench_sandbox.py).
-    """
-    if sys.platform == "win32":  # nothing forks there: `codex sandbox windows` runs nothing (sandbox_command_main)
-        raise OSError(errno.ENOSYS, "no fork on Windows")
-    report_read, report_write = os.pipe()  # close-on-exec: the parent reads EOF once the exec succeeded
-    pid = os.fork()
-    if pid == 0:  # the child: whatever happens, it never returns into the parent's code
-        errno_text = b"0"
-        try:
-            os.close(report_read)
-            for name in ("SIGPIPE", "SIGXFSZ"):  # the interpreter ignores them; the command expects the default
-                if hasattr(signal, name):
-                    signal.signal(getattr(signal, name), signal.SIG_DFL)
-            os.chdir(cwd)
-            if preexec is not None:
-                preexec()  # exits the child itself when it cannot confine it
-            os.execvpe(argv[0], argv, env)
-        except OSError as exc:
-            errno_text = str(exc.errno or 0).encode()
-        finally:
-            os.write(report_write, errno_text)
-            os._exit(sandbox_linux.SETUP_FAILED_EXIT)
-    os.close(report_write)
-    with open(report_read, "rb") as report:
-        failure = report.read()
-    if failure:
-        os.waitpid(pid, 0)
-        code = int(failure)
-        raise OSError(code, os.strerror(code) if code else "the child failed before exec")
-    return pid
-
-
-def _wait(pid: int) -> int:
-    # Like a shell: Ctrl-C and Ctrl-\ are for the command, which decides what they mean. SIGTERM and SIGHUP
-    # sent to us are passed on, as if we were the command (codex-rs execs it); the sandbox closes after it.
-    reaped = False
-
-    def forward(signum: int, frame: object) -> None:
-        if not reaped:
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass  # reaped just now
-
-    handlers: list[tuple[int, Callable[[int, object], None] | int]] = [(signal.SIGINT, signal.SIG_IGN)]
-    for name, handler in (("SIGQUIT", signal.SIG_IGN), ("SIGTERM", forward), ("SIGHUP", forward)):
-        number = getattr(signal, name, None)
-        if number is not None:
-            handlers.append((number, handler))
-    main = threading.current_thread() is threading.main_thread()
-    saved = [(s, signal.signal(s, h)) for s, h in handlers] if main else []
-    try:
-        _, status = os.waitpid(pid, 0)
-        reaped = True
-    finally:
-        for sig, previous in saved:
-            signal.signal(sig, previous)
-    code = os.waitstatus_to_exitcode(status)
-    return 128 - code if code < 0 else code
-
-
-def _say(line: str) -> None:
-    # `codex sandbox` is a front end: its diagnostics go straight to the terminal.
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
-
-
-_ENTRY_PLATFORMS = {"sandbox": ("linux", "macos", "windows"), "debug": ("landlock", "seatbelt")}
-_HOST_SANDBOX = {"linux": "linux", "darwin": "macos", "win32": "windows"}
-
-
-def sandbox_cli_main(entry: str, args: list[str]) -> int:
-    """`codex sandbox [PLATFORM] ...` (entry `sandbox`; without a platform, as in codex-rs 0.169, the host's)
-    or `codex debug landlock|seatbelt ...` (entry `debug`)."""
-    choices = _ENTRY_PLATFORMS.get(entry, _ENTRY_PLATFORMS["sandbox"])
-    if entry == "sandbox" and args and args[0].startswith("-"):
-        args = [_HOST_SANDBOX.get(host_platform(), host_platform()), *args]
-    if not args or args[0] not in choices:
-        got = f" '{args[0]}'" if args else ""
-        raise UsageError(f"codex {entry} needs a platform{got}: one of {', '.join(choices)}",
-                         f"Example: codex {entry} {choices[0]} -- ls")
-    prog = f"codex {entry} {args[0]}"
-    full_auto = log_denials = False
-    overrides: list[str] = []
-    rest = list(args[1:])
-    while rest and rest[0].startswith("-") and rest[0] != "--":
-        word = rest.pop(0)
-        if word in ("-h", "--help"):
-            sys.stdout.write(_SANDBOX_HELP.format(prog=prog))
-            return 0
-        if word == "--full-auto":
-            full_auto = True
-        elif word == "--log-denials":
-            log_denials = True
-        elif word in ("-c", "--config"):
-            if not rest:
-                raise UsageError(f"{prog}: {word} needs a value (key=value)", _SANDBOX_USAGE.format(prog=prog))
-            overrides.append(rest.pop(0))
-        elif word.startswith("--config="):
-            overrides.append(word.removeprefix("--config="))
-        elif word.startswith("-c") and not word.startswith("--"):
-            overrides.append(word[2:])  # `-ckey=value`, as argparse takes it
-        else:
-            raise UsageError(f"{prog}: unknown option {word}", _SANDBOX_USAGE.format(prog=prog))
-    return sandbox_command_main(args[0], rest, config_overrides=overrides, full_auto=full_auto,
-                                log_denials=log_denials)
-
-
-# Parsed by hand rather than with argparse, whose help formatter alone imports shutil, bz2 and lzma: this command
-# wraps a single process, and its start-up is the cost it adds (see scripts/bench_sandbox.py).
-_SANDBOX_USAGE = "usage: {prog} [--full-auto] [-c key=value]... [--log-denials] [--] COMMAND [ARG...]"
-_SANDBOX_HELP = _SANDBOX_USAGE + """
-
-Run COMMAND under the sandbox policy from config (read-only unless config or an option says otherwise).
-
-options:
-  -h, --help              show this help and exit
-  --full-auto             workspace-write instead of read-only
-  -c, --config key=value  override a config.toml value (repeatable)
-  --log-denials           macOS: log sandbox denials (not supported)
-"""
-
-
-def sandbox_command_main(platform: str, argv: list[str], *, config_overrides: list[str], full_auto: bool,
-                         log_denials: bool) -> int:
-    """Run `argv` under the sandbox that config (or `--full-auto`: workspace-write) selects; the exit status."""
-    target = {"landlock": "linux", "seatbelt": "macos"}.get(platform, platform)
-    if target == "windows":
-        _say("codex sandbox windows: Windows has no OS-level sandbox in this implementation, so nothing was run; "
-             "use WSL 2 and `codex sandbox linux`, or run the command yourself.")
-        return 1
-    host = _HOST_SANDBOX.get(host_platform(), host_platform())
-    if target != host:
-        _say(f"codex sandbox {platform}: this sandbox needs {target}, but this machine runs {host}")
-        return 1
-    if argv[:1] == ["--"]:
-        argv = argv[1:]
-    if not argv:
-        _say("Error: sandbox command must not be empty")
-        return 1
-    start_probing()  # forked namespace probes run while the config is read
-    from codex_cli.config import CliOverrides, load_config
-
-    config = load_config(CliOverrides(config_overrides=tuple(config_overrides),
-                                      sandbox_mode="workspace-write" if full_auto else None))
-    swr = config.sandbox_workspace_write
-    policy = SandboxPolicy.from_config(
-        config.sandbox_mode, config.cwd, writable_roots=swr.writable_roots, network_access=swr.network_access,
-        exclude_tmpdir_env_var=swr.exclude_tmpdir_env_var, exclude_slash_tmp=swr.exclude_slash_tmp,
-        add_dirs=config.add_dirs, codex_home=config.codex_home,
-    )
-    if log_denials:
-        _say("codex sandbox: warning: --log-denials is not supported; denials show as the command's own errors")
-    status = run_sandboxed_command(policy, argv, config.cwd, os.environ)
-    # Not after a signal, a command that could not be found or run, or a failed sandbox setup: those have
-    # their own causes (and messages), which a write refused does not explain.
-    if 0 < status < 126 and status != sandbox_linux.SETUP_FAILED_EXIT and policy.mode == "read-only":
-        _say(_READ_ONLY_HINT)
-    return status

@@ -9,7 +9,7 @@ The profile denies by default and allows reading everywhere. Writing is allowed 
 * the protected paths of `SandboxPolicy.protected_paths` inside the root (the names themselves, a `.git`
   file's gitdir, where a protected symlink points, $CODEX_HOME), as `literal` and `subpath` of a parameter.
 
-On a case-insensitive volume (`sandbox.case_insensitive_volume`, probed, strict when undecided) the names and
+On a case-insensitive volume (`sandbox_policy.case_insensitive_volume`, probed, strict when undecided) the names and
 the protected paths are also matched with ASCII letters in either case, so `.GIT/config` is `.git/config`.
 
 Paths travel only as `-D` parameters (`WRITABLE_ROOT_<i>`, `WRITABLE_ROOT_<i>_EXCLUDED_<j>`,
@@ -28,10 +28,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from codex_cli import sandbox_policy
 from codex_cli.records import Record
+from codex_cli.sandbox_policy import PROTECTED_NAMES
 
 if TYPE_CHECKING:
-    from codex_cli.sandbox import SandboxPolicy
+    from codex_cli.sandbox_policy import SandboxPolicy
 
 __all__ = ["ALLOWED_UNIX_SOCKETS", "SANDBOX_EXEC", "seatbelt_argv", "seatbelt_params", "seatbelt_profile"]
 
@@ -160,15 +162,13 @@ class _Plan(Record):
 
 
 def _plan(policy: SandboxPolicy, env: Mapping[str, str]) -> _Plan:
-    from codex_cli.sandbox import PROTECTED_NAMES, case_insensitive_volume  # sandbox imports this module
-
     if policy.mode == "danger-full-access":
         return _Plan(policy.mode)
     probed: dict[Path, bool] = {}
 
     def folds(path: Path) -> bool:
         if path not in probed:
-            probed[path] = case_insensitive_volume(path)
+            probed[path] = sandbox_policy.case_insensitive_volume(path)
         return probed[path]
 
     protected = policy.protected_paths(env)  # names unresolved (the name is what is protected), targets resolved

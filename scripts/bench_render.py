@@ -25,8 +25,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from codex_cli.line_render import LineRenderer
-from codex_cli.line_ui import Done, pump
 from codex_cli.protocol import (
     AgentMessageDelta,
     AgentMessageItem,
@@ -37,6 +35,8 @@ from codex_cli.protocol import (
     TurnCompleted,
     Usage,
 )
+from codex_cli.ui.line_render import LineRenderer
+from codex_cli.ui.line_ui import Done, pump
 
 
 class Sink:

@@ -850,7 +850,8 @@ def test_implemented_features_are_those_the_code_reads():
 
     from codex_cli.config_keys import FEATURES, IMPLEMENTED_FEATURES
 
-    source = "".join(p.read_text(encoding="utf-8") for p in Path(__file__).resolve().parents[1].glob("codex_cli/*.py"))
+    root = Path(__file__).resolve().parents[1]
+    source = "".join(p.read_text(encoding="utf-8") for p in root.glob("codex_cli/**/*.py"))
     read = set(re.findall(r'"(\w+)" (?:not )?in [\w.]*features\b', source))
     assert read == IMPLEMENTED_FEATURES and IMPLEMENTED_FEATURES <= set(FEATURES)
 

@@ -414,7 +414,7 @@ def test_line_ui_status_row_shows_a_slow_network_wait() -> None:
     """The line UI's status row says what a slow request waits for instead of its label (line_render's hook)."""
     import io
 
-    from codex_cli.line_render import LineRenderer
+    from codex_cli.ui.line_render import LineRenderer
 
     renderer = LineRenderer(io.StringIO(), color=True, live=True, width=lambda: 200)
     renderer.begin_busy("Working")

@@ -9,7 +9,7 @@ import stat
 import sys
 from pathlib import Path
 
-from codex_cli.history import HISTORY_FILE, append_entry, read_entries
+from codex_cli.prompt_history import HISTORY_FILE, append_entry, read_entries
 
 
 def test_line_format_and_mode(tmp_path: Path) -> None:

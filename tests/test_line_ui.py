@@ -20,16 +20,16 @@ from cli_harness import CODEX, CodexEnv, make_codex_env  # noqa: E402
 from fake_responses import FakeResponsesServer, apply_patch_call, exec_call, message  # noqa: E402
 from line_term import Term, finished_stream, slow_stream, trust  # noqa: E402
 
-from codex_cli.line_input import Key, parse_keys  # noqa: E402
-from codex_cli.line_render import (  # noqa: E402
+from codex_cli.protocol import AgentMessageDelta, AgentMessageItem, ItemCompleted  # noqa: E402
+from codex_cli.style import Style
+from codex_cli.ui.line_input import Key, parse_keys  # noqa: E402
+from codex_cli.ui.line_render import (  # noqa: E402
     LineRenderer,
     MarkdownStream,
     compact_number,
     context_left_percent,
     strip_controls,
 )
-from codex_cli.protocol import AgentMessageDelta, AgentMessageItem, ItemCompleted  # noqa: E402
-from codex_cli.style import Style
 
 PY = sys.executable
 PATCH = "*** Begin Patch\n*** Add File: hello.txt\n+hello world\n*** End Patch\n"

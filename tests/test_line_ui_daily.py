@@ -613,7 +613,7 @@ def test_ctrl_z_at_the_prompt_suspends_and_fg_brings_the_draft_back(codex_env: C
 def test_context_left_uses_the_window_compaction_uses(codex_env: CodexEnv) -> None:
     """With a model whose family window is not the default (an --oss model: 131,072 tokens), the figure after a
     turn is computed against that window, the one compaction fires at (it used the 272,000 default)."""
-    from codex_cli.line_render import context_left_percent
+    from codex_cli.ui.line_render import context_left_percent
 
     usage = {"input_tokens": 60_000, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 1_000,
              "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 61_000}

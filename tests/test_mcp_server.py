@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from cli_harness import CODEX, ROOT, CodexEnv, make_codex_env  # noqa: E402
 from fake_responses import FakeResponsesServer, apply_patch_call, exec_call, message  # noqa: E402
 
-from codex_cli.mcp_server_protocol import negotiate_protocol_version  # noqa: E402
-from codex_cli.mcp_server_tools import ToolArgumentError, parse_codex_args, review_decision  # noqa: E402
+from codex_cli.mcp_server.codex_tools import ToolArgumentError, parse_codex_args, review_decision  # noqa: E402
+from codex_cli.mcp_server.protocol import negotiate_protocol_version  # noqa: E402
 from codex_cli.safety import exec_rejection_output  # noqa: E402
 
 PATCH = "*** Begin Patch\n*** Add File: patched.txt\n+hello patch\n*** End Patch\n"

@@ -46,7 +46,8 @@ DRIVER = f"""
 import json, os, sys
 sys.path.insert(0, {str(REPO)!r})
 from pathlib import Path
-from codex_cli.sandbox import SandboxPolicy, run_sandboxed_command
+from codex_cli.sandbox import SandboxPolicy
+from codex_cli.sandbox_cli import run_sandboxed_command
 a = json.loads(sys.argv[1])
 policy = SandboxPolicy.from_config(
     a["mode"], Path(a["cwd"]), network_access=a.get("network", False),
@@ -169,7 +170,8 @@ def _nobody_python() -> str | None:
         return None
     for candidate in dict.fromkeys((sys.executable, "/usr/bin/python3")):
         # Through /bin/sh: setpriv itself was seen to run an inaccessible path by other means.
-        probe = f"import sys; sys.path.insert(0, {str(REPO)!r}); import codex_cli.sandbox; assert sys.version_info >= (3, 10)"
+        probe = (f"import sys; sys.path.insert(0, {str(REPO)!r}); import codex_cli.sandbox; "
+                 "assert sys.version_info >= (3, 10)")
         check = [*setpriv_nobody(), "/bin/sh", "-c", '"$0" -c "$1"', candidate, probe]
         if subprocess.run(check, capture_output=True, check=False).returncode == 0:
             return candidate
@@ -183,7 +185,8 @@ def runner(request: pytest.FixtureRequest) -> Runner:
         return Runner("invoker", (), sys.executable, os.geteuid())
     python = _nobody_python()
     if python is None:
-        pytest.skip("running as nobody needs root, setpriv, a Python >= 3.10 nobody can execute and a checkout it can read")
+        pytest.skip("running as nobody needs root, setpriv, a Python >= 3.10 nobody can execute and a checkout "
+                    "it can read")
     return Runner("nobody", tuple(setpriv_nobody()), python, NOBODY)
 
 

@@ -1,6 +1,6 @@
 """The macOS Seatbelt profile, read on any OS: a rule table of what codex-rs's policy holds (written here from
 its facts) checked against the generated SBPL, the protected names and paths of every writable root (case
-variants, symlinks, /tmp and $TMPDIR), hostile file names, and `sandbox.case_insensitive_volume`.
+variants, symlinks, /tmp and $TMPDIR), hostile file names, and `sandbox_policy.case_insensitive_volume`.
 
 The profile is parsed by a small S-expression reader (strings, `#"..."` regex literals, comments), so a rule is
 found as a form, not as a substring, and a profile whose parentheses do not balance fails every test.
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from codex_cli import sandbox
-from codex_cli.sandbox import SandboxPolicy, case_insensitive_volume
+from codex_cli import sandbox_policy
+from codex_cli.sandbox import SandboxPolicy
+from codex_cli.sandbox_policy import case_insensitive_volume
 from codex_cli.seatbelt import ALLOWED_UNIX_SOCKETS, SANDBOX_EXEC, seatbelt_argv, seatbelt_params
 
 NAMES = (".git", ".codex", ".agents", ".aws")
@@ -175,12 +176,12 @@ def excluded(p: Profile, root: str) -> dict[str, str]:
 
 @pytest.fixture
 def case_sensitive(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox, "case_insensitive_volume", lambda path: False)
+    monkeypatch.setattr(sandbox_policy, "case_insensitive_volume", lambda path: False)
 
 
 @pytest.fixture
 def case_insensitive(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox, "case_insensitive_volume", lambda path: True)
+    monkeypatch.setattr(sandbox_policy, "case_insensitive_volume", lambda path: True)
 
 
 # ------------------------------------------------------------------------------------------------ rule table
@@ -395,7 +396,7 @@ def test_the_volume_decides_folding_per_root(tmp_path: Path, monkeypatch: pytest
     ci, cs = tmp_path / "ci", tmp_path / "cs"
     ci.mkdir()
     cs.mkdir()
-    monkeypatch.setattr(sandbox, "case_insensitive_volume", lambda path: Path(path) == ci)
+    monkeypatch.setattr(sandbox_policy, "case_insensitive_volume", lambda path: Path(path) == ci)
     p = profile(workspace(ci, add_dirs=[cs], exclude_slash_tmp=True, exclude_tmpdir_env_var=True))
     assert name_rule("WRITABLE_ROOT_0", ".git", fold=True) in _clause(p, "WRITABLE_ROOT_0")
     assert name_rule("WRITABLE_ROOT_1", ".git", fold=False) in _clause(p, "WRITABLE_ROOT_1")
@@ -516,7 +517,7 @@ SAFE_STRING = re.compile(r"[A-Za-z0-9_.*/^$()\[\]|?:+\-# ]*")
 @pytest.mark.skipif(sys.platform == "win32", reason="symlinks and undecodable names")
 @pytest.mark.parametrize("fold", [False, True], ids=["case-sensitive", "case-insensitive"])
 def test_hostile_names_never_change_the_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fold: bool) -> None:
-    monkeypatch.setattr(sandbox, "case_insensitive_volume", lambda path: fold)
+    monkeypatch.setattr(sandbox_policy, "case_insensitive_volume", lambda path: fold)
     benign_policy, benign_env, _ = _hostile_tree(tmp_path / "benign", "plain")
     benign = profile(benign_policy, benign_env)
     shape = _shape(benign.forms)
@@ -531,7 +532,7 @@ def test_hostile_names_never_change_the_profile(tmp_path: Path, monkeypatch: pyt
         # The parameters carry the paths exactly, hostile bytes included.
         assert p.params["WRITABLE_ROOT_0"] == str(cwd.resolve())
         assert str(cwd.resolve() / f"{name}codex") in p.params.values()
-        assert str(sandbox._gitdir_named_by(cwd / ".git")) in p.params.values()  # as git reads the line
+        assert str(sandbox_policy._gitdir_named_by(cwd / ".git")) in p.params.values()  # as git reads the line
 
 
 def _shape(forms: list[Form]) -> list[object]:
@@ -559,7 +560,7 @@ def test_hostile_case_insensitive_regex_matches_the_path_and_its_case_variants(
     # Read as a POSIX-style byte regex (what the profile's regex is): the root, quoted, then our text.
     assert after[0].startswith("/") and after[0].endswith("$")
     regex = re.compile(re.escape(os.fsencode(root)) + after[0][:-1].encode(), re.DOTALL)
-    gitdir = sandbox._gitdir_named_by(cwd / ".git")  # what git reads from the line: `store` plus the name, trimmed
+    gitdir = sandbox_policy._gitdir_named_by(cwd / ".git")  # what git reads: `store` plus the name, trimmed
     assert gitdir is not None and gitdir.parent == root
     store = os.fsencode(gitdir.name)
     for variant in (store, store.upper(), store.lower(), store.swapcase()):
@@ -585,7 +586,7 @@ def test_probe_sees_both_spellings_as_case_sensitive(tmp_path: Path) -> None:
         pytest.skip("this volume folds case")
     (tmp_path / "Aa").mkdir()
     (tmp_path / "aA").mkdir()
-    assert sandbox._swapped_lookup(tmp_path, "Aa") is False
+    assert sandbox_policy._swapped_lookup(tmp_path, "Aa") is False
 
 
 def test_probe_follows_a_faked_case_insensitive_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -602,13 +603,13 @@ def test_probe_follows_a_faked_case_insensitive_lookup(tmp_path: Path, monkeypat
                     return real_lstat(p.parent / entry)
             raise
 
-    monkeypatch.setattr(sandbox.os, "lstat", folding_lstat)
+    monkeypatch.setattr(sandbox_policy.os, "lstat", folding_lstat)
     assert case_insensitive_volume(tmp_path / "Project") is True
     assert case_insensitive_volume(tmp_path / "Project" / "not-yet") is True
 
 
 def test_probe_is_strict_when_nothing_decides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox, "_swapped_lookup", lambda directory, name: None)
+    monkeypatch.setattr(sandbox_policy, "_swapped_lookup", lambda directory, name: None)
     assert case_insensitive_volume(tmp_path) is True
     assert case_insensitive_volume(tmp_path / "missing") is True
 
@@ -627,5 +628,5 @@ def test_probe_stops_at_the_device_boundary(tmp_path: Path, monkeypatch: pytest.
         fields[2] = result.st_dev + 1  # st_dev
         return os.stat_result(fields)
 
-    monkeypatch.setattr(sandbox.os, "stat", stat)
+    monkeypatch.setattr(sandbox_policy.os, "stat", stat)
     assert case_insensitive_volume(target) is True

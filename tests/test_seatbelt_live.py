@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cli_harness import CodexEnv, CodexRun, make_codex_env  # noqa: E402
 
-from codex_cli.sandbox import SandboxPolicy, case_insensitive_volume  # noqa: E402
+from codex_cli.sandbox import SandboxPolicy  # noqa: E402
+from codex_cli.sandbox_policy import case_insensitive_volume
 from codex_cli.seatbelt import SANDBOX_EXEC, seatbelt_argv  # noqa: E402
 
 LIVE = sys.platform == "darwin" and os.access(SANDBOX_EXEC, os.X_OK)

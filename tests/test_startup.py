@@ -82,7 +82,7 @@ def test_startup_commands_leave_heavy_modules_unloaded(tmp_path: Path, args: lis
 # httpx command line (click, pygments, rich), which httpx would load by itself.
 EXEC_UNUSED_MODULES = (
     "codex_cli.chat_wire", "codex_cli.completion", "codex_cli.doctor", "codex_cli.hooks", "codex_cli.images",
-    "codex_cli.line_ui", "codex_cli.login_cli", "codex_cli.mcp_client", "codex_cli.notifications", "codex_cli.patch",
+    "codex_cli.ui.line_ui", "codex_cli.login_cli", "codex_cli.mcp_client", "codex_cli.notifications", "codex_cli.patch",
     "httpx._main",
 )
 
@@ -133,7 +133,17 @@ def test_sandbox_command_loads_only_what_it_needs(tmp_path: Path) -> None:
     assert sorted(modules.intersection(SANDBOX_UNUSED_MODULES) - before) == []
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda path: path.name)
+SUBPACKAGE_INITS = sorted(path for path in PACKAGE.glob("*/__init__.py"))
+
+
+@pytest.mark.parametrize("path", SUBPACKAGE_INITS, ids=lambda path: path.parent.name)
+def test_subpackage_init_is_empty(path: Path) -> None:
+    """Importing codex_cli.ui.line_ui runs codex_cli/ui/__init__.py first: it must cost nothing."""
+    assert path.read_text(encoding="utf-8") == ""
+
+
+@pytest.mark.parametrize("path", sorted(set(PACKAGE.rglob("*.py")) - set(SUBPACKAGE_INITS)),
+                         ids=lambda path: path.relative_to(PACKAGE).as_posix())
 def test_package_module_is_small_and_opens_with_docstring(path: Path) -> None:
     source = path.read_text(encoding="utf-8")
     assert len(source.splitlines()) <= MAX_MODULE_LINES

@@ -37,8 +37,7 @@ from codex_cli.jsonrpc import (
     notification,
     response,
 )
-from codex_cli.mcp_server_events import CodexEventStream, EventMsg, SessionInfo
-from codex_cli.mcp_server_tools import (
+from codex_cli.mcp_server.codex_tools import (
     CODEX_REPLY_TOOL,
     CODEX_TOOL,
     TOOLS,
@@ -53,6 +52,7 @@ from codex_cli.mcp_server_tools import (
     session_config,
     tool_result,
 )
+from codex_cli.mcp_server.events import CodexEventStream, EventMsg, SessionInfo
 from codex_cli.protocol import Event, TurnStarted
 from codex_cli.records import Record, replace
 from codex_cli.version import VERSION

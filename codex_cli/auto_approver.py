@@ -18,7 +18,7 @@ from codex_cli.safety import ApprovalRequest, Refusal, ReviewDecision
 if TYPE_CHECKING:
     from codex_cli.session import Session
 
-__all__ = ["REVIEWER_INSTRUCTIONS", "AutoReviewer"]
+__all__ = ["REVIEWER_INSTRUCTIONS", "AutoApprover"]
 
 REVIEWER_INSTRUCTIONS = """\
 You decide, on behalf of a user who is not present, whether a coding agent may take one action that its sandbox \
@@ -53,7 +53,7 @@ _DENIED = "This action was rejected due to unacceptable risk.\nReason: {reason}\
     "result another way; finish what you can within the sandbox, or stop and explain what is needed."
 
 
-class AutoReviewer:
+class AutoApprover:
     """An `Approver` that asks the model for a verdict; `session` is set once the session it serves exists."""
 
     def __init__(self, *, on_verdict: Callable[[str], None] | None = None) -> None:

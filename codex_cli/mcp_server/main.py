@@ -15,7 +15,7 @@ __all__ = ["main", "register"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `mcp-server` to the `codex` parser; the handler is `codex_cli.mcp_server:main`."""
+    """Add `mcp-server` to the `codex` parser; the handler is `codex_cli.mcp_server.main:main`."""
     parser = subparsers.add_parser(
         "mcp-server",
         help="run Codex as an MCP server over stdio (tools: codex, codex-reply)",
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--enable", action="append", default=[], metavar="FEATURE", help="turn a feature flag on")
     parser.add_argument("--disable", action="append", default=[], metavar="FEATURE", help="turn a feature flag off")
     parser.add_argument("--strict-config", action="store_true", help="treat unknown config keys as errors")
-    parser.set_defaults(handler="codex_cli.mcp_server:main")
+    parser.set_defaults(handler="codex_cli.mcp_server.main:main")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -46,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
 
     from codex_cli.config import CliOverrides, load_config
     from codex_cli.jsonrpc import LineTransport
-    from codex_cli.mcp_server_protocol import McpServer
+    from codex_cli.mcp_server.protocol import McpServer
 
     overrides = CliOverrides(
         config_overrides=tuple(args.config),

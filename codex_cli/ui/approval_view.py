@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codex_cli.line_input import Key
-from codex_cli.line_render import display_command
 from codex_cli.records import Record, replace
+from codex_cli.ui.line_input import Key
+from codex_cli.ui.line_render import display_command
 
 if TYPE_CHECKING:
-    from codex_cli.line_ui import LineApp, PendingApproval
     from codex_cli.protocol import FileChangeItem
     from codex_cli.safety import ApprovalRequest, ReviewDecision
+    from codex_cli.ui.line_ui import LineApp, PendingApproval
 
 __all__ = ["BANNED_PREFIXES", "approval_details", "ask_approval"]
 

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, TextIO
 
 from codex_cli.errors import AuthError, CodexError
 from codex_cli.hooks import HookEngine, HookFinished, HookReport, HookStarted
-from codex_cli.line_input import EditBuffer, Key, Terminal, complete_command, complete_mention, file_index
-from codex_cli.line_render import LineRenderer, compact_number, context_left_percent
 from codex_cli.protocol import AgentMessageItem, ItemCompleted
 from codex_cli.records import Record, field
+from codex_cli.ui.line_input import EditBuffer, Key, Terminal, complete_command, complete_mention, file_index
+from codex_cli.ui.line_render import LineRenderer, compact_number, context_left_percent
 from codex_cli.version import VERSION
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class _UiApprover:
         self.app = app
 
     def request(self, req: ApprovalRequest) -> ReviewDecision:
-        from codex_cli.approval_view import approval_details
+        from codex_cli.ui.approval_view import approval_details
 
         proposed, prefix = approval_details(req, self.app.session.history)
         pending = PendingApproval(req, proposed, prefix)
@@ -169,7 +169,7 @@ def _thread_start(args: argparse.Namespace, config: Config, app: LineApp) \
     when neither is given); None when there is none to continue."""
     from codex_cli import rollout
     from codex_cli.bootstrap import ThreadStart
-    from codex_cli.slash_commands import pick_thread
+    from codex_cli.ui.slash_commands import pick_thread
 
     command = getattr(args, "ui_command", None)
     if command not in ("resume", "fork"):
@@ -243,7 +243,7 @@ class LineApp:
         self._bundle: SessionBundle | None = None
         self._opening: threading.Thread | None = None  # building the first session behind the prompt
         self._opened: _Opened | None = None
-        from codex_cli.slash_commands import command_names
+        from codex_cli.ui.slash_commands import command_names
 
         self.commands = command_names()
 
@@ -322,7 +322,7 @@ class LineApp:
             self.renderer.children([report.detail or "failed"])
 
     def _history_texts(self) -> list[str]:
-        from codex_cli.history import read_entries
+        from codex_cli.prompt_history import read_entries
 
         try:
             return [entry.text for entry in read_entries(self.config.codex_home)]
@@ -505,7 +505,7 @@ class LineApp:
         renderer.blank()
 
     def run(self, start: ThreadStart | None, source: str, prompt: str | None) -> int:
-        from codex_cli.slash_commands import replay, review_hooks
+        from codex_cli.ui.slash_commands import replay, review_hooks
 
         self.header()
         for warning in self.hooks.discovered.warnings:
@@ -546,7 +546,7 @@ class LineApp:
 
     def _loop(self, prompt: str | None) -> None:
         """Read and run messages until /quit, Ctrl-D, or Ctrl-C on an empty prompt."""
-        from codex_cli.slash_commands import dispatch
+        from codex_cli.ui.slash_commands import dispatch
 
         pending = prompt
         while True:
@@ -709,7 +709,7 @@ class LineApp:
                             + self.renderer.pal.dim("/ end of transcript /") + "\n")
 
     def header(self) -> None:
-        from codex_cli.slash_commands import permissions_label
+        from codex_cli.ui.slash_commands import permissions_label
 
         pal, config = self.renderer.pal, self.config
         self.renderer.line(f"{pal.bold('>_ Codex CLI (Python)')} {pal.dim(f'(v{VERSION})')}")
@@ -802,7 +802,7 @@ class LineApp:
 
     def submit(self, text: str) -> None:
         """Send one message as a turn and render it until it ends."""
-        from codex_cli.history import append_entry
+        from codex_cli.prompt_history import append_entry
         from codex_cli.session import text_message
 
         append_entry(self.config.codex_home, self.session.thread_id, text,
@@ -944,7 +944,7 @@ class LineApp:
             if self._opening is not None:
                 self._finish_opening()
         elif isinstance(message, PendingApproval):
-            from codex_cli.approval_view import ask_approval
+            from codex_cli.ui.approval_view import ask_approval
 
             self.renderer.set_title(self.renderer.titled("[ ! ] Action Required"))
             ask_approval(self, message)
@@ -1032,7 +1032,7 @@ class LineApp:
 
     def shell_command(self, command: str, typed: str) -> None:
         """`!cmd`: run it locally, show it, and tell the model about it with the next message."""
-        from codex_cli.history import append_entry
+        from codex_cli.prompt_history import append_entry
         from codex_cli.protocol import CommandExecutionItem
         from codex_cli.session import text_message
         from codex_cli.shell import shell_argv, spawn_argv

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codex_cli.mcp_server_events import parsed_command
+from codex_cli.mcp_server.events import parsed_command
 from codex_cli.records import Record, field, replace
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ from codex_cli.records import Record, replace
 
 if TYPE_CHECKING:
     from codex_cli.config import Config
-    from codex_cli.line_ui import LineApp
     from codex_cli.rollout import ResumedThread
+    from codex_cli.ui.line_ui import LineApp
 
 __all__ = [
     "COMMANDS",
@@ -93,8 +93,8 @@ def pick_thread(app: LineApp, cwd: Path | None, *, include_exec: bool = False) -
 def replay(app: LineApp, resumed: ResumedThread) -> None:
     """Show the recorded conversation as it was shown live: the person's prompts (and `!` commands), the
     assistant's answers, command and patch cells, other tool calls, and where a turn was interrupted."""
-    from codex_cli.line_render import MarkdownStream
     from codex_cli.notifications import user_messages
+    from codex_cli.ui.line_render import MarkdownStream
 
     outputs = {str(item.get("call_id")): item.get("output") for item in resumed.history
                if item.get("type") in ("function_call_output", "custom_tool_call_output")}
@@ -516,7 +516,7 @@ def _review(app: LineApp, args: str) -> bool:
 
 
 def _mention(app: LineApp, args: str) -> bool:
-    from codex_cli.line_input import file_index, fuzzy_files
+    from codex_cli.ui.line_input import file_index, fuzzy_files
 
     query = args.strip() or app.ask("Search files: ").strip()
     if not query:
@@ -659,7 +659,7 @@ def _ps(app: LineApp, args: str) -> bool:
     """`/ps`: the commands the model left running in the background (exec_command sessions)."""
     import shlex
 
-    from codex_cli.line_render import display_command
+    from codex_cli.ui.line_render import display_command
 
     tools = app.session.tools
     running = [*tools.processes.sessions(), *tools.plain_processes.sessions()]

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from codex_cli.line_input import char_width, text_width
 from codex_cli.protocol import (
     AgentMessageDelta,
     AgentMessageItem,
@@ -44,6 +43,7 @@ from codex_cli.protocol import (
 )
 from codex_cli.records import Record, field
 from codex_cli.style import Style
+from codex_cli.ui.line_input import char_width, text_width
 
 __all__ = [
     "LineRenderer",
