@@ -17,7 +17,7 @@ __all__ = ["PROTECTED_NAMES", "SandboxMode", "SandboxPolicy", "case_insensitive_
 
 SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
 _MODES: tuple[SandboxMode, ...] = ("read-only", "workspace-write", "danger-full-access")
-PROTECTED_NAMES = (".git", ".codex", ".agents", ".aws")  # read-only at the top of every writable root
+PROTECTED_NAMES = (".git", ".agents", ".codex", ".aws")  # read-only at the top of every writable root (codex-rs order)
 
 
 def real_path(path: Path) -> Path:

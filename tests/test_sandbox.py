@@ -97,7 +97,7 @@ def test_protected_paths_cover_names_and_the_gitdir_of_a_git_file(tmp_path: Path
     (tmp_path / ".git").write_text("gitdir: store\n", encoding="utf-8")
     policy = SandboxPolicy.from_config("workspace-write", tmp_path, exclude_slash_tmp=True, exclude_tmpdir_env_var=True)
     root = tmp_path.resolve()
-    assert policy.protected_paths({}) == [root / ".git", root / ".codex", root / ".agents", root / ".aws",
+    assert policy.protected_paths({}) == [root / ".git", root / ".agents", root / ".codex", root / ".aws",
                                           root / "store"]
 
 
