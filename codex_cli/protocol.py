@@ -117,6 +117,7 @@ class CommandExecutionItem(Record):
     status: CommandStatus = "in_progress"
     type: Literal["command_execution"] = "command_execution"
     cwd: str = field(default="", compare=False)
+    call_id: str = field(default="", compare=False)  # the model's call; not part of the exec JSON schema
 
 
 class FileChange(Record):
@@ -131,6 +132,7 @@ class FileChangeItem(Record):
     type: Literal["file_change"] = "file_change"
     # A unified diff for people; not part of the exec JSON schema.
     diff: str = field(default="", compare=False)
+    call_id: str = field(default="", compare=False)  # the model's call; not part of the exec JSON schema
 
 
 class TodoEntry(Record):
@@ -163,6 +165,7 @@ class McpToolCallItem(Record):
     error: str | None = None
     status: Literal["in_progress", "completed", "failed"] = "in_progress"
     type: Literal["mcp_tool_call"] = "mcp_tool_call"
+    call_id: str = field(default="", compare=False)  # the model's call; not part of the exec JSON schema
 
 
 class WebSearchItem(Record):

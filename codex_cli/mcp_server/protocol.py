@@ -46,7 +46,6 @@ from codex_cli.mcp_server.codex_tools import (
     exec_elicitation,
     parse_codex_args,
     parse_reply_args,
-    patch_changes,
     patch_elicitation,
     review_decision,
     session_config,
@@ -141,16 +140,7 @@ class _Thread:
             rollout_path=str(bundle.rollout_path) if bundle.rollout_path is not None else None,
             reasoning_effort=config.model_reasoning_effort, context_window=config.model_context_window,
         )  # fmt: skip
-        self.events = CodexEventStream(info, self._running_call_id)
-
-    def _running_call_id(self) -> str | None:
-        """The model's call being run now: the first call of the latest sample that has no output yet."""
-        history = self.session.history[-64:] if self.session is not None else []
-        answered = {item.get("call_id") for item in history if str(item.get("type", "")).endswith("_output")}
-        for item in history:
-            if item.get("type") in ("function_call", "custom_tool_call") and item.get("call_id") not in answered:
-                return str(item.get("call_id"))
-        return None
+        self.events = CodexEventStream(info)
 
     def emit(self, event: Event) -> None:
         """The session's event stream (runs on the session's thread)."""
@@ -172,15 +162,9 @@ class _Thread:
         if call is None or events is None or session is None or call.cancelled:
             return "abort"
         thread_id, turn_id = session.thread_id, events.turn_id
-        if req.kind == "exec":
-            announce = events.exec_approval_request(req.call_id, req.command, str(req.cwd), req.reason)
-            params = exec_elicitation(req, thread_id=thread_id, tool_call_id=call.request_id, turn_id=turn_id)
-        else:
-            changes = patch_changes(req, list(session.history))
-            announce = events.patch_approval_request(req.call_id, changes, req.reason)
-            params = patch_elicitation(req, changes, thread_id=thread_id, tool_call_id=call.request_id,
-                                       turn_id=turn_id)  # fmt: skip
-        self.server.send_event(call, session.thread_id, announce)
+        elicitation = exec_elicitation if req.kind == "exec" else patch_elicitation
+        params = elicitation(req, thread_id=thread_id, tool_call_id=call.request_id, turn_id=turn_id)
+        self.server.send_event(call, session.thread_id, events.approval_request(req))
         return self.server.elicit(params, self.cancel)
 
     def interrupt(self) -> None:

@@ -106,7 +106,7 @@ class _UiApprover:
     def request(self, req: ApprovalRequest) -> ReviewDecision:
         from codex_cli.ui.approval_view import approval_details
 
-        proposed, prefix = approval_details(req, self.app.session.history)
+        proposed, prefix = approval_details(req)
         pending = PendingApproval(req, proposed, prefix)
         self.app.queue.put(pending)
         pending.done.wait()
