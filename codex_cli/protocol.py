@@ -22,6 +22,7 @@ __all__ = [
     "Event",
     "FileChange",
     "FileChangeItem",
+    "HookRun",
     "Item",
     "ItemCompleted",
     "ItemStarted",
@@ -36,6 +37,7 @@ __all__ = [
     "TurnFailed",
     "TurnStarted",
     "Usage",
+    "WarningNotice",
     "WebSearchItem",
     "event_to_json",
     "item_to_dict",
@@ -267,6 +269,25 @@ class ErrorNotice(Record):
     fatal: bool = False  # the same message ends the turn in the `TurnFailed` that follows
 
 
+class WarningNotice(Record):
+    """A warning for the person: the configuration, the sandbox or the thread's context at start-up (`config`),
+    an MCP server that failed to start (`mcp`), or the hooks (`hooks`)."""
+
+    message: str
+    source: Literal["config", "mcp", "hooks"] = "config"
+
+
+class HookRun(Record):
+    """One hook handler starting (`running`) or ending: `completed`, `blocked` (`detail`: the reason) or `failed`
+    (`detail`: what went wrong). `status_message` is the handler's own words for its run."""
+
+    event: str  # the hook point, e.g. "PreToolUse"
+    status: Literal["running", "completed", "blocked", "failed"]
+    status_message: str | None = None
+    detail: str | None = None
+    system_message: str | None = None  # the handler's `systemMessage` for the person
+
+
 class ContextCompacted(Record):
     """The history was replaced by a summary to make room in the context window."""
 
@@ -298,6 +319,8 @@ Event = (
     | ReasoningDelta
     | CommandOutputDelta
     | ErrorNotice
+    | WarningNotice
+    | HookRun
     | ContextCompacted
     | TurnCompleted
     | TurnFailed

@@ -567,6 +567,28 @@ def test_approvals_offer_the_models_prefix_and_show_a_heredoc_patch_where_it_lan
     assert not (codex_env.workdir / "sub" / "sub-note.txt").exists()
 
 
+def test_start_up_warnings_show_before_the_answer_and_again_for_a_new_thread(codex_env: CodexEnv) -> None:
+    """The config's warning is an event of each session's stream: shown once per session, before its first turn's
+    answer, and once more after /new (which builds a session again)."""
+    script = [{"output": [message("first answer")]}, {"output": [message("second answer")]}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url, extra="bogus_setting = 1\n")
+        term = Term(codex_env, "hello")
+        term.expect("first answer")
+        term.prompt()
+        term.line("/new")
+        term.expect("New conversation started")
+        term.prompt()
+        term.line("again")
+        term.expect("second answer")
+        term.quit()
+    text = term.text
+    warning = "⚠ Codex is ignoring 1 unrecognized configuration setting"
+    assert text.count(warning) == 2, text
+    first, second = text.index(warning), text.rindex(warning)
+    assert first < text.index("first answer") < second < text.index("New conversation started"), text
+
+
 def test_without_credentials_the_ui_offers_to_log_in(codex_env: CodexEnv) -> None:
     with FakeResponsesServer([{"output": [message("signed in and answered")]}]) as server:
         (codex_env.home / "config.toml").write_text(f'model = "gpt-5.5"\nopenai_base_url = "{server.base_url}"\n',

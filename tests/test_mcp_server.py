@@ -454,6 +454,30 @@ def test_patch_approval_shows_the_requests_changes_with_no_session_history_at_al
                          "changes": expected, "reason": "needs it", "grant_root": None}  # fmt: skip
 
 
+def test_start_up_warnings_arrive_as_warning_events_in_the_stream(
+    codex_env: CodexEnv, fake_server: Callable[..., FakeResponsesServer], raw_client: Callable[[], RawClient]
+) -> None:
+    """A server that fails to start is told while the session is built; the config's warning follows
+    `session_configured`, as `codex exec` shows it after its header."""
+    server = fake_server([{"output": [message("ok")]}])
+    codex_env.write_config(server.base_url,
+                           extra='bogus_setting = 1\n[mcp_servers.broken]\ncommand = "/no/such/binary"\n')
+    client = raw_client()
+    client.initialize()
+    client.request(2, "tools/call", {"name": "codex", "arguments": {"prompt": "hi"}})
+    assert client.response(2)["result"]["structuredContent"]["content"] == "ok"
+    events = [m["params"] for m in client.seen if m.get("method") == "codex/event"]
+    kinds = [params["msg"]["type"] for params in events]
+    warnings = [params for params in events if params["msg"]["type"] == "warning"]
+    assert [params["msg"]["message"][:40] for params in warnings] == [
+        "MCP client for `broken` failed to start:", "Codex is ignoring 1 unrecognized configu"]
+    assert all(params["id"] == "" for params in warnings)
+    assert kinds.index("warning") < kinds.index("session_configured")  # the server failed during the build
+    assert kinds.index("mcp_startup_complete") < len(kinds) - 1 - kinds[::-1].index("warning") < kinds.index(
+        "task_started")  # fmt: skip
+    assert client.close() == 0
+
+
 def test_exec_approval_cancel_interrupts_the_turn_and_still_answers_the_call(
     codex_env: CodexEnv, fake_server: Callable[..., FakeResponsesServer], raw_client: Callable[[], RawClient]
 ) -> None:

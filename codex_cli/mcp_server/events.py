@@ -39,13 +39,14 @@ from codex_cli.protocol import (
     TurnFailed,
     TurnStarted,
     Usage,
+    WarningNotice,
 )
 from codex_cli.records import Record
 
 if TYPE_CHECKING:
     from codex_cli.safety import ApprovalRequest
 
-__all__ = ["CodexEventStream", "EventMsg", "SessionInfo", "parsed_command", "proposed_changes"]
+__all__ = ["CodexEventStream", "EventMsg", "SessionInfo", "parsed_command", "proposed_changes", "warning_msg"]
 
 Msg = dict[str, object]
 EventMsg = tuple[str, Msg]  # (event id, msg)
@@ -99,6 +100,11 @@ def proposed_changes(req: ApprovalRequest) -> dict[str, object]:
         else:
             changes[str(change.path)] = {"type": change.kind, "content": change.content}
     return changes
+
+
+def warning_msg(event: WarningNotice) -> Msg:
+    """codex-rs's `warning` event, whatever the warning's source."""
+    return {"type": "warning", "message": event.message}
 
 
 def _usage(usage: Usage) -> dict[str, int]:
@@ -155,7 +161,7 @@ class CodexEventStream:
         """The `EventMsg`s for one session event (none for events codex-rs has no counterpart for)."""
         with self._lock:
             msgs = self._translate(event)
-        event_id = "" if isinstance(event, ThreadStarted) else self.turn_id
+        event_id = "" if isinstance(event, (ThreadStarted, WarningNotice)) else self.turn_id
         return [(event_id, msg) for msg in msgs]
 
     def _translate(self, event: Event) -> list[Msg]:
@@ -177,6 +183,8 @@ class CodexEventStream:
             return self._item_started(event.item)
         if isinstance(event, ItemCompleted):
             return self._item_completed(event.item)
+        if isinstance(event, WarningNotice):
+            return [warning_msg(event)]
         if isinstance(event, ErrorNotice):
             if event.fatal:
                 return [{"type": "error", "message": event.message, "codex_error_info": None}]

@@ -51,8 +51,8 @@ from codex_cli.mcp_server.codex_tools import (
     session_config,
     tool_result,
 )
-from codex_cli.mcp_server.events import CodexEventStream, EventMsg, SessionInfo
-from codex_cli.protocol import Event, TurnStarted
+from codex_cli.mcp_server.events import CodexEventStream, EventMsg, SessionInfo, warning_msg
+from codex_cli.protocol import Event, TurnStarted, WarningNotice
 from codex_cli.records import Record, replace
 from codex_cli.version import VERSION
 
@@ -143,18 +143,19 @@ class _Thread:
         self.events = CodexEventStream(info)
 
     def emit(self, event: Event) -> None:
-        """The session's event stream (runs on the session's thread)."""
+        """The session's event stream (runs on the session's thread; an MCP server's start-up warning may come
+        from another, also while the session is being built)."""
         call, events = self.call, self.events
-        if call is None or events is None:
+        if call is None:
+            return
+        if events is None:
+            if isinstance(event, WarningNotice):
+                self.server.send_event(call, self.thread_id, ("", warning_msg(event)))
             return
         if isinstance(event, TurnStarted) and call.cancelled and self.session is not None:
             self.session.interrupt()  # the cancel arrived before run_turn() reset the flag
         for event_msg in events.translate(event):
             self.server.send_event(call, self.thread_id, event_msg)
-
-    def warn(self, message: str) -> None:
-        if self.call is not None:
-            self.server.send_event(self.call, self.thread_id, ("", {"type": "warning", "message": message}))
 
     def request(self, req: ApprovalRequest) -> ReviewDecision:
         """`safety.Approver`: ask the client through `elicitation/create` and wait for the answer."""
@@ -358,7 +359,7 @@ class McpServer:
         thread.call, call.thread = call, thread
         try:
             config = session_config(args, self._overrides, self._env, self._cwd)
-            bundle = self._build(thread, config)
+            self._build(thread, config)
         except CodexError as exc:
             return error_result(_error_text(exc))
         with self._lock:
@@ -368,8 +369,6 @@ class McpServer:
             thread.close()
             return error_result("The server is shutting down.")
         thread.session.start()  # type: ignore[union-attr]
-        for warning in bundle.warnings:
-            thread.warn(warning)
         return self._run_turn(thread, call, args.prompt)
 
     def _build(self, thread: _Thread, config: Config, start: ThreadStart | None = None) -> SessionBundle:
@@ -385,7 +384,7 @@ class McpServer:
             hooks = HookEngine.from_config(config)
             approver = HookedApprover(thread, hooks)
         bundle = build_session(config, originator=ORIGINATOR, emit=thread.emit, env=self._env, approver=approver,
-                               start=start, on_mcp_warning=thread.warn, client=self._client_pair())  # fmt: skip
+                               start=start, client=self._client_pair())  # fmt: skip
         if hooks is not None:
             hooks.bind(bundle.session.thread_id, bundle.rollout_path, "resume" if start.resumed else "startup")
             bundle.session.hooks = hooks
