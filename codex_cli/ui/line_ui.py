@@ -793,11 +793,17 @@ class LineApp:
         """`/review`: a turn in a thread of its own (ux.md §8), with the reviewer's instructions and its findings
         shown as the UI renders them; the conversation then goes on where it was."""
         from codex_cli.bootstrap import ThreadStart, build_session
+        from codex_cli.protocol import WarningNotice
         from codex_cli.review import reviewer_config, showing_rendered_reviews
         from codex_cli.session import text_message
 
         config = reviewer_config(self.config)
-        emit = showing_rendered_reviews(self._emit, priorities=True)
+        rendered = showing_rendered_reviews(self._emit, priorities=True)
+
+        def emit(event: Event) -> None:
+            if not isinstance(event, WarningNotice):  # the conversation's session has shown them already
+                rendered(event)
+
         start = ThreadStart(ephemeral=True, source="cli")  # no rollout: a review is not a thread to resume
         bundle = build_session(config, originator=ORIGINATOR, emit=emit, start=start, approver=_UiApprover(self))
         main, turns = self.bundle, self.turns
