@@ -28,7 +28,7 @@ from codex_cli.project_doc import (
     permissions_instructions,
     sandbox_policy,
 )
-from codex_cli.protocol import ErrorNotice, Event
+from codex_cli.protocol import ErrorNotice, Event, WarningNotice
 from codex_cli.records import Record
 from codex_cli.rollout import apply_merge_patch, is_context_item, merge_patch, world_state_fingerprint
 from codex_cli.session import ContextSettings, RequestSettings, Session, new_thread_id, text_message
@@ -54,10 +54,9 @@ _PROBE_SECONDS = 1.5  # `--oss` must name the URL within 2 s when nothing listen
 
 
 class SessionBundle(Record):
-    """A ready session plus what the front end shows before the first turn."""
+    """A ready session and where it is recorded."""
 
     session: Session
-    warnings: tuple[str, ...]
     rollout_path: Path | None = None
 
 
@@ -452,11 +451,12 @@ def build_session(
     env: Mapping[str, str] | None = None,
     start: ThreadStart | None = None,
     approver: safety.Approver | None = None,
-    on_mcp_warning: Callable[[str], None] | None = None,
     client: tuple[str, str] | None = None,
 ) -> SessionBundle:
     """Everything a turn needs, checked up front so that bad credentials fail before any request. `client` is the
-    (name, version) of the MCP client `codex mcp-server` serves: model requests name it in their User-Agent."""
+    (name, version) of the MCP client `codex mcp-server` serves: model requests name it in their User-Agent.
+    Warnings are events: an MCP server that fails to start is told through `emit` when it fails (during this
+    call, or later for a slow one); the rest are emitted by `session.start()`, after `ThreadStarted`."""
     env = dict(os.environ) if env is None else env
     start = start or ThreadStart()
     provider = _provider_settings(config, env)
@@ -466,7 +466,7 @@ def build_session(
     roots = writable_roots(config)
     permissions = _permissions(config, roots)
     prepared, sandbox_warnings = _prepare_sandbox(config, env)
-    mcp = _start_mcp_servers(config, env, on_mcp_warning)
+    mcp = _start_mcp_servers(config, env, lambda message: emit(WarningNotice(message, "mcp")))
     tools = _tool_runner(config, env, roots, prepared, approver, mcp)
     tools.prepare_shell_snapshot(thread_id, config.cwd)  # taken in the background, from the first request on
     base = (resumed.meta.base_instructions if resumed is not None else None) or base_instructions(config)
@@ -485,6 +485,11 @@ def build_session(
     if recorder is not None and resumed is not None and start.fork:
         recorder.record_items(resumed.history)
         recorder.record_world_state(resumed.world_state, full=True)
+    warnings = [*config.warnings, *sandbox_warnings, *context.warnings]
+    if recorder is not None and recorder.error is not None:  # failed before anything could show it
+        warnings.append(recording_stopped(recorder.path, recorder.error))
+    if resumed is not None and resumed.skipped_lines:
+        warnings.append(f"Skipped {resumed.skipped_lines} unreadable line(s) of {resumed.path}.")
     session = Session(
         thread_id=thread_id,
         model=model,
@@ -497,13 +502,9 @@ def build_session(
         recorder=recorder,
         usage=resumed.usage if resumed is not None and not start.fork else None,
         context_tokens=resumed.context_tokens if resumed is not None else None,
+        warnings=warnings,
     )
-    warnings = [*config.warnings, *sandbox_warnings, *context.warnings]
-    if recorder is not None and recorder.error is not None:  # failed before anything could show it
-        warnings.append(recording_stopped(recorder.path, recorder.error))
-    if resumed is not None and resumed.skipped_lines:
-        warnings.append(f"Skipped {resumed.skipped_lines} unreadable line(s) of {resumed.path}.")
-    return SessionBundle(session, tuple(warnings), recorder.path if recorder is not None else None)
+    return SessionBundle(session, recorder.path if recorder is not None else None)
 
 
 def _permissions(config: Config, roots: tuple[Path, ...]) -> PermissionsContext:
@@ -561,7 +562,7 @@ def _recording(emit: Callable[[Event], None], recorder: RolloutRecorder | None) 
 
 
 def _start_mcp_servers(
-    config: Config, env: Mapping[str, str], on_warning: Callable[[str], None] | None
+    config: Config, env: Mapping[str, str], on_warning: Callable[[str], None]
 ) -> McpConnectionManager | None:
     """Start the configured MCP servers concurrently, or None when there are none."""
     table = config.raw.get("mcp_servers")
@@ -572,7 +573,7 @@ def _start_mcp_servers(
     servers = parse_mcp_servers(table, config_path=config.config_path)
     return McpConnectionManager.start(
         servers,
-        on_warning=on_warning or (lambda message: None),
+        on_warning=on_warning,
         cwd=config.cwd,
         env=env,
         grace_sec=startup_grace_sec(config.raw),

@@ -204,7 +204,7 @@ def main(args: argparse.Namespace) -> int:
     from codex_cli.netwait import report_to
 
     with report_to(err):  # "connecting to HOST via proxy ... 4s" once a network wait passes 2 s
-        return _run(args, human, JsonOutput(out) if args.json else None)  # a CodexError is cli.main's to print
+        return _run(args, human, JsonOutput(out, human) if args.json else None)  # a CodexError is cli.main's to print
 
 
 def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None) -> int:
@@ -253,15 +253,14 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
     if review:
         emit = code_review.showing_rendered_reviews(emit)
     start = _thread_start(args, config)
-    hooks = _hook_engine(args, config, human, jsonl)
+    hooks = _hook_engine(args, config, emit)
     reviewer = None
     if config.approval_policy == "on-request" and getattr(args, "approve_for_me", False):
         from codex_cli.auto_approver import AutoApprover
 
         reviewer = AutoApprover(on_verdict=human.warning if jsonl is None else None)
     bundle = build_session(config, originator=os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") or "codex_exec",
-                           emit=emit, output_schema=schema, start=start, on_mcp_warning=human.warning,
-                           approver=reviewer)
+                           emit=emit, output_schema=schema, start=start, approver=reviewer)
     session = bundle.session
     if reviewer is not None:
         reviewer.session = session
@@ -274,44 +273,30 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
 
         append_entry(config.codex_home, session.thread_id, prompt, persistence=config.history_persistence,
                      max_bytes=config.history_max_bytes)
-    session.start()
     if jsonl is None:
         human.header(_header_fields(config, session.thread_id), VERSION, shown)
-        for warning in bundle.warnings:
-            human.warning(warning)
-    else:
-        for index, warning in enumerate(bundle.warnings):
-            jsonl.warning(warning, f"warning_{index}")
+    session.start()  # then the warnings met while building it
     return _run_turn(session, prompt, args, last_message_path, config, render)
 
 
-def _hook_engine(args: argparse.Namespace, config: Config, human: HumanOutput, jsonl: JsonOutput | None) \
-        -> HookEngine | None:
-    """Lifecycle hooks for this run (untrusted ones are skipped silently); `hook: <Event> [<Status>]` on stderr.
-    `hooks.py` is imported only when there are handlers (or the bypass warning to print)."""
+def _hook_engine(args: argparse.Namespace, config: Config, emit: Callable[[Event], None]) -> HookEngine | None:
+    """Lifecycle hooks for this run (untrusted ones are skipped silently); their runs are the session's events
+    (`hook: <Event> [<Status>]` on stderr). `hooks.py` is imported only when there are handlers (or the bypass
+    warning to show)."""
     from codex_cli.hook_config import discover_hooks
 
     bypass = bool(getattr(args, "dangerously_bypass_hook_trust", False))
     discovered = discover_hooks(config)
     if not discovered.handlers and not bypass:
         return None
-    from codex_cli.hooks import BYPASS_TRUST_WARNING, HookEngine, HookFinished, HookReport
+    from codex_cli.hooks import BYPASS_TRUST_WARNING, HookEngine
+    from codex_cli.protocol import WarningNotice
 
     if bypass:
-        if jsonl is not None:
-            jsonl.warning(BYPASS_TRUST_WARNING, "hook_trust")
-        else:
-            human.warning(BYPASS_TRUST_WARNING)
-
-    def report(event: HookReport) -> None:
-        if jsonl is None:
-            status = f" {event.status.capitalize()}" if isinstance(event, HookFinished) else ""
-            human.err.write(f"hook: {event.event}{status}\n")
-            human.err.flush()
-
+        emit(WarningNotice(BYPASS_TRUST_WARNING, "hooks"))
     # exec never asks (exec.md §8.1)
     engine = HookEngine(discovered, cwd=config.cwd, model=config.model, permission_mode="bypassPermissions",
-                        bypass_trust=bypass, on_report=report)
+                        bypass_trust=bypass)
     return engine if discovered.handlers else None
 
 

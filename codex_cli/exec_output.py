@@ -13,6 +13,7 @@ from codex_cli.protocol import (
     ErrorNotice,
     Event,
     FileChangeItem,
+    HookRun,
     ItemCompleted,
     ItemStarted,
     ItemUpdated,
@@ -22,6 +23,7 @@ from codex_cli.protocol import (
     TurnAborted,
     TurnCompleted,
     TurnFailed,
+    WarningNotice,
     WebSearchItem,
     event_to_json,
 )
@@ -80,6 +82,11 @@ class HumanOutput:
             self._plan(event.item)
         elif isinstance(event, ErrorNotice) and not event.fatal:
             self.error(event.message)
+        elif isinstance(event, WarningNotice):
+            self.warning(event.message)
+        elif isinstance(event, HookRun):
+            status = "" if event.status == "running" else f" {event.status.capitalize()}"
+            self._line(f"hook: {event.event}{status}")
         elif isinstance(event, TurnFailed):
             self.error(event.message)
             if event.hint:
@@ -148,16 +155,29 @@ class HumanOutput:
 
 
 class JsonOutput:
-    """`codex exec --json`: one compact JSON object per line on stdout, nothing else."""
+    """`codex exec --json`: one compact JSON object per line on stdout, nothing else. Warnings become `error`
+    items (`warning_N`, or `hook_trust` for the hooks' one), except an MCP server's, which `human` writes on stderr."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, human: HumanOutput) -> None:
         self.out = out
+        self.human = human
+        self._warnings = 0
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, WarningNotice):
+            self._warning(event)
+            return
         line = event_to_json(event)
         if line is not None:
             self.out.write(encode_json(line).decode("utf-8") + "\n")
             self.out.flush()
 
-    def warning(self, message: str, item_id: str) -> None:
-        self.handle(ItemCompleted(ErrorItem(item_id, message)))
+    def _warning(self, event: WarningNotice) -> None:
+        if event.source == "mcp":
+            self.human.warning(event.message)
+            return
+        if event.source == "hooks":
+            item_id = "hook_trust"
+        else:
+            item_id, self._warnings = f"warning_{self._warnings}", self._warnings + 1
+        self.handle(ItemCompleted(ErrorItem(item_id, event.message)))

@@ -7,7 +7,8 @@ concurrently and their answers are merged into one `HookOutcome`.
 
 Only trusted handlers run (§7.8; discovery and trust live in `hook_config.py`); `--dangerously-bypass-hook-trust`
 runs every enabled handler for one invocation. `HookEngine` is what the session calls at each hook point; it never
-prints — front ends hear about runs through `on_report` (`HookStarted` / `HookFinished`).
+prints — its reports (`HookStarted` / `HookFinished`) go to `on_report`, which the session it serves points at its
+event stream (`report_to`: `protocol.HookRun` events), so every front end hears about runs the same way.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from typing import TYPE_CHECKING, Literal
 
 from codex_cli.hook_config import EVENTS, DiscoveredHooks, HookHandler, discover_hooks, event_label, trust_handlers
 from codex_cli.jsoncodec import utf8_json
+from codex_cli.protocol import HookRun
 from codex_cli.records import Record, field, replace
 
 if TYPE_CHECKING:
     from codex_cli.config import Config
+    from codex_cli.protocol import Event
     from codex_cli.safety import ApprovalRequest, Approver, Refusal, ReviewDecision
     from codex_cli.tools import ToolCall
 
@@ -96,6 +99,12 @@ class HookOutcome(Record, frozen=False):
 
 class _Invalid(Exception):
     pass
+
+
+def _hook_run(report: HookReport) -> HookRun:
+    if isinstance(report, HookStarted):
+        return HookRun(report.event, "running", report.handler.status_message)
+    return HookRun(report.event, report.status, report.handler.status_message, report.detail, report.system_message)
 
 
 def _merge(event: str, handler: HookHandler, code: int | None, out: str, err: str, outcome: HookOutcome) \
@@ -276,6 +285,10 @@ class HookEngine:
             config.sandbox_mode == "danger-full-access" else "default"
         return cls(discover_hooks(config), cwd=config.cwd, model=config.model, permission_mode=mode,
                    bypass_trust=bypass_trust, on_report=on_report)
+
+    def report_to(self, emit: Callable[[Event], None]) -> None:
+        """Send every report from now on to `emit` (a session's event stream) as a `HookRun` event."""
+        self.on_report = lambda report: emit(_hook_run(report))
 
     def bind(self, session_id: str, transcript_path: Path | None, source: str | None = "startup") -> None:
         """Attach to a (new) thread; its first turn fires `SessionStart` with `source` (None: it does not)."""

@@ -312,9 +312,9 @@ class McpCallTarget(Record):
     tool: str
     arguments: object
 
-    def item(self, item_id: str) -> McpToolCallItem:
+    def item(self, item_id: str, call_id: str = "") -> McpToolCallItem:
         """The `item.started` form."""
-        return McpToolCallItem(item_id, self.server, self.tool, self.arguments)
+        return McpToolCallItem(item_id, self.server, self.tool, self.arguments, call_id=call_id)
 
 
 class McpCallOutcome(Record):
@@ -333,10 +333,11 @@ class McpCallOutcome(Record):
     def status(self) -> CallStatus:
         return "failed" if self.error is not None or self.is_error else "completed"
 
-    def item(self, item_id: str) -> McpToolCallItem:
+    def item(self, item_id: str, call_id: str = "") -> McpToolCallItem:
         """The `item.completed` form."""
         return McpToolCallItem(
-            item_id, self.server, self.tool, self.arguments, self.result_for_event, self.error, self.status
+            item_id, self.server, self.tool, self.arguments, self.result_for_event, self.error, self.status,
+            call_id=call_id,
         )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "Event",
     "FileChange",
     "FileChangeItem",
+    "HookRun",
     "Item",
     "ItemCompleted",
     "ItemStarted",
@@ -36,6 +37,7 @@ __all__ = [
     "TurnFailed",
     "TurnStarted",
     "Usage",
+    "WarningNotice",
     "WebSearchItem",
     "event_to_json",
     "item_to_dict",
@@ -117,6 +119,7 @@ class CommandExecutionItem(Record):
     status: CommandStatus = "in_progress"
     type: Literal["command_execution"] = "command_execution"
     cwd: str = field(default="", compare=False)
+    call_id: str = field(default="", compare=False)  # the model's call; not part of the exec JSON schema
 
 
 class FileChange(Record):
@@ -131,6 +134,7 @@ class FileChangeItem(Record):
     type: Literal["file_change"] = "file_change"
     # A unified diff for people; not part of the exec JSON schema.
     diff: str = field(default="", compare=False)
+    call_id: str = field(default="", compare=False)  # the model's call; not part of the exec JSON schema
 
 
 class TodoEntry(Record):
@@ -163,6 +167,7 @@ class McpToolCallItem(Record):
     error: str | None = None
     status: Literal["in_progress", "completed", "failed"] = "in_progress"
     type: Literal["mcp_tool_call"] = "mcp_tool_call"
+    call_id: str = field(default="", compare=False)  # the model's call; not part of the exec JSON schema
 
 
 class WebSearchItem(Record):
@@ -264,6 +269,25 @@ class ErrorNotice(Record):
     fatal: bool = False  # the same message ends the turn in the `TurnFailed` that follows
 
 
+class WarningNotice(Record):
+    """A warning for the person: the configuration, the sandbox or the thread's context at start-up (`config`),
+    an MCP server that failed to start (`mcp`), or the hooks (`hooks`)."""
+
+    message: str
+    source: Literal["config", "mcp", "hooks"] = "config"
+
+
+class HookRun(Record):
+    """One hook handler starting (`running`) or ending: `completed`, `blocked` (`detail`: the reason) or `failed`
+    (`detail`: what went wrong). `status_message` is the handler's own words for its run."""
+
+    event: str  # the hook point, e.g. "PreToolUse"
+    status: Literal["running", "completed", "blocked", "failed"]
+    status_message: str | None = None
+    detail: str | None = None
+    system_message: str | None = None  # the handler's `systemMessage` for the person
+
+
 class ContextCompacted(Record):
     """The history was replaced by a summary to make room in the context window."""
 
@@ -295,6 +319,8 @@ Event = (
     | ReasoningDelta
     | CommandOutputDelta
     | ErrorNotice
+    | WarningNotice
+    | HookRun
     | ContextCompacted
     | TurnCompleted
     | TurnFailed

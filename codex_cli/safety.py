@@ -23,12 +23,16 @@ import shlex
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePath, PureWindowsPath
-from typing import Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
 from codex_cli.errors import ConfigError
 from codex_cli.records import Record
 
+if TYPE_CHECKING:
+    from codex_cli.patch import FileChange
+
 __all__ = [
+    "BANNED_PREFIXES",
     "DANGEROUS_REJECTION",
     "NEVER_ESCALATION_REJECTION",
     "NEVER_PROMPT_REJECTION",
@@ -47,6 +51,7 @@ __all__ = [
     "ReviewDecision",
     "RuleMatch",
     "append_allow_rule",
+    "approval_prefix",
     "assess_command",
     "assess_patch",
     "decision_result",
@@ -995,8 +1000,37 @@ def assess_patch(
 # -------------------------------------------------------------------------------------- asking and answers
 
 
+# Prefixes never offered for "always allow" (sandbox.md §7.3): they would allow any program at all.
+BANNED_PREFIXES = frozenset(
+    tuple(p.split()) for p in (
+        "python3", "python3 -", "python3 -c", "python", "python -", "python -c", "py", "py -3", "pythonw", "pyw",
+        "pypy", "pypy3", "git", "bash", "bash -lc", "sh", "sh -c", "sh -lc", "zsh", "zsh -lc", "/bin/zsh",
+        "/bin/zsh -lc", "/bin/bash", "/bin/bash -lc", "pwsh", "pwsh -Command", "pwsh -c", "powershell",
+        "powershell -Command", "powershell -c", "powershell.exe", "powershell.exe -Command", "powershell.exe -c",
+        "env", "sudo", "node", "node -e", "perl", "perl -e", "ruby", "ruby -e", "php", "php -r", "lua", "lua -e",
+        "osascript",
+    )
+)
+
+
+def approval_prefix(command: Sequence[str], suggested: object) -> tuple[str, ...] | None:
+    """The prefix offered for "don't ask again for commands that start with": the model's `prefix_rule` when it
+    is a prefix of the command, else the first command of the script; None when that would allow any program."""
+    words = list(command)
+    if len(words) == 3 and words[1] in ("-lc", "-c"):
+        segments = parse_shell_script(words[2]) or []
+        words = segments[0] if segments else []
+    if isinstance(suggested, list) and suggested and all(isinstance(w, str) for w in suggested):
+        proposal = tuple(str(w) for w in suggested)
+        if tuple(words[: len(proposal)]) == proposal and proposal not in BANNED_PREFIXES:
+            return proposal
+    prefix = tuple(words)
+    return prefix if prefix and prefix not in BANNED_PREFIXES else None
+
+
 class ApprovalRequest(Record):
-    """One question to the user: run this command, or apply this patch?"""
+    """One question to the user: run this command, or apply this patch? It carries all the person must see,
+    computed where the call runs, so no front end has to look into the session's history."""
 
     kind: Literal["exec", "patch"]
     call_id: str
@@ -1005,6 +1039,9 @@ class ApprovalRequest(Record):
     reason: str | None = None  # the model's justification, shown as "Reason:"
     paths: tuple[Path, ...] = ()  # patch destinations
     offer_session: bool = True  # whether "approve for this session" is offered
+    prefix: tuple[str, ...] | None = None  # a command's prefix offered for "always" (`approval_prefix`)
+    changes: tuple[FileChange, ...] = ()  # a patch's planned changes, per file, in patch order
+    diff: str = ""  # a patch's whole unified diff
 
     @property
     def display(self) -> str:

@@ -46,6 +46,7 @@ from codex_cli.protocol import (
     TurnFailed,
     TurnStarted,
     Usage,
+    WarningNotice,
     WebSearchItem,
     uuid7,
 )
@@ -169,6 +170,7 @@ class Session:
         recorder: SessionRecorder | None = None,
         usage: Usage | None = None,
         context_tokens: int | None = None,
+        warnings: Iterable[str] = (),
     ) -> None:
         self.thread_id = thread_id
         self.model = model
@@ -190,7 +192,8 @@ class Session:
         self._tokens_at_mark = context_tokens or 0
         self._mark = len(self.history) if context_tokens is not None else 0
         self._pending_tokens: int | None = None
-        self.hooks: HookEngine | None = None  # lifecycle hooks (hooks.py); set by the front end
+        self._hooks: HookEngine | None = None
+        self._warnings = tuple(warnings)  # met while the session was built; emitted by start()
         self.turn_id: str | None = None  # the running (or last) turn's id
 
     def _append(self, *items: dict[str, object]) -> None:
@@ -207,8 +210,22 @@ class Session:
     def _new_item_id(self) -> str:
         return f"item_{next(self._item_ids)}"
 
+    @property
+    def hooks(self) -> HookEngine | None:
+        """The lifecycle hooks (hooks.py); their runs are events of this session's stream."""
+        return self._hooks
+
+    @hooks.setter
+    def hooks(self, engine: HookEngine | None) -> None:
+        self._hooks = engine
+        if engine is not None:
+            engine.report_to(self._emit)
+
     def start(self) -> None:
+        """Announce the thread, then the warnings met while it was built."""
         self._emit(ThreadStarted(self.thread_id))
+        for message in self._warnings:
+            self._emit(WarningNotice(message))
 
     def interrupt(self) -> None:
         """Ask the running turn to stop (safe from a signal handler or another thread)."""

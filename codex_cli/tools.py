@@ -27,7 +27,7 @@ from codex_cli.protocol import (
     TodoListItem,
     uuid7,
 )
-from codex_cli.records import Record, field
+from codex_cli.records import Record, field, replace
 
 if TYPE_CHECKING:
     from codex_cli import patch
@@ -403,10 +403,10 @@ class ToolRunner:
         item_id = ctx.new_item_id()
         target = mcp.describe_call(call.namespace, call.name, call.payload)
         if target is not None:
-            ctx.emit(ItemStarted(target.item(item_id)))
+            ctx.emit(ItemStarted(target.item(item_id, call.call_id)))
         outcome = mcp.call_tool(call.namespace, call.name, call.payload, sandbox_mode=self.settings.sandbox_mode,
                                 call_id=call.call_id, cancel=ctx.cancel)
-        ctx.emit(ItemCompleted(outcome.item(item_id)))
+        ctx.emit(ItemCompleted(outcome.item(item_id, call.call_id)))
         return outcome.model_output
 
     def _function_handlers(
@@ -472,7 +472,8 @@ class ToolRunner:
         if assessment.action == "reject":
             raise _ToolError(assessment.reason or "rejected")
         if assessment.action == "ask":
-            request = safety.ApprovalRequest("exec", call.call_id, cwd, tuple(argv), assessment.reason)
+            request = safety.ApprovalRequest("exec", call.call_id, cwd, tuple(argv), assessment.reason,
+                                             prefix=safety.approval_prefix(argv, args.get("prefix_rule")))
             sandboxed = self._approve(request, sandboxed=assessment.sandboxed, ctx=ctx)
             return safety.CommandAssessment("run", sandboxed, None, assessment.retry_unsandboxed_on_failure)
         return assessment
@@ -536,7 +537,7 @@ class ToolRunner:
                 max_output_tokens=_optional_int(args, "max_output_tokens"),
                 tty=args.get("tty") is True,
             )
-            return self._run_command_item(request, ctx, self._processes_for(sandboxed), shown=argv)
+            return self._run_command_item(request, call.call_id, ctx, self._processes_for(sandboxed), shown=argv)
 
         text, exit_code = run(decision.sandboxed)
         if decision.retry_unsandboxed_on_failure and exit_code not in (0, None) and not ctx.cancel.is_set():
@@ -564,12 +565,12 @@ class ToolRunner:
         return argv
 
     def _run_command_item(
-        self, request: shell.ExecRequest, ctx: ToolContext, processes: shell.ProcessManager,
+        self, request: shell.ExecRequest, call_id: str, ctx: ToolContext, processes: shell.ProcessManager,
         shown: Sequence[str] | None = None,
     ) -> tuple[str, int | None]:
         # Shown as the model asked for it (`bash -lc ...`), also when it runs through the shell snapshot.
         command = shell.format_command_for_display(request.argv if shown is None else shown)
-        item = CommandExecutionItem(ctx.new_item_id(), command, cwd=str(request.cwd))
+        item = CommandExecutionItem(ctx.new_item_id(), command, cwd=str(request.cwd), call_id=call_id)
         ctx.emit(ItemStarted(item))
 
         def on_output(chunk: str) -> None:
@@ -618,7 +619,8 @@ class ToolRunner:
         sandboxed = self._decide_command(argv, args, call, cwd, ctx).sandboxed
         processes = self._processes_for(sandboxed)
         spawned = self._through_snapshot(argv, ctx)
-        item = CommandExecutionItem(ctx.new_item_id(), shell.format_command_for_display(argv), cwd=str(cwd))
+        item = CommandExecutionItem(ctx.new_item_id(), shell.format_command_for_display(argv), cwd=str(cwd),
+                                    call_id=call.call_id)
         ctx.emit(ItemStarted(item))
         output, exit_code = shell.run_legacy_shell(
             spawned,
@@ -654,19 +656,21 @@ class ToolRunner:
         if assessment.action == "reject":
             return assessment.reason or "patch rejected"
         if assessment.action == "ask":
-            request = safety.ApprovalRequest("patch", call.call_id, cwd, paths=tuple(assessment.blocked_paths))
+            request = safety.ApprovalRequest("patch", call.call_id, cwd, paths=tuple(assessment.blocked_paths),
+                                             changes=tuple(planned.changes), diff=planned.diff)
             try:
                 self._approve(request, sandboxed=False, ctx=ctx)
             except _ToolError as exc:
                 return str(exc)
-        item = FileChangeItem(ctx.new_item_id(), tuple(_file_changes(planned)), diff=planned.diff)
+        item = FileChangeItem(ctx.new_item_id(), tuple(_file_changes(planned)), diff=planned.diff,
+                              call_id=call.call_id)
         ctx.emit(ItemStarted(item))
         try:
             self._write_patch(planned, cwd, assessment.blocked_paths)
         except patch.PatchError as exc:
-            ctx.emit(ItemCompleted(FileChangeItem(item.id, item.changes, "failed", diff=item.diff)))
+            ctx.emit(ItemCompleted(replace(item, status="failed")))
             return str(exc)
-        ctx.emit(ItemCompleted(FileChangeItem(item.id, item.changes, "completed", diff=item.diff)))
+        ctx.emit(ItemCompleted(replace(item, status="completed")))
         elapsed = int(time.monotonic() - started)
         return f"Exit code: 0\nWall time: {elapsed} seconds\nOutput:\n{planned.summary}"
 
@@ -742,7 +746,7 @@ def _view_image(args: Mapping[str, object], ctx: ToolContext) -> str | list[dict
 
 def _finish_command(item: CommandExecutionItem, output: str, exit_code: int | None) -> CommandExecutionItem:
     status: CommandStatus = "completed" if exit_code == 0 else "failed"
-    return CommandExecutionItem(item.id, item.command, output, exit_code, status, cwd=item.cwd)
+    return replace(item, aggregated_output=output, exit_code=exit_code, status=status)
 
 
 def _legacy_output_text(model_output: str) -> str:

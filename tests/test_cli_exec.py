@@ -117,6 +117,37 @@ def test_exec_human_mode_prints_only_the_final_message_on_stdout(codex_env: Code
     assert "\x1b[" not in run.stderr
 
 
+@pytest.mark.parametrize("json_mode", [True, False], ids=["json", "human"])
+def test_exec_warnings_keep_their_places_in_both_outputs(codex_env: CodexEnv, json_mode: bool) -> None:
+    """The hooks' bypass warning comes first, an MCP server's failure goes to stderr as it happens, and the
+    config's warning follows the thread's start (the header in human mode); hook runs show only on stderr."""
+    extra = 'bogus_setting = 1\n[mcp_servers.broken]\ncommand = "/no/such/binary"\n'
+    with FakeResponsesServer([{"output": [message("Finished.")]}]) as server:
+        codex_env.write_config(server.base_url, extra=extra)
+        flags = ["--json"] if json_mode else ["--color", "never"]
+        run = codex_env.run("exec", *flags, "--dangerously-bypass-hook-trust", "say hi", stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stderr
+    mcp_warning = "MCP client for `broken` failed to start"
+    if json_mode:
+        events = run.events()
+        assert [(e["type"], e.get("item", {}).get("id")) for e in events[:4]] == [
+            ("item.completed", "hook_trust"), ("thread.started", None), ("item.completed", "warning_0"),
+            ("turn.started", None)]  # fmt: skip
+        assert events[0]["item"]["message"].startswith("`--dangerously-bypass-hook-trust` is enabled")
+        assert events[2]["item"] == {"id": "warning_0", "type": "error",
+                                     "message": events[2]["item"]["message"]}  # fmt: skip
+        assert events[2]["item"]["message"].startswith("Codex is ignoring 1 unrecognized configuration setting")
+        assert run.stderr.count(mcp_warning) == 1 and "hook:" not in run.stderr
+        return
+    lines = run.stderr.splitlines()
+    bypass = next(i for i, line in enumerate(lines) if "`--dangerously-bypass-hook-trust` is enabled" in line)
+    mcp = next(i for i, line in enumerate(lines) if mcp_warning in line)
+    header = lines.index("--------")
+    config = next(i for i, line in enumerate(lines) if line.startswith("warning: Codex is ignoring 1 unrecognized"))
+    user = lines.index("user")
+    assert bypass < mcp < header < user < config, run.stderr
+
+
 def test_exec_piped_stdin_with_prompt_builds_stdin_block(codex_env: CodexEnv) -> None:
     with FakeResponsesServer([{"output": [message("ok")]}]) as server:
         codex_env.write_config(server.base_url)

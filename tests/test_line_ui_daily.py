@@ -532,6 +532,63 @@ def test_prompt_history_approval_answers_and_a_piped_echo(codex_env: CodexEnv, t
     assert "› typed once\n• piped answer" in out.read_text(encoding="utf-8")
 
 
+def test_approvals_offer_the_models_prefix_and_show_a_heredoc_patch_where_it_lands(codex_env: CodexEnv) -> None:
+    """The request carries what is shown: "always" for the model's `prefix_rule` (then recorded as a rule), and
+    the diff of a `cd sub && apply_patch` heredoc planned in `sub` (looking it up again in the history planned it
+    in `sub/sub`)."""
+    (codex_env.workdir / "sub").mkdir()
+    heredoc = ("cd sub && apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: sub-note.txt\n+under sub\n"
+               "*** End Patch\nEOF\n")
+    script = [{"output": [exec_call("echo prefixed-run", "c1", sandbox_permissions="require_escalated",
+                                    justification="needs it", prefix_rule=["echo", "prefixed-run"])]},
+              {"output": [message("ran it")]},
+              {"output": [exec_call(heredoc, "c2")]},
+              {"output": [message("declined")]}]  # fmt: skip
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url)
+        term = Term(codex_env, "-s", "read-only", "-a", "on-request", "run it")
+        term.expect("don't ask again for commands that start with `echo prefixed-run`")
+        term.expect("Answer with a key or a word")
+        term.send("p")
+        term.expect("You approved codex to always run commands that start with echo prefixed-run")
+        term.expect("ran it")
+        term.prompt()
+        term.line("patch it")
+        term.expect("Would you like to make the following edits")
+        term.expect("Answer with a key or a word")
+        screen = term.screen().text()
+        term.send("d")
+        term.expect("declined")
+        term.quit()
+    assert "+under sub" in screen
+    assert f"+++ {codex_env.workdir / 'sub' / 'sub-note.txt'}\n" in screen  # once `sub`, not `sub/sub`
+    rules = (codex_env.home / "rules" / "default.rules").read_text(encoding="utf-8")
+    assert 'prefix_rule(pattern=["echo", "prefixed-run"], decision="allow")' in rules
+    assert not (codex_env.workdir / "sub" / "sub-note.txt").exists()
+
+
+def test_start_up_warnings_show_before_the_answer_and_again_for_a_new_thread(codex_env: CodexEnv) -> None:
+    """The config's warning is an event of each session's stream: shown once per session, before its first turn's
+    answer, and once more after /new (which builds a session again)."""
+    script = [{"output": [message("first answer")]}, {"output": [message("second answer")]}]
+    with FakeResponsesServer(script) as server:
+        codex_env.write_config(server.base_url, extra="bogus_setting = 1\n")
+        term = Term(codex_env, "hello")
+        term.expect("first answer")
+        term.prompt()
+        term.line("/new")
+        term.expect("New conversation started")
+        term.prompt()
+        term.line("again")
+        term.expect("second answer")
+        term.quit()
+    text = term.text
+    warning = "⚠ Codex is ignoring 1 unrecognized configuration setting"
+    assert text.count(warning) == 2, text
+    first, second = text.index(warning), text.rindex(warning)
+    assert first < text.index("first answer") < second < text.index("New conversation started"), text
+
+
 def test_without_credentials_the_ui_offers_to_log_in(codex_env: CodexEnv) -> None:
     with FakeResponsesServer([{"output": [message("signed in and answered")]}]) as server:
         (codex_env.home / "config.toml").write_text(f'model = "gpt-5.5"\nopenai_base_url = "{server.base_url}"\n',

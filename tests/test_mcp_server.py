@@ -26,9 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from cli_harness import CODEX, ROOT, CodexEnv, make_codex_env  # noqa: E402
 from fake_responses import FakeResponsesServer, apply_patch_call, exec_call, message  # noqa: E402
 
-from codex_cli.mcp_server.codex_tools import ToolArgumentError, parse_codex_args, review_decision  # noqa: E402
+from codex_cli.mcp_server.codex_tools import (  # noqa: E402
+    ToolArgumentError,
+    parse_codex_args,
+    patch_elicitation,
+    review_decision,
+)
+from codex_cli.mcp_server.events import CodexEventStream, SessionInfo  # noqa: E402
 from codex_cli.mcp_server.protocol import negotiate_protocol_version  # noqa: E402
-from codex_cli.safety import exec_rejection_output  # noqa: E402
+from codex_cli.patch import plan_patch  # noqa: E402
+from codex_cli.safety import ApprovalRequest, exec_rejection_output  # noqa: E402
 
 PATCH = "*** Begin Patch\n*** Add File: patched.txt\n+hello patch\n*** End Patch\n"
 
@@ -402,6 +409,72 @@ def test_patch_approval_elicitation_has_codex_fields_and_accepts_every_answer_fo
                       "structuredContent": {"threadId": thread_id, "content": "patched"}}  # fmt: skip
     assert (codex_env.workdir / "patched.txt").exists() == applied
     assert model_sees in function_output(model.response_requests[1].body, "call_p1")
+    assert client.close() == 0
+
+
+def test_item_events_carry_the_call_id_of_their_own_call_when_one_sample_makes_several(
+    codex_env: CodexEnv, fake_server: Callable[..., FakeResponsesServer], raw_client: Callable[[], RawClient]
+) -> None:
+    start_model(codex_env, fake_server, [
+        {"output": [exec_call("echo one", "call_a"), apply_patch_call(PATCH, "call_b"),
+                    exec_call("echo two", "call_c")]},
+        {"output": [message("done")]},
+    ])  # fmt: skip
+    client = raw_client()
+    client.initialize()
+    client.request(2, "tools/call", {"name": "codex", "arguments": {"prompt": "go", "sandbox": "workspace-write"}})
+    assert client.response(2)["result"]["structuredContent"]["content"] == "done"
+    msgs = [m["params"]["msg"] for m in client.seen if m.get("method") == "codex/event"]
+    calls = [(m["type"], m["call_id"]) for m in msgs if m["type"].endswith(("_begin", "_end"))]
+    assert calls == [("exec_command_begin", "call_a"), ("exec_command_end", "call_a"),
+                     ("patch_apply_begin", "call_b"), ("patch_apply_end", "call_b"),
+                     ("exec_command_begin", "call_c"), ("exec_command_end", "call_c")]  # fmt: skip
+    assert client.close() == 0
+
+
+def test_patch_approval_shows_the_requests_changes_with_no_session_history_at_all(tmp_path: Path) -> None:
+    """The elicitation and its announcement come from the request alone (the tool runner planned the patch)."""
+    (tmp_path / "old.txt").write_text("one\ntwo\n", encoding="utf-8")
+    (tmp_path / "gone.txt").write_text("bye\n", encoding="utf-8")
+    planned = plan_patch("*** Begin Patch\n*** Delete File: gone.txt\n*** Update File: old.txt\n*** Move to: new.txt\n"
+                         "@@\n one\n-two\n+three\n*** End Patch\n", tmp_path)  # fmt: skip
+    req = ApprovalRequest("patch", "call_p9", tmp_path, paths=(tmp_path / "new.txt",), changes=tuple(planned.changes),
+                          diff=planned.diff, reason="needs it")  # fmt: skip
+    expected = {
+        str(tmp_path / "gone.txt"): {"type": "delete", "content": "bye\n"},
+        str(tmp_path / "old.txt"): {"type": "update", "move_path": str(tmp_path / "new.txt"),
+                                    "unified_diff": "@@ -1,2 +1,2 @@\n one\n-two\n+three\n"},
+    }  # fmt: skip
+    params = patch_elicitation(req, thread_id="t", tool_call_id=7, turn_id="turn")
+    assert (params["codex_changes"], params["codex_call_id"], params["codex_reason"]) == (expected, "call_p9",
+                                                                                         "needs it")  # fmt: skip
+    info = SessionInfo("t", "gpt", "openai", "on-request", "read-only", str(tmp_path), None)
+    event_id, announced = CodexEventStream(info).approval_request(req)
+    assert announced == {"type": "apply_patch_approval_request", "call_id": "call_p9", "turn_id": "",
+                         "changes": expected, "reason": "needs it", "grant_root": None}  # fmt: skip
+
+
+def test_start_up_warnings_arrive_as_warning_events_in_the_stream(
+    codex_env: CodexEnv, fake_server: Callable[..., FakeResponsesServer], raw_client: Callable[[], RawClient]
+) -> None:
+    """A server that fails to start is told while the session is built; the config's warning follows
+    `session_configured`, as `codex exec` shows it after its header."""
+    server = fake_server([{"output": [message("ok")]}])
+    codex_env.write_config(server.base_url,
+                           extra='bogus_setting = 1\n[mcp_servers.broken]\ncommand = "/no/such/binary"\n')
+    client = raw_client()
+    client.initialize()
+    client.request(2, "tools/call", {"name": "codex", "arguments": {"prompt": "hi"}})
+    assert client.response(2)["result"]["structuredContent"]["content"] == "ok"
+    events = [m["params"] for m in client.seen if m.get("method") == "codex/event"]
+    kinds = [params["msg"]["type"] for params in events]
+    warnings = [params for params in events if params["msg"]["type"] == "warning"]
+    assert [params["msg"]["message"][:40] for params in warnings] == [
+        "MCP client for `broken` failed to start:", "Codex is ignoring 1 unrecognized configu"]
+    assert all(params["id"] == "" for params in warnings)
+    assert kinds.index("warning") < kinds.index("session_configured")  # the server failed during the build
+    assert kinds.index("mcp_startup_complete") < len(kinds) - 1 - kinds[::-1].index("warning") < kinds.index(
+        "task_started")  # fmt: skip
     assert client.close() == 0
 
 

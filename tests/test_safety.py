@@ -3,8 +3,10 @@ shell-script splitting, prefix rules, patch assessments and what each review dec
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+import threading
 from pathlib import Path
 from typing import Literal, cast, get_args
 
@@ -12,7 +14,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from codex_cli import config, safety
+from codex_cli import config, safety, shell, tools
 from codex_cli.errors import ConfigError
 from codex_cli.safety import (
     DANGEROUS_REJECTION,
@@ -737,3 +739,72 @@ def test_module_all_is_sorted_and_complete() -> None:
         if not n.startswith("_") and getattr(getattr(safety, n), "__module__", "") == "codex_cli.safety"
     }
     assert public <= set(safety.__all__)
+
+
+# ------------------------------------------------------------------------ what an approval request carries
+
+
+@pytest.mark.parametrize(
+    ("command", "suggested", "offered"),
+    [
+        (bash("cargo test -p core && echo done"), None, ("cargo", "test", "-p", "core")),
+        (bash("cargo test -p core"), ["cargo", "test"], ("cargo", "test")),
+        (bash("cargo test -p core"), ["npm"], ("cargo", "test", "-p", "core")),
+        (bash("python3 -c 'print(1)'"), ["python3"], ("python3", "-c", "print(1)")),
+        (bash("python3 -"), ["python3"], None),
+        (["git", "push"], ["git"], ("git", "push")),
+        (bash("echo $(id)"), None, None),
+    ],
+    ids=["first-command", "model-prefix", "not-a-prefix", "banned-suggestion", "banned", "banned-git",
+         "unparsed-script"],
+)
+def test_approval_prefix_is_the_models_prefix_else_the_first_command_never_a_banned_one(
+    command: list[str], suggested: object, offered: tuple[str, ...] | None
+) -> None:
+    assert safety.approval_prefix(command, suggested) == offered
+
+
+class RecordingApprover:
+    def __init__(self) -> None:
+        self.requests: list[ApprovalRequest] = []
+
+    def request(self, req: ApprovalRequest) -> ReviewDecision:
+        self.requests.append(req)
+        return "denied"
+
+
+def _runner(tmp_path: Path, approver: RecordingApprover) -> tuple[tools.ToolRunner, tools.ToolContext]:
+    settings = tools.ToolSettings("read-only", (tmp_path,), shell.EnvPolicy(), {}, approval_policy="on-request",
+                                  approver=approver)
+    ctx = tools.ToolContext(tmp_path, "thread", lambda event: None, lambda: "item_0", threading.Event())
+    return tools.ToolRunner(settings), ctx
+
+
+def test_patch_approval_request_carries_the_planned_changes_and_diff_without_any_history(tmp_path: Path) -> None:
+    (tmp_path / "old.txt").write_text("one\ntwo\n", encoding="utf-8")
+    (tmp_path / "gone.txt").write_text("bye\n", encoding="utf-8")
+    text = ("*** Begin Patch\n*** Add File: new.txt\n+hello\n*** Delete File: gone.txt\n"
+            "*** Update File: old.txt\n*** Move to: moved.txt\n@@\n one\n-two\n+three\n*** End Patch\n")
+    approver = RecordingApprover()
+    runner, ctx = _runner(tmp_path, approver)
+    output = runner.run(tools.ToolCall("custom", "apply_patch", "call_p", text), ctx)
+    assert output["output"] == "patch rejected by user"
+    [req] = approver.requests
+    assert (req.kind, req.call_id, req.cwd) == ("patch", "call_p", tmp_path)
+    by_path = {change.path.name: change for change in req.changes}
+    assert by_path["new.txt"].kind == "add" and by_path["new.txt"].content == "hello\n"
+    assert by_path["gone.txt"].kind == "delete" and by_path["gone.txt"].content == "bye\n"
+    moved = by_path["old.txt"]
+    assert (moved.kind, moved.move_path) == ("update", tmp_path / "moved.txt")
+    assert "-two\n+three\n" in moved.unified_diff
+    assert "+hello" in req.diff and "-two" in req.diff and "+three" in req.diff
+
+
+def test_command_approval_request_carries_the_prefix_offered_for_always(tmp_path: Path) -> None:
+    approver = RecordingApprover()
+    runner, ctx = _runner(tmp_path, approver)
+    args = {"cmd": "cargo test -p core", "sandbox_permissions": "require_escalated", "prefix_rule": ["cargo", "test"]}
+    runner.run(tools.ToolCall("function", "exec_command", "call_c", json.dumps(args)), ctx)
+    [req] = approver.requests
+    assert (req.kind, req.call_id, req.command[1:]) == ("exec", "call_c", ("-lc", "cargo test -p core"))
+    assert req.prefix == ("cargo", "test")

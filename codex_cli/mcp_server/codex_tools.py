@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codex_cli.mcp_server.events import parsed_command
+from codex_cli.mcp_server.events import parsed_command, proposed_changes
 from codex_cli.records import Record, field, replace
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ __all__ = [
     "exec_elicitation",
     "parse_codex_args",
     "parse_reply_args",
-    "patch_changes",
     "patch_elicitation",
     "review_decision",
     "session_config",
@@ -358,55 +357,13 @@ def exec_elicitation(req: ApprovalRequest, *, thread_id: str, tool_call_id: obje
     return params
 
 
-def patch_elicitation(req: ApprovalRequest, changes: Mapping[str, object], *, thread_id: str, tool_call_id: object,
+def patch_elicitation(req: ApprovalRequest, *, thread_id: str, tool_call_id: object,
                       turn_id: str) -> dict[str, object]:  # fmt: skip
     """`elicitation/create` params asking to apply a patch (mcp.md §10.5)."""
     params = _elicitation("Allow Codex to apply proposed code changes?", "patch-approval", thread_id, tool_call_id,
                           turn_id, req.call_id)  # fmt: skip
-    params["codex_changes"] = dict(changes)
+    params["codex_changes"] = proposed_changes(req)
     if req.reason:
         params["codex_reason"] = req.reason
     return params
 
-
-def _patch_text(call_id: str, history: Sequence[Mapping[str, object]]) -> str | None:
-    """The patch the model's call `call_id` carries: apply_patch input, or a shell command's heredoc."""
-    from codex_cli import patch
-
-    for item in reversed(history):
-        if item.get("call_id") != call_id:
-            continue
-        if item.get("type") == "custom_tool_call":
-            text = item.get("input")
-            return text if isinstance(text, str) else None
-        if item.get("type") == "function_call" and isinstance(item.get("arguments"), str):
-            try:
-                args = json.loads(str(item["arguments"]))
-                command = args.get("cmd") or args.get("command") if isinstance(args, dict) else None
-                shell_patch = patch.extract_apply_patch_from_shell(command) if command else None
-            except (ValueError, patch.PatchError):
-                return None
-            return shell_patch.patch if shell_patch is not None else None
-    return None
-
-
-def patch_changes(req: ApprovalRequest, history: Sequence[Mapping[str, object]]) -> dict[str, object]:
-    """The `codex_changes` of a patch approval: per file `add`/`delete` with content, or `update` with its diff."""
-    from codex_cli import patch
-
-    fallback: dict[str, object] = {str(path): {"type": "update"} for path in req.paths}
-    text = _patch_text(req.call_id, history)
-    if text is None:
-        return fallback
-    try:
-        planned = patch.plan_patch(text, req.cwd)
-    except patch.PatchError:
-        return fallback
-    changes: dict[str, object] = {}
-    for change in planned.changes:
-        if change.kind == "update":
-            move = str(change.move_path) if change.move_path is not None else None
-            changes[str(change.path)] = {"type": "update", "unified_diff": change.unified_diff, "move_path": move}
-        else:
-            changes[str(change.path)] = {"type": change.kind, "content": change.content}
-    return changes

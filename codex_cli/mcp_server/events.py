@@ -14,7 +14,8 @@ import base64
 import shlex
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from codex_cli.protocol import (
     AgentMessageDelta,
@@ -38,10 +39,14 @@ from codex_cli.protocol import (
     TurnFailed,
     TurnStarted,
     Usage,
+    WarningNotice,
 )
 from codex_cli.records import Record
 
-__all__ = ["CodexEventStream", "EventMsg", "SessionInfo", "parsed_command"]
+if TYPE_CHECKING:
+    from codex_cli.safety import ApprovalRequest
+
+__all__ = ["CodexEventStream", "EventMsg", "SessionInfo", "parsed_command", "proposed_changes", "warning_msg"]
 
 Msg = dict[str, object]
 EventMsg = tuple[str, Msg]  # (event id, msg)
@@ -85,6 +90,23 @@ def parsed_command(argv: Sequence[str]) -> list[dict[str, object]]:
     return [{"type": "unknown", "cmd": shlex.join(argv)}]
 
 
+def proposed_changes(req: ApprovalRequest) -> dict[str, object]:
+    """The `changes` of a patch approval: per file `add`/`delete` with content, or `update` with its diff."""
+    changes: dict[str, object] = {}
+    for change in req.changes:
+        if change.kind == "update":
+            move = str(change.move_path) if change.move_path is not None else None
+            changes[str(change.path)] = {"type": "update", "unified_diff": change.unified_diff, "move_path": move}
+        else:
+            changes[str(change.path)] = {"type": change.kind, "content": change.content}
+    return changes
+
+
+def warning_msg(event: WarningNotice) -> Msg:
+    """codex-rs's `warning` event, whatever the warning's source."""
+    return {"type": "warning", "message": event.message}
+
+
 def _usage(usage: Usage) -> dict[str, int]:
     return {**usage.to_dict(), "total_tokens": usage.total_tokens}
 
@@ -98,11 +120,10 @@ def _changes(item: FileChangeItem) -> dict[str, object]:
 
 
 class CodexEventStream:
-    """One session's events as codex-rs `EventMsg`s; `running_call_id` names the tool call now being run."""
+    """One session's events as codex-rs `EventMsg`s."""
 
-    def __init__(self, info: SessionInfo, running_call_id: Callable[[], str | None]) -> None:
+    def __init__(self, info: SessionInfo) -> None:
         self.info = info
-        self._running_call_id = running_call_id
         self.turn_id = ""
         self._prompt: str | None = None
         self._turn_started = 0.0
@@ -140,7 +161,7 @@ class CodexEventStream:
         """The `EventMsg`s for one session event (none for events codex-rs has no counterpart for)."""
         with self._lock:
             msgs = self._translate(event)
-        event_id = "" if isinstance(event, ThreadStarted) else self.turn_id
+        event_id = "" if isinstance(event, (ThreadStarted, WarningNotice)) else self.turn_id
         return [(event_id, msg) for msg in msgs]
 
     def _translate(self, event: Event) -> list[Msg]:
@@ -162,6 +183,8 @@ class CodexEventStream:
             return self._item_started(event.item)
         if isinstance(event, ItemCompleted):
             return self._item_completed(event.item)
+        if isinstance(event, WarningNotice):
+            return [warning_msg(event)]
         if isinstance(event, ErrorNotice):
             if event.fatal:
                 return [{"type": "error", "message": event.message, "codex_error_info": None}]
@@ -217,28 +240,29 @@ class CodexEventStream:
 
     # ------------------------------------------------------------------ items
 
-    def _call_id(self, item_id: str) -> str:
-        call_id = self._call_ids.get(item_id)
+    def _call_id(self, item: CommandExecutionItem | FileChangeItem | McpToolCallItem) -> str:
+        """The model's call id the item carries (its item id stands in when it has none)."""
+        call_id = self._call_ids.get(item.id)
         if call_id is None:
-            call_id = self._running_call_id() or item_id
-            self._call_ids[item_id] = call_id
-            self._started[item_id] = time.monotonic()
+            call_id = item.call_id or item.id
+            self._call_ids[item.id] = call_id
+            self._started[item.id] = time.monotonic()
         return call_id
 
     def _item_started(self, item: object) -> list[Msg]:
         if isinstance(item, CommandExecutionItem):
             argv = _argv(item.command)
-            return [{"type": "exec_command_begin", "call_id": self._call_id(item.id), "turn_id": self.turn_id,
+            return [{"type": "exec_command_begin", "call_id": self._call_id(item), "turn_id": self.turn_id,
                      "command": argv, "cwd": item.cwd, "parsed_cmd": parsed_command(argv), "source": "agent"}]
         if isinstance(item, FileChangeItem):
-            return [{"type": "patch_apply_begin", "call_id": self._call_id(item.id), "turn_id": self.turn_id,
+            return [{"type": "patch_apply_begin", "call_id": self._call_id(item), "turn_id": self.turn_id,
                      "auto_approved": True, "changes": _changes(item)}]
         if isinstance(item, TodoListItem):
             plan = [{"step": e.text, "status": _plan_status(e.completed, e.in_progress)} for e in item.items]
             return [{"type": "plan_update", "explanation": item.explanation, "plan": plan}]
         if isinstance(item, McpToolCallItem):
             invocation = {"server": item.server, "tool": item.tool, "arguments": item.arguments}
-            return [{"type": "mcp_tool_call_begin", "call_id": self._call_id(item.id), "invocation": invocation}]
+            return [{"type": "mcp_tool_call_begin", "call_id": self._call_id(item), "invocation": invocation}]
         if getattr(item, "type", None) == "web_search":  # hosted search: no local call id, the item id stands in
             return [{"type": "web_search_begin", "call_id": getattr(item, "id", "")}]
         return []
@@ -259,12 +283,12 @@ class CodexEventStream:
         if isinstance(item, CommandExecutionItem):
             return [self._exec_end(item)]
         if isinstance(item, FileChangeItem):
-            call_id, success = self._call_id(item.id), item.status == "completed"
+            call_id, success = self._call_id(item), item.status == "completed"
             self._started.pop(item.id, None)
             return [{"type": "patch_apply_end", "call_id": call_id, "turn_id": self.turn_id, "stdout": "",
                      "stderr": "", "success": success, "changes": _changes(item), "status": item.status}]
         if isinstance(item, McpToolCallItem):
-            call_id = self._call_id(item.id)
+            call_id = self._call_id(item)
             invocation = {"server": item.server, "tool": item.tool, "arguments": item.arguments}
             result = {"Err": item.error} if item.error is not None else {"Ok": item.result}
             return [{"type": "mcp_tool_call_end", "call_id": call_id, "invocation": invocation,
@@ -280,7 +304,7 @@ class CodexEventStream:
         argv = _argv(item.command)
         exit_code = -1 if item.exit_code is None else item.exit_code
         return {
-            "type": "exec_command_end", "call_id": self._call_id(item.id), "turn_id": self.turn_id,
+            "type": "exec_command_end", "call_id": self._call_id(item), "turn_id": self.turn_id,
             "command": argv, "cwd": item.cwd, "parsed_cmd": parsed_command(argv), "source": "agent",
             "stdout": item.aggregated_output, "stderr": "", "aggregated_output": item.aggregated_output,
             "exit_code": exit_code, "duration": self._elapsed(item.id), "formatted_output": item.aggregated_output,
@@ -289,14 +313,15 @@ class CodexEventStream:
 
     # ------------------------------------------------------------------ approvals
 
-    def exec_approval_request(self, call_id: str, argv: Sequence[str], cwd: str, reason: str | None) -> EventMsg:
+    def approval_request(self, req: ApprovalRequest) -> EventMsg:
+        """The `exec_approval_request` or `apply_patch_approval_request` announcing an elicitation."""
+        if req.kind == "exec":
+            return self.turn_id, {
+                "type": "exec_approval_request", "call_id": req.call_id, "turn_id": self.turn_id,
+                "command": list(req.command), "cwd": str(req.cwd), "reason": req.reason,
+                "parsed_cmd": parsed_command(req.command),
+            }  # fmt: skip
         return self.turn_id, {
-            "type": "exec_approval_request", "call_id": call_id, "turn_id": self.turn_id, "command": list(argv),
-            "cwd": cwd, "reason": reason, "parsed_cmd": parsed_command(argv),
-        }  # fmt: skip
-
-    def patch_approval_request(self, call_id: str, changes: Mapping[str, object], reason: str | None) -> EventMsg:
-        return self.turn_id, {
-            "type": "apply_patch_approval_request", "call_id": call_id, "turn_id": self.turn_id,
-            "changes": dict(changes), "reason": reason, "grant_root": None,
+            "type": "apply_patch_approval_request", "call_id": req.call_id, "turn_id": self.turn_id,
+            "changes": proposed_changes(req), "reason": req.reason, "grant_root": None,
         }  # fmt: skip

@@ -46,14 +46,13 @@ from codex_cli.mcp_server.codex_tools import (
     exec_elicitation,
     parse_codex_args,
     parse_reply_args,
-    patch_changes,
     patch_elicitation,
     review_decision,
     session_config,
     tool_result,
 )
-from codex_cli.mcp_server.events import CodexEventStream, EventMsg, SessionInfo
-from codex_cli.protocol import Event, TurnStarted
+from codex_cli.mcp_server.events import CodexEventStream, EventMsg, SessionInfo, warning_msg
+from codex_cli.protocol import Event, TurnStarted, WarningNotice
 from codex_cli.records import Record, replace
 from codex_cli.version import VERSION
 
@@ -141,30 +140,22 @@ class _Thread:
             rollout_path=str(bundle.rollout_path) if bundle.rollout_path is not None else None,
             reasoning_effort=config.model_reasoning_effort, context_window=config.model_context_window,
         )  # fmt: skip
-        self.events = CodexEventStream(info, self._running_call_id)
-
-    def _running_call_id(self) -> str | None:
-        """The model's call being run now: the first call of the latest sample that has no output yet."""
-        history = self.session.history[-64:] if self.session is not None else []
-        answered = {item.get("call_id") for item in history if str(item.get("type", "")).endswith("_output")}
-        for item in history:
-            if item.get("type") in ("function_call", "custom_tool_call") and item.get("call_id") not in answered:
-                return str(item.get("call_id"))
-        return None
+        self.events = CodexEventStream(info)
 
     def emit(self, event: Event) -> None:
-        """The session's event stream (runs on the session's thread)."""
+        """The session's event stream (runs on the session's thread; an MCP server's start-up warning may come
+        from another, also while the session is being built)."""
         call, events = self.call, self.events
-        if call is None or events is None:
+        if call is None:
+            return
+        if events is None:
+            if isinstance(event, WarningNotice):
+                self.server.send_event(call, self.thread_id, ("", warning_msg(event)))
             return
         if isinstance(event, TurnStarted) and call.cancelled and self.session is not None:
             self.session.interrupt()  # the cancel arrived before run_turn() reset the flag
         for event_msg in events.translate(event):
             self.server.send_event(call, self.thread_id, event_msg)
-
-    def warn(self, message: str) -> None:
-        if self.call is not None:
-            self.server.send_event(self.call, self.thread_id, ("", {"type": "warning", "message": message}))
 
     def request(self, req: ApprovalRequest) -> ReviewDecision:
         """`safety.Approver`: ask the client through `elicitation/create` and wait for the answer."""
@@ -172,15 +163,9 @@ class _Thread:
         if call is None or events is None or session is None or call.cancelled:
             return "abort"
         thread_id, turn_id = session.thread_id, events.turn_id
-        if req.kind == "exec":
-            announce = events.exec_approval_request(req.call_id, req.command, str(req.cwd), req.reason)
-            params = exec_elicitation(req, thread_id=thread_id, tool_call_id=call.request_id, turn_id=turn_id)
-        else:
-            changes = patch_changes(req, list(session.history))
-            announce = events.patch_approval_request(req.call_id, changes, req.reason)
-            params = patch_elicitation(req, changes, thread_id=thread_id, tool_call_id=call.request_id,
-                                       turn_id=turn_id)  # fmt: skip
-        self.server.send_event(call, session.thread_id, announce)
+        elicitation = exec_elicitation if req.kind == "exec" else patch_elicitation
+        params = elicitation(req, thread_id=thread_id, tool_call_id=call.request_id, turn_id=turn_id)
+        self.server.send_event(call, session.thread_id, events.approval_request(req))
         return self.server.elicit(params, self.cancel)
 
     def interrupt(self) -> None:
@@ -374,7 +359,7 @@ class McpServer:
         thread.call, call.thread = call, thread
         try:
             config = session_config(args, self._overrides, self._env, self._cwd)
-            bundle = self._build(thread, config)
+            self._build(thread, config)
         except CodexError as exc:
             return error_result(_error_text(exc))
         with self._lock:
@@ -384,8 +369,6 @@ class McpServer:
             thread.close()
             return error_result("The server is shutting down.")
         thread.session.start()  # type: ignore[union-attr]
-        for warning in bundle.warnings:
-            thread.warn(warning)
         return self._run_turn(thread, call, args.prompt)
 
     def _build(self, thread: _Thread, config: Config, start: ThreadStart | None = None) -> SessionBundle:
@@ -401,7 +384,7 @@ class McpServer:
             hooks = HookEngine.from_config(config)
             approver = HookedApprover(thread, hooks)
         bundle = build_session(config, originator=ORIGINATOR, emit=thread.emit, env=self._env, approver=approver,
-                               start=start, on_mcp_warning=thread.warn, client=self._client_pair())  # fmt: skip
+                               start=start, client=self._client_pair())  # fmt: skip
         if hooks is not None:
             hooks.bind(bundle.session.thread_id, bundle.rollout_path, "resume" if start.resumed else "startup")
             bundle.session.hooks = hooks

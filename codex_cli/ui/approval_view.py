@@ -1,16 +1,13 @@
 """The line UI's approval questions (ux.md §4): the command or patch, the choices, and one key or word to answer.
 
-`approval_details()` runs on the session thread before the question is queued: it finds the tool call in the
-history to show the proposed patch as a diff and to offer a command prefix for "don't ask again". `ask_approval()`
-runs on the UI thread: it prints the question, reads the answer, and writes the decision back.
+`approval_details()` runs on the session thread before the question is queued: it turns the request's planned
+changes into the proposed patch shown as a diff, and takes the command prefix offered for "don't ask again".
+`ask_approval()` runs on the UI thread: it prints the question, reads the answer, and writes the decision back.
 """
 
 from __future__ import annotations
 
-import json
 import shlex
-from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codex_cli.records import Record, replace
@@ -22,19 +19,7 @@ if TYPE_CHECKING:
     from codex_cli.safety import ApprovalRequest, ReviewDecision
     from codex_cli.ui.line_ui import LineApp, PendingApproval
 
-__all__ = ["BANNED_PREFIXES", "approval_details", "ask_approval"]
-
-# Prefixes never offered for "always allow" (sandbox.md §7.3): they would allow any program at all.
-BANNED_PREFIXES = frozenset(
-    tuple(p.split()) for p in (
-        "python3", "python3 -", "python3 -c", "python", "python -", "python -c", "py", "py -3", "pythonw", "pyw",
-        "pypy", "pypy3", "git", "bash", "bash -lc", "sh", "sh -c", "sh -lc", "zsh", "zsh -lc", "/bin/zsh",
-        "/bin/zsh -lc", "/bin/bash", "/bin/bash -lc", "pwsh", "pwsh -Command", "pwsh -c", "powershell",
-        "powershell -Command", "powershell -c", "powershell.exe", "powershell.exe -Command", "powershell.exe -c",
-        "env", "sudo", "node", "node -e", "perl", "perl -e", "ruby", "ruby -e", "php", "php -r", "lua", "lua -e",
-        "osascript",
-    )
-)
+__all__ = ["approval_details", "ask_approval"]
 
 
 class _Option(Record):
@@ -44,72 +29,16 @@ class _Option(Record):
     label: str
 
 
-def _find_call(history: Sequence[dict[str, object]], call_id: str) -> dict[str, object] | None:
-    for item in reversed(history):
-        if item.get("call_id") == call_id and item.get("type") in ("function_call", "custom_tool_call"):
-            return item
-    return None
-
-
-def _arguments(item: dict[str, object] | None) -> dict[str, object]:
-    if item is None or item.get("type") != "function_call":
-        return {}
-    try:
-        value = json.loads(str(item.get("arguments") or "{}"))
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def approval_details(req: ApprovalRequest, history: Sequence[dict[str, object]]) \
-        -> tuple[FileChangeItem | None, tuple[str, ...] | None]:
+def approval_details(req: ApprovalRequest) -> tuple[FileChangeItem | None, tuple[str, ...] | None]:
     """(the proposed patch as an item with a diff, the prefix offered for "always") for one request."""
-    item = _find_call(history, req.call_id)
-    if req.kind == "patch":
-        return _proposed_patch(item, req.cwd), None
-    return None, _prefix(req.command, _arguments(item).get("prefix_rule"))
-
-
-def _proposed_patch(item: dict[str, object] | None, cwd: Path) -> FileChangeItem | None:
-    from codex_cli import patch
     from codex_cli.protocol import FileChange, FileChangeItem
 
-    if item is None:
-        return None
-    text = item.get("input") if item.get("type") == "custom_tool_call" else None
-    if not isinstance(text, str):
-        args = _arguments(item)
-        command = args.get("cmd", args.get("command"))
-        try:
-            shell_patch = patch.extract_apply_patch_from_shell(command) if isinstance(command, (str, list)) else None
-        except patch.PatchError:
-            return None
-        if shell_patch is None:
-            return None
-        text = shell_patch.patch
-        cwd = (cwd / shell_patch.workdir).resolve() if shell_patch.workdir else cwd
-    try:
-        planned = patch.plan_patch(text, cwd)
-    except patch.PatchError:
-        return None
-    changes = sorted((FileChange(str(c.path), c.kind) for c in planned.changes), key=lambda c: c.path)
-    return FileChangeItem("proposed", tuple(changes), diff=planned.diff)
-
-
-def _prefix(command: Sequence[str], suggested: object) -> tuple[str, ...] | None:
-    """The model's `prefix_rule` when it is a prefix of the command, else the first command of the script."""
-    from codex_cli.safety import parse_shell_script
-
-    words = list(command)
-    if len(words) == 3 and words[1] in ("-lc", "-c"):
-        segments = parse_shell_script(words[2]) or []
-        words = segments[0] if segments else []
-    if isinstance(suggested, list) and suggested and all(isinstance(w, str) for w in suggested):
-        proposal = tuple(str(w) for w in suggested)
-        if tuple(words[: len(proposal)]) == proposal and proposal not in BANNED_PREFIXES:
-            return proposal
-    prefix = tuple(words)
-    return prefix if prefix and prefix not in BANNED_PREFIXES else None
+    if req.kind != "patch":
+        return None, req.prefix
+    if not req.changes:
+        return None, None
+    changes = sorted((FileChange(str(c.path), c.kind) for c in req.changes), key=lambda c: c.path)
+    return FileChangeItem("proposed", tuple(changes), diff=req.diff), None
 
 
 def _options(req: ApprovalRequest, prefix: tuple[str, ...] | None) -> list[_Option]:

@@ -29,6 +29,7 @@ from codex_cli.protocol import (
     ErrorNotice,
     Event,
     FileChangeItem,
+    HookRun,
     ItemCompleted,
     ItemStarted,
     ItemUpdated,
@@ -40,6 +41,7 @@ from codex_cli.protocol import (
     TurnFailed,
     TurnStarted,
     Usage,
+    WarningNotice,
 )
 from codex_cli.records import Record, field
 from codex_cli.style import Style
@@ -874,6 +876,10 @@ class LineRenderer:
             self._completed(event.item)
         elif isinstance(event, ErrorNotice) and not event.fatal:
             self.line(self.pal.red(f"■ {event.message}") + (self.pal.dim(f" ({event.detail})") if event.detail else ""))
+        elif isinstance(event, WarningNotice):
+            self.line(self.pal.yellow(f"⚠ {event.message}"))
+        elif isinstance(event, HookRun):
+            self._hook_run(event)
         elif isinstance(event, TurnFailed):
             self.error(event.message)
             if event.hint:
@@ -887,6 +893,22 @@ class LineRenderer:
         elif isinstance(event, TurnStarted):
             self._reasoning = ""
             self._plan_shown = None
+
+    def _hook_run(self, run: HookRun) -> None:
+        """A handler's status message when it starts; its own message, and why it blocked or failed, when it ends."""
+        pal = self.pal
+        if run.status == "running":
+            if run.status_message:
+                self.dim_line(f"↳ Hook · {run.status_message}")
+            return
+        if run.system_message:
+            self.dim_line(f"↳ Hook · {run.system_message}")
+        if run.status == "blocked":
+            self.line(f"{pal.sgr('1;31', '•')} {pal.bold('Blocked by hook')} {pal.dim(f'({run.event})')}")
+            self.children([run.detail or ""], style=lambda s: s)
+        elif run.status == "failed":
+            self.line(f"{pal.sgr('1;31', '•')} {pal.bold('Hook failed')} {pal.dim(f'({run.event})')}")
+            self.children([run.detail or "failed"])
 
     def _stream(self, text: str) -> None:
         assert self._message is not None

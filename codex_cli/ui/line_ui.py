@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from codex_cli.errors import AuthError, CodexError
-from codex_cli.hooks import HookEngine, HookFinished, HookReport, HookStarted
+from codex_cli.hooks import HookEngine
 from codex_cli.protocol import AgentMessageItem, ItemCompleted
 from codex_cli.records import Record, field
 from codex_cli.ui.line_input import EditBuffer, Key, Terminal, complete_command, complete_mention, file_index
@@ -92,11 +92,6 @@ class _Opened(Record):
     error: BaseException | None = None
 
 
-class _Note(Record):
-    text: str
-    warning: bool = False
-
-
 class _UiApprover:
     """Blocks the session thread until the UI thread has put the question to the person."""
 
@@ -106,7 +101,7 @@ class _UiApprover:
     def request(self, req: ApprovalRequest) -> ReviewDecision:
         from codex_cli.ui.approval_view import approval_details
 
-        proposed, prefix = approval_details(req, self.app.session.history)
+        proposed, prefix = approval_details(req)
         pending = PendingApproval(req, proposed, prefix)
         self.app.queue.put(pending)
         pending.done.wait()
@@ -223,7 +218,7 @@ class LineApp:
         self.terminal = Terminal(sys.stdin.fileno(), write=self._raw_write, live=self.live)
         self.notifier: DesktopNotifier = DesktopNotifier.from_config(
             config.raw.get("tui"), self.env, self._raw_write, can_write=self.live)
-        self.hooks = HookEngine.from_config(config, bypass_trust=bypass_hook_trust, on_report=self._hook_report)
+        self.hooks = HookEngine.from_config(config, bypass_trust=bypass_hook_trust)
         self.bypass_hook_trust = bypass_hook_trust
         self.main_thread = threading.get_ident()
         self.queued: list[str] = []
@@ -294,32 +289,14 @@ class LineApp:
     def _emit(self, event: Event) -> None:
         self.queue.put(event)
 
-    def _hook_report(self, report: HookReport) -> None:
-        if threading.get_ident() == self.main_thread:
-            self._render_hook(report)
-        else:
-            self.queue.put(report)
-
     def warn(self, text: str) -> None:
-        if threading.get_ident() == self.main_thread:
-            self.renderer.line(self.renderer.pal.yellow(f"⚠ {text}"))
-        else:
-            self.queue.put(_Note(text, warning=True))
+        """A warning of the UI's own (flags, hooks to review, a reloaded config), shown as the session's are."""
+        from codex_cli.protocol import WarningNotice
 
-    def _render_hook(self, report: HookReport) -> None:
-        pal = self.renderer.pal
-        if isinstance(report, HookStarted):
-            if report.handler.status_message:
-                self.renderer.dim_line(f"↳ Hook · {report.handler.status_message}")
-            return
-        if report.system_message:
-            self.renderer.dim_line(f"↳ Hook · {report.system_message}")
-        if report.status == "blocked":
-            self.renderer.line(f"{pal.sgr('1;31', '•')} {pal.bold('Blocked by hook')} {pal.dim(f'({report.event})')}")
-            self.renderer.children([report.detail or ""], style=lambda s: s)
-        elif report.status == "failed":
-            self.renderer.line(f"{pal.sgr('1;31', '•')} {pal.bold('Hook failed')} {pal.dim(f'({report.event})')}")
-            self.renderer.children([report.detail or "failed"])
+        if threading.get_ident() == self.main_thread:
+            self.renderer.handle(WarningNotice(text))
+        else:
+            self.queue.put(WarningNotice(text))
 
     def _history_texts(self) -> list[str]:
         from codex_cli.prompt_history import read_entries
@@ -332,8 +309,9 @@ class LineApp:
     # ------------------------------------------------------------------ sessions
 
     def open(self, start: ThreadStart, source: str | None) -> None:
-        """Build a session for `start` (new, resumed, forked) and make it current."""
+        """Build a session for `start` (new, resumed, forked), make it current and show its warnings."""
         self._adopt(start, self._build(start, source))
+        self._drain()
 
     def open_behind(self, start: ThreadStart | None, source: str | None) -> None:
         """Build the first session on a thread of its own (MCP servers, the HTTP client, the sandbox, earlier
@@ -388,7 +366,7 @@ class LineApp:
         from codex_cli.hooks import HookedApprover
 
         bundle = build_session(self.config, originator=ORIGINATOR, emit=self._emit, start=start,
-                               approver=HookedApprover(_UiApprover(self), self.hooks), on_mcp_warning=self.warn)
+                               approver=HookedApprover(_UiApprover(self), self.hooks))
         self.hooks.model = self.config.model
         self.hooks.bind(bundle.session.thread_id, bundle.rollout_path, source)
         bundle.session.hooks = self.hooks
@@ -404,8 +382,6 @@ class LineApp:
         self.renderer.title_project = self.config.project_root.name or str(self.config.project_root)
         self.renderer.title_thread = self.thread_name
         self.renderer.set_title(self.renderer.title_project)
-        for warning in bundle.warnings:
-            self.warn(warning)
 
     def close_session(self) -> None:
         if self.bundle is None:
@@ -499,8 +475,7 @@ class LineApp:
             self.renderer.error(f"Could not record trust for {root} in {path}: {exc}")
             return
         self.config = load_config(self.overrides)
-        self.hooks = HookEngine.from_config(self.config, bypass_trust=self.bypass_hook_trust,
-                                            on_report=self._hook_report)  # the project's hooks now count
+        self.hooks = HookEngine.from_config(self.config, bypass_trust=self.bypass_hook_trust)  # the project's count
         renderer.note(f"Trusted {root}")
         renderer.blank()
 
@@ -818,11 +793,17 @@ class LineApp:
         """`/review`: a turn in a thread of its own (ux.md §8), with the reviewer's instructions and its findings
         shown as the UI renders them; the conversation then goes on where it was."""
         from codex_cli.bootstrap import ThreadStart, build_session
+        from codex_cli.protocol import WarningNotice
         from codex_cli.review import reviewer_config, showing_rendered_reviews
         from codex_cli.session import text_message
 
         config = reviewer_config(self.config)
-        emit = showing_rendered_reviews(self._emit, priorities=True)
+        rendered = showing_rendered_reviews(self._emit, priorities=True)
+
+        def emit(event: Event) -> None:
+            if not isinstance(event, WarningNotice):  # the conversation's session has shown them already
+                rendered(event)
+
         start = ThreadStart(ephemeral=True, source="cli")  # no rollout: a review is not a thread to resume
         bundle = build_session(config, originator=ORIGINATOR, emit=emit, start=start, approver=_UiApprover(self))
         main, turns = self.bundle, self.turns
@@ -948,10 +929,6 @@ class LineApp:
 
             self.renderer.set_title(self.renderer.titled("[ ! ] Action Required"))
             ask_approval(self, message)
-        elif isinstance(message, (HookStarted, HookFinished)):
-            self._render_hook(message)
-        elif isinstance(message, _Note):
-            self.warn(message.text) if message.warning else self.renderer.note(message.text)
         else:
             if isinstance(message, ItemCompleted) and isinstance(message.item, AgentMessageItem) and message.item.text:
                 self.last_answer = message.item.text
