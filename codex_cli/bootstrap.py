@@ -36,6 +36,7 @@ from codex_cli.tools import ToolRunner, ToolSettings, web_search_spec
 from codex_cli.version import VERSION
 
 if TYPE_CHECKING:
+    from codex_cli.hooks import HookEngine
     from codex_cli.mcp_client import McpConnectionManager
     from codex_cli.rollout import ResumedThread, RolloutRecorder
 
@@ -454,9 +455,12 @@ def build_session(
     approver: safety.Approver | None = None,
     on_mcp_warning: Callable[[str], None] | None = None,
     client: tuple[str, str] | None = None,
+    hooks: HookEngine | None = None,
+    hook_source: str | None = "startup",
 ) -> SessionBundle:
     """Everything a turn needs, checked up front so that bad credentials fail before any request. `client` is the
-    (name, version) of the MCP client `codex mcp-server` serves: model requests name it in their User-Agent."""
+    (name, version) of the MCP client `codex mcp-server` serves: model requests name it in their User-Agent.
+    `hooks` are bound to the new session (its first turn fires SessionStart with `hook_source`)."""
     env = dict(os.environ) if env is None else env
     start = start or ThreadStart()
     provider = _provider_settings(config, env)
@@ -485,6 +489,8 @@ def build_session(
     if recorder is not None and resumed is not None and start.fork:
         recorder.record_items(resumed.history)
         recorder.record_world_state(resumed.world_state, full=True)
+    if hooks is not None:
+        hooks.bind(thread_id, recorder.path if recorder is not None else None, hook_source)
     session = Session(
         thread_id=thread_id,
         model=model,
@@ -497,6 +503,7 @@ def build_session(
         recorder=recorder,
         usage=resumed.usage if resumed is not None and not start.fork else None,
         context_tokens=resumed.context_tokens if resumed is not None else None,
+        hooks=hooks,
     )
     warnings = [*config.warnings, *sandbox_warnings, *context.warnings]
     if recorder is not None and recorder.error is not None:  # failed before anything could show it

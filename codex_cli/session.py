@@ -169,6 +169,7 @@ class Session:
         recorder: SessionRecorder | None = None,
         usage: Usage | None = None,
         context_tokens: int | None = None,
+        hooks: HookEngine | None = None,
     ) -> None:
         self.thread_id = thread_id
         self.model = model
@@ -190,7 +191,7 @@ class Session:
         self._tokens_at_mark = context_tokens or 0
         self._mark = len(self.history) if context_tokens is not None else 0
         self._pending_tokens: int | None = None
-        self.hooks: HookEngine | None = None  # lifecycle hooks (hooks.py); set by the front end
+        self.hooks = hooks  # lifecycle hooks (hooks.py), bound to this thread
         self.turn_id: str | None = None  # the running (or last) turn's id
 
     def _append(self, *items: dict[str, object]) -> None:
