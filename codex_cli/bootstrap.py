@@ -36,6 +36,7 @@ from codex_cli.tools import ToolRunner, ToolSettings, web_search_spec
 from codex_cli.version import VERSION
 
 if TYPE_CHECKING:
+    from codex_cli.hooks import HookEngine
     from codex_cli.mcp_client import McpConnectionManager
     from codex_cli.rollout import ResumedThread, RolloutRecorder
 
@@ -452,11 +453,14 @@ def build_session(
     start: ThreadStart | None = None,
     approver: safety.Approver | None = None,
     client: tuple[str, str] | None = None,
+    hooks: HookEngine | None = None,
+    hook_source: str | None = "startup",
 ) -> SessionBundle:
     """Everything a turn needs, checked up front so that bad credentials fail before any request. `client` is the
     (name, version) of the MCP client `codex mcp-server` serves: model requests name it in their User-Agent.
     Warnings are events: an MCP server that fails to start is told through `emit` when it fails (during this
-    call, or later for a slow one); the rest are emitted by `session.start()`, after `ThreadStarted`."""
+    call, or later for a slow one); the rest are emitted by `session.start()`, after `ThreadStarted`.
+    `hooks` are bound to the new session (its first turn fires SessionStart with `hook_source`)."""
     env = dict(os.environ) if env is None else env
     start = start or ThreadStart()
     provider = _provider_settings(config, env)
@@ -490,6 +494,8 @@ def build_session(
         warnings.append(recording_stopped(recorder.path, recorder.error))
     if resumed is not None and resumed.skipped_lines:
         warnings.append(f"Skipped {resumed.skipped_lines} unreadable line(s) of {resumed.path}.")
+    if hooks is not None:
+        hooks.bind(thread_id, recorder.path if recorder is not None else None, hook_source)
     session = Session(
         thread_id=thread_id,
         model=model,
@@ -503,6 +509,7 @@ def build_session(
         usage=resumed.usage if resumed is not None and not start.fork else None,
         context_tokens=resumed.context_tokens if resumed is not None else None,
         warnings=warnings,
+        hooks=hooks,
     )
     return SessionBundle(session, recorder.path if recorder is not None else None)
 

@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return report(exc, sys.stderr)
         found: str | None = getattr(args, "handler", None)
         if found is None and getattr(args, "command", None) is None:
-            found = "codex_cli.ui.line_ui:main"  # `codex [OPTIONS] [PROMPT]`: the interactive UI
+            found = "codex_cli.ui.main:main"  # `codex [OPTIONS] [PROMPT]`: the interactive UI
         if found is None:
             parser.print_help()
             return 0

@@ -8,11 +8,15 @@ import functools
 import importlib
 import textwrap
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from codex_cli.errors import UsageError
+from codex_cli.errors import CodexError, UsageError
 from codex_cli.version import VERSION
 
-__all__ = ["CODEX_RS_ONLY_COMMANDS", "add_override_options", "build_parser", "exec_parser"]
+if TYPE_CHECKING:
+    from codex_cli.config import CliOverrides
+
+__all__ = ["CODEX_RS_ONLY_COMMANDS", "add_override_options", "build_parser", "cli_overrides", "exec_parser"]
 
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 
@@ -99,8 +103,45 @@ def _add_ui_thread_commands(subparsers: argparse._SubParsersAction[argparse.Argu
                             help="also offer `codex exec` sessions (in the list and for --last)")
         parser.add_argument("session_id", nargs="?", metavar="SESSION_ID", help="session id (UUID) or name")
         parser.add_argument("prompt", nargs="?", metavar="PROMPT", help="the first message to send")
-        _handler(parser, "codex_cli.ui.line_ui:main")
+        _handler(parser, "codex_cli.ui.main:main")
         parser.set_defaults(ui_command=name)
+
+
+def cli_overrides(args: argparse.Namespace, *, approval_policy: str | None = None) -> CliOverrides:
+    """What a command line says about the configuration, for every command that runs threads (`codex`, `exec`,
+    `mcp-server`; options a command lacks count as not given). `approval_policy` is the command's own (exec asks
+    nobody), else `-a`."""
+    from pathlib import Path
+
+    from codex_cli.config import CliOverrides
+
+    sandbox = getattr(args, "sandbox", None)
+    approve_for_me = bool(getattr(args, "approve_for_me", False))
+    if (getattr(args, "full_auto", False) or approve_for_me) and sandbox is None:
+        sandbox = "workspace-write"
+    directory = getattr(args, "cd", None)
+    cwd = Path(directory).expanduser() if directory else None
+    if cwd is not None and not cwd.is_dir():
+        raise CodexError(f"Cannot use -C {directory}: no such directory.", "Pass an existing directory to -C/--cd.")
+    local_provider = getattr(args, "local_provider", None)
+    search = ('web_search="live"',) if getattr(args, "search", False) else ()
+    return CliOverrides(
+        config_overrides=(*args.config, *search),
+        enable=tuple(args.enable),
+        disable=tuple(args.disable),
+        profile=getattr(args, "profile", None),
+        model=getattr(args, "model", None),
+        sandbox_mode=sandbox,
+        approval_policy=approval_policy or getattr(args, "ask_for_approval", None),
+        cwd=cwd.resolve() if cwd is not None else None,
+        strict_config=bool(getattr(args, "strict_config", False)),
+        bypass_approvals_and_sandbox=bool(getattr(args, "dangerously_bypass_approvals_and_sandbox", False)),
+        add_dirs=tuple(Path(d).expanduser().resolve() for d in getattr(args, "add_dir", ())),
+        oss=bool(getattr(args, "oss", False)) or local_provider is not None,
+        model_provider=local_provider,
+        ignore_user_config=bool(getattr(args, "ignore_user_config", False)),
+        ignore_rules=bool(getattr(args, "ignore_rules", False)),
+    )
 
 
 def _handler(parser: argparse.ArgumentParser, target: str) -> None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from codex_cli.exec_output import HumanOutput, JsonOutput
     from codex_cli.hooks import HookEngine
     from codex_cli.protocol import Event
-    from codex_cli.session import Session
+    from codex_cli.thread import Thread
 
 __all__ = ["main", "resolve_prompt", "user_message"]
 
@@ -147,34 +147,10 @@ def _sandbox_label(config: Config) -> str:
 
 
 def _overrides(args: argparse.Namespace) -> CliOverrides:
-    from codex_cli.config import CliOverrides
+    from codex_cli.cli_parser import cli_overrides
 
-    sandbox = args.sandbox
-    approve_for_me = bool(getattr(args, "approve_for_me", False))
-    if (getattr(args, "full_auto", False) or approve_for_me) and sandbox is None:
-        sandbox = "workspace-write"
-    cwd = Path(args.cd).expanduser() if args.cd else None
-    if cwd is not None and not cwd.is_dir():
-        raise CodexError(f"Cannot use -C {args.cd}: no such directory.", "Pass an existing directory to -C/--cd.")
-    local_provider = getattr(args, "local_provider", None)
-    search = ('web_search="live"',) if getattr(args, "search", False) else ()
-    return CliOverrides(
-        config_overrides=(*args.config, *search),
-        enable=tuple(args.enable),
-        disable=tuple(args.disable),
-        profile=args.profile,
-        model=args.model,
-        sandbox_mode=sandbox,
-        approval_policy="on-request" if approve_for_me else "never",  # exec asks nobody (exec.md §8.1)
-        cwd=cwd.resolve() if cwd is not None else None,
-        strict_config=args.strict_config,
-        bypass_approvals_and_sandbox=args.dangerously_bypass_approvals_and_sandbox,
-        add_dirs=tuple(Path(d).expanduser().resolve() for d in args.add_dir),
-        oss=args.oss or local_provider is not None,
-        model_provider=local_provider,
-        ignore_user_config=bool(getattr(args, "ignore_user_config", False)),
-        ignore_rules=bool(getattr(args, "ignore_rules", False)),
-    )
+    # exec asks nobody (exec.md §8.1); --approve-for-me lets a reviewer model answer
+    return cli_overrides(args, approval_policy="on-request" if getattr(args, "approve_for_me", False) else "never")
 
 
 def user_message(prompt: str, args: argparse.Namespace) -> dict[str, object]:
@@ -212,7 +188,6 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
 
     tls.warm_ssl_context()  # loads the trust roots (OpenSSL, GIL released) while the session is being set up
 
-    from codex_cli.bootstrap import build_session
     from codex_cli.config import load_config
 
     if getattr(args, "full_auto", False):
@@ -259,45 +234,34 @@ def _run(args: argparse.Namespace, human: HumanOutput, jsonl: JsonOutput | None)
         from codex_cli.auto_approver import AutoApprover
 
         reviewer = AutoApprover(on_verdict=human.warning if jsonl is None else None)
-    bundle = build_session(config, originator=os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") or "codex_exec",
-                           emit=emit, output_schema=schema, start=start, approver=reviewer)
-    session = bundle.session
+    from codex_cli.thread import open_thread
+
+    thread = open_thread(config, start, originator=os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") or "codex_exec",
+                         client="codex_exec", emit=emit, output_schema=schema, hooks=hooks, approver=reviewer,
+                         permission_hooks=False)
+    session = thread.session
     if reviewer is not None:
         reviewer.session = session
-    if hooks is not None:
-        source = "fork" if start.fork else "resume" if start.resumed is not None else "startup"
-        hooks.bind(session.thread_id, bundle.rollout_path, source)
-        session.hooks = hooks
-    if not start.ephemeral and not review:
-        from codex_cli.prompt_history import append_entry
-
-        append_entry(config.codex_home, session.thread_id, prompt, persistence=config.history_persistence,
-                     max_bytes=config.history_max_bytes)
     if jsonl is None:
         human.header(_header_fields(config, session.thread_id), VERSION, shown)
     session.start()  # then the warnings met while building it
-    return _run_turn(session, prompt, args, last_message_path, config, render)
+    return _run_turn(thread, prompt, args, last_message_path, render, remember=not review)
 
 
 def _hook_engine(args: argparse.Namespace, config: Config, emit: Callable[[Event], None]) -> HookEngine | None:
     """Lifecycle hooks for this run (untrusted ones are skipped silently); their runs are the session's events
     (`hook: <Event> [<Status>]` on stderr). `hooks.py` is imported only when there are handlers (or the bypass
     warning to show)."""
-    from codex_cli.hook_config import discover_hooks
+    from codex_cli.thread import hook_engine
 
     bypass = bool(getattr(args, "dangerously_bypass_hook_trust", False))
-    discovered = discover_hooks(config)
-    if not discovered.handlers and not bypass:
-        return None
-    from codex_cli.hooks import BYPASS_TRUST_WARNING, HookEngine
-    from codex_cli.protocol import WarningNotice
-
     if bypass:
+        from codex_cli.hooks import BYPASS_TRUST_WARNING
+        from codex_cli.protocol import WarningNotice
+
         emit(WarningNotice(BYPASS_TRUST_WARNING, "hooks"))
     # exec never asks (exec.md §8.1)
-    engine = HookEngine(discovered, cwd=config.cwd, model=config.model, permission_mode="bypassPermissions",
-                        bypass_trust=bypass)
-    return engine if discovered.handlers else None
+    return hook_engine(config, bypass_trust=bypass, permission_mode="bypassPermissions")
 
 
 def _trust_project(config: Config, human: HumanOutput) -> bool:
@@ -335,33 +299,28 @@ def _settle_thread_positionals(args: argparse.Namespace) -> None:
 
 def _thread_start(args: argparse.Namespace, config: Config) -> ThreadStart:
     """New thread, or the recorded one that `resume`/`fork` names; `resume` with nothing found starts a new one."""
-    from codex_cli import rollout
-    from codex_cli.bootstrap import ThreadStart
+    from codex_cli.thread import ThreadNotFound, ThreadRef, thread_start
 
     command = getattr(args, "exec_command", None)
     ephemeral = bool(args.ephemeral)
     thread_source = getattr(args, "thread_source", None) or "user"
-    if command not in ("resume", "fork"):
-        return ThreadStart(ephemeral=ephemeral, thread_source=thread_source)
-    home, name = config.codex_home, getattr(args, "session_id", None)
-    cwd_filter = None if getattr(args, "all", False) else config.cwd
-    path: Path | None = None
-    if getattr(args, "last", False):
-        path = rollout.find_last_thread(home, cwd=cwd_filter, model_provider=config.model_provider_id)
-    elif name is not None and rollout.is_uuid(name):
-        path = rollout.find_thread(home, name)
-        if path is None:
+    name, last = getattr(args, "session_id", None), bool(getattr(args, "last", False))
+    ref = None
+    if command in ("resume", "fork") and (last or name is not None):
+        ref = ThreadRef(name=name, last=last, cwd=None if getattr(args, "all", False) else config.cwd,
+                        model_provider=config.model_provider_id)
+    try:
+        return thread_start(config.codex_home, ref, fork=command == "fork", ephemeral=ephemeral,
+                            thread_source=thread_source)
+    except ThreadNotFound as exc:
+        if exc.looked_for == "id":
             raise CodexError(
                 f"No rollout found for thread id {name}.",
                 "List recorded sessions under $CODEX_HOME/sessions, or use `codex exec resume --last`.",
-            )
-    elif name is not None:
-        path = rollout.find_thread_by_name(home, name, cwd=cwd_filter)
-        if path is None and command == "fork":
-            raise CodexError(f"No saved session found with name {name}.", "Pass the session id (a UUID).")
-    resumed = rollout.load_rollout(path) if path is not None else None
-    return ThreadStart(resumed=resumed, fork=command == "fork" and resumed is not None, ephemeral=ephemeral,
-                       thread_source=thread_source)
+            ) from exc
+        if exc.looked_for == "name" and command == "fork":
+            raise CodexError(f"No saved session found with name {name}.", "Pass the session id (a UUID).") from exc
+    return thread_start(config.codex_home, ephemeral=ephemeral, thread_source=thread_source)
 
 
 def _header_fields(config: Config, thread_id: str) -> list[tuple[str, str]]:
@@ -377,8 +336,9 @@ def _header_fields(config: Config, thread_id: str) -> list[tuple[str, str]]:
     ]
 
 
-def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path: Path | None, config: Config,
-              render: Callable[[str], str] | None = None) -> int:
+def _run_turn(thread: Thread, prompt: str, args: argparse.Namespace, last_path: Path | None,
+              render: Callable[[str], str] | None = None, *, remember: bool = True) -> int:
+    session = thread.session
     terminated: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -398,11 +358,9 @@ def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path
     before = [(number, signal.signal(number, on_signal)) for number in ending]
     try:
         try:
-            result = session.run_turn([user_message(prompt, args)])
+            result = thread.run_turn([user_message(prompt, args)], prompt=prompt if remember else None)
         finally:
-            if session.hooks is not None:
-                session.hooks.session_end()
-            session.close()
+            thread.close()
     finally:
         for number, handler in before:  # after close(): a first signal during the cleanup waits for it
             signal.signal(number, handler)
@@ -410,12 +368,6 @@ def _run_turn(session: Session, prompt: str, args: argparse.Namespace, last_path
         return 1 if terminated[0] == signal.SIGINT else 128 + terminated[0]
     if result.status != "completed":
         return 1
-    if config.notify and session.turn_id is not None:
-        from codex_cli.notifications import notify_payload, run_notify, user_messages
-
-        run_notify(config.notify, notify_payload(
-            thread_id=session.thread_id, turn_id=session.turn_id, cwd=config.cwd, client="codex_exec",
-            input_messages=user_messages(session.history), last_message=result.last_agent_message), config.cwd)
     message = result.last_agent_message
     if message is not None and render is not None:
         message = render(message)

@@ -171,6 +171,7 @@ class Session:
         usage: Usage | None = None,
         context_tokens: int | None = None,
         warnings: Iterable[str] = (),
+        hooks: HookEngine | None = None,
     ) -> None:
         self.thread_id = thread_id
         self.model = model
@@ -194,6 +195,7 @@ class Session:
         self._pending_tokens: int | None = None
         self._hooks: HookEngine | None = None
         self._warnings = tuple(warnings)  # met while the session was built; emitted by start()
+        self.hooks = hooks  # lifecycle hooks (hooks.py), bound to this thread; the setter reports their runs
         self.turn_id: str | None = None  # the running (or last) turn's id
 
     def _append(self, *items: dict[str, object]) -> None:

@@ -15,12 +15,12 @@ from typing import cast
 import pytest
 
 from codex_cli import exec_cli
-from codex_cli.config import Config
-from codex_cli.session import Session, TurnResult
+from codex_cli.session import TurnResult
+from codex_cli.thread import Thread
 
 
 class _Session:
-    """Stands in for a Session whose turn is under way when the signal comes."""
+    """Stands in for a Session whose turn is under way when the signal comes (and for the thread around it)."""
 
     hooks = None
 
@@ -31,13 +31,17 @@ class _Session:
         self.raised: BaseException | None = None
         self.turn_id: str | None = None
 
+    @property
+    def session(self) -> _Session:
+        return self
+
     def interrupt(self) -> None:
         self.interrupted.set()
 
     def close(self) -> None:
         self.closed = True
 
-    def run_turn(self, items: list[dict[str, object]]) -> TurnResult:
+    def run_turn(self, items: list[dict[str, object]], prompt: str | None = None) -> TurnResult:
         self.turn_id = "turn-1"  # as Session.run_turn does first, after clearing its cancel flag
         try:
             for signum in self._signals:
@@ -64,7 +68,7 @@ def test_termination_interrupts_the_turn_instead_of_raising(name: str) -> None:
     session = _Session([signum])
     previous = signal.signal(signum, _leave)
     try:
-        code = exec_cli._run_turn(cast(Session, session), "hi", argparse.Namespace(), None, cast(Config, None))
+        code = exec_cli._run_turn(cast(Thread, session), "hi", argparse.Namespace(), None)
         assert signal.getsignal(signum) is _leave  # put back once the turn is over
     finally:
         signal.signal(signum, previous)
@@ -78,7 +82,7 @@ def test_a_second_termination_signal_ends_at_once() -> None:
     previous = signal.signal(signal.SIGTERM, _leave)
     try:
         with pytest.raises(SystemExit) as ended:
-            exec_cli._run_turn(cast(Session, session), "hi", argparse.Namespace(), None, cast(Config, None))
+            exec_cli._run_turn(cast(Thread, session), "hi", argparse.Namespace(), None)
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert ended.value.code == 143 and session.closed
@@ -90,15 +94,15 @@ def test_termination_before_the_turn_starts_ends_at_once() -> None:
     previous = signal.signal(signal.SIGTERM, _leave)
     real_run_turn = session.run_turn
 
-    def signalled_first(items: list[dict[str, object]]) -> TurnResult:
+    def signalled_first(items: list[dict[str, object]], prompt: str | None = None) -> TurnResult:
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(0.5)  # the handler runs in here
-        return real_run_turn(items)
+        return real_run_turn(items, prompt)
 
     session.run_turn = signalled_first  # type: ignore[method-assign]
     try:
         with pytest.raises(SystemExit) as ended:
-            exec_cli._run_turn(cast(Session, session), "hi", argparse.Namespace(), None, cast(Config, None))
+            exec_cli._run_turn(cast(Thread, session), "hi", argparse.Namespace(), None)
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert ended.value.code == 143 and session.closed and session.turn_id is None

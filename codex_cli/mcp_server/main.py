@@ -44,16 +44,12 @@ def main(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from codex_cli.config import CliOverrides, load_config
+    from codex_cli.cli_parser import cli_overrides
+    from codex_cli.config import load_config
     from codex_cli.jsonrpc import LineTransport
     from codex_cli.mcp_server.protocol import McpServer
 
-    overrides = CliOverrides(
-        config_overrides=tuple(args.config),
-        enable=tuple(args.enable),
-        disable=tuple(args.disable),
-        strict_config=args.strict_config,
-    )
+    overrides = cli_overrides(args)
     env = dict(os.environ)
     load_config(overrides, env)  # a broken config.toml or -c fails now, not at the first tool call
     reader, writer = sys.stdin.buffer, sys.stdout.buffer

@@ -57,11 +57,11 @@ from codex_cli.records import Record, replace
 from codex_cli.version import VERSION
 
 if TYPE_CHECKING:
-    from codex_cli.bootstrap import SessionBundle, ThreadStart
+    from codex_cli.bootstrap import ThreadStart
     from codex_cli.config import CliOverrides, Config
-    from codex_cli.hooks import HookEngine
-    from codex_cli.safety import ApprovalRequest, Approver, ReviewDecision
+    from codex_cli.safety import ApprovalRequest, ReviewDecision
     from codex_cli.session import Session
+    from codex_cli.thread import Thread
 
 __all__ = ["LATEST_PROTOCOL_VERSION", "McpServer", "negotiate_protocol_version"]
 
@@ -120,6 +120,7 @@ class _Thread:
 
     def __init__(self, server: McpServer) -> None:
         self.server = server
+        self.core: Thread | None = None  # the open thread (codex_cli.thread)
         self.session: Session | None = None
         self.config: Config | None = None
         self.events: CodexEventStream | None = None
@@ -131,13 +132,13 @@ class _Thread:
     def thread_id(self) -> str:
         return self.session.thread_id if self.session is not None else ""
 
-    def attach(self, bundle: SessionBundle, config: Config) -> None:
-        self.config = config
-        session = self.session = bundle.session
+    def attach(self, core: Thread, config: Config) -> None:
+        self.config, self.core = config, core
+        session = self.session = core.session
         info = SessionInfo(
             thread_id=session.thread_id, model=config.model, model_provider_id=config.model_provider_id,
             approval_policy=config.approval_policy, sandbox_mode=config.sandbox_mode, cwd=str(config.cwd),
-            rollout_path=str(bundle.rollout_path) if bundle.rollout_path is not None else None,
+            rollout_path=str(core.rollout_path) if core.rollout_path is not None else None,
             reasoning_effort=config.model_reasoning_effort, context_window=config.model_context_window,
         )  # fmt: skip
         self.events = CodexEventStream(info)
@@ -174,11 +175,9 @@ class _Thread:
             self.session.interrupt()
 
     def close(self) -> None:
-        if self.session is not None:
+        if self.core is not None:
             try:
-                if self.session.hooks is not None:
-                    self.session.hooks.session_end()
-                self.session.close()
+                self.core.close()
             except Exception:  # closing must go on for the other sessions
                 log.exception("closing session %s failed", self.thread_id)
 
@@ -359,7 +358,7 @@ class McpServer:
         thread.call, call.thread = call, thread
         try:
             config = session_config(args, self._overrides, self._env, self._cwd)
-            self._build(thread, config)
+            core = self._open(thread, config)
         except CodexError as exc:
             return error_result(_error_text(exc))
         with self._lock:
@@ -368,28 +367,21 @@ class McpServer:
         if self._closing:
             thread.close()
             return error_result("The server is shutting down.")
-        thread.session.start()  # type: ignore[union-attr]
+        core.session.start()  # then the warnings met while building it
         return self._run_turn(thread, call, args.prompt)
 
-    def _build(self, thread: _Thread, config: Config, start: ThreadStart | None = None) -> SessionBundle:
-        from codex_cli.bootstrap import ThreadStart, build_session
-        from codex_cli.hook_config import discover_hooks
+    def _open(self, thread: _Thread, config: Config, start: ThreadStart | None = None) -> Thread:
+        from codex_cli.bootstrap import ThreadStart
+        from codex_cli.thread import hook_engine, open_thread
 
-        start = start or ThreadStart(source="mcp")
-        approver: Approver = thread
-        hooks: HookEngine | None = None
-        if discover_hooks(config).handlers:  # the lifecycle hooks run in server sessions too (trusted ones)
-            from codex_cli.hooks import HookedApprover, HookEngine
-
-            hooks = HookEngine.from_config(config)
-            approver = HookedApprover(thread, hooks)
-        bundle = build_session(config, originator=ORIGINATOR, emit=thread.emit, env=self._env, approver=approver,
-                               start=start, client=self._client_pair())  # fmt: skip
-        if hooks is not None:
-            hooks.bind(bundle.session.thread_id, bundle.rollout_path, "resume" if start.resumed else "startup")
-            bundle.session.hooks = hooks
-        thread.attach(bundle, config)
-        return bundle
+        name = self._client_info.get("name")
+        core = open_thread(config, start or ThreadStart(source="mcp"), originator=ORIGINATOR, emit=thread.emit,
+                           client=name if isinstance(name, str) and name else "codex-mcp-server",
+                           hooks=hook_engine(config),  # the lifecycle hooks run in server sessions too (trusted ones)
+                           approver=thread, env=self._env,
+                           model_client=self._client_pair())  # fmt: skip
+        thread.attach(core, config)
+        return core
 
     def _reply(self, call: _Call, arguments: object) -> dict[str, object]:
         try:
@@ -411,29 +403,28 @@ class McpServer:
 
     def _resume(self, thread_id: str, call: _Call) -> _Thread | None:
         """A thread this process has not seen, continued from its rollout (None when there is none)."""
-        from codex_cli import rollout
-        from codex_cli.bootstrap import ThreadStart
         from codex_cli.config import find_codex_home, load_config
+        from codex_cli.thread import ThreadNotFound, ThreadRef, thread_start
 
-        if not rollout.is_uuid(thread_id):
-            return None
         with self._resume_lock:  # two replies to the same recorded thread must not open it twice
             with self._lock:
                 claimed = self._claim(thread_id)
             if claimed is not None:
                 return claimed
-            path = rollout.find_thread(find_codex_home(self._env), thread_id)
-            if path is None:
+            try:
+                start = thread_start(find_codex_home(self._env), ThreadRef(name=thread_id, by_name=False),
+                                     source="mcp")
+            except ThreadNotFound:
                 return None
-            resumed = rollout.load_rollout(path)
-            recorded = Path(resumed.last_cwd or resumed.meta.cwd or self._cwd)
+            assert start.resumed is not None
+            recorded = Path(start.resumed.last_cwd or start.resumed.meta.cwd or self._cwd)
             overrides = replace(self._overrides, cwd=recorded if recorded.is_dir() else self._cwd)
             thread = _Thread(self)
             thread.call, call.thread = call, thread
-            self._build(thread, load_config(overrides, self._env), ThreadStart(resumed=resumed, source="mcp"))
+            core = self._open(thread, load_config(overrides, self._env), start)
             with self._lock:
                 self._threads[thread_id] = thread
-        thread.session.start()  # type: ignore[union-attr]
+        core.session.start()
         return thread
 
     def _claim(self, thread_id: str) -> _Thread | None:
@@ -449,37 +440,23 @@ class McpServer:
     def _run_turn(self, thread: _Thread, call: _Call, prompt: str) -> dict[str, object]:
         from codex_cli.session import text_message
 
-        session, events = thread.session, thread.events
-        assert session is not None and events is not None
+        core, events = thread.core, thread.events
+        assert core is not None and events is not None
+        session = core.session
         thread.cancel.clear()
         try:
             if call.cancelled:
                 return tool_result(session.thread_id, _INTERRUPTED, is_error=True)
             events.expect_prompt(prompt)
-            result = session.run_turn([text_message("user", prompt)])
+            result = core.run_turn([text_message("user", prompt)])  # notify runs when it completes
         finally:
             with self._lock:
                 thread.busy, thread.call = False, None
         if result.status == "completed":
-            self._notify(thread, result.last_agent_message)
             return tool_result(session.thread_id, result.last_agent_message or "")
         if result.status == "failed":
             return tool_result(session.thread_id, result.error or "The turn failed.", is_error=True)
         return tool_result(session.thread_id, _INTERRUPTED, is_error=True)
-
-    def _notify(self, thread: _Thread, last_message: str | None) -> None:
-        """Run the configured `notify` program after a completed turn, as exec and the line UI do; the client
-        named is the MCP client's own name."""
-        config, session = thread.config, thread.session
-        if config is None or session is None or not config.notify or session.turn_id is None:
-            return
-        from codex_cli.notifications import notify_payload, run_notify, user_messages
-
-        name = self._client_info.get("name")
-        payload = notify_payload(thread_id=session.thread_id, turn_id=session.turn_id, cwd=config.cwd,
-                                 client=name if isinstance(name, str) and name else "codex-mcp-server",
-                                 input_messages=user_messages(session.history), last_message=last_message)
-        run_notify(config.notify, payload, config.cwd)
 
     # ------------------------------------------------------------------ approvals
 

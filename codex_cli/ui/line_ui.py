@@ -6,13 +6,14 @@ first session is built on a thread behind the prompt (`open_behind`) and taken o
 runs each turn on a worker thread and reports through `emit`; events go into a queue that the UI thread drains and
 renders as they arrive, while it also reads keys (Esc/Ctrl-C interrupt, typed text is queued for the next turn).
 Approvals come from the session thread through `_UiApprover`, which blocks it until the person has answered the
-question the UI thread printed. Slash commands live in `slash_commands.py`, drawing in `line_render.py`, reading in
-`line_input.py`.
+question the UI thread printed. The thread itself (hooks, history.jsonl, notify, `!cmd`, its name) is
+`codex_cli.thread`'s. Slash commands (`slash_commands.py`) and approval questions (`approval_view.py`) are plugged in
+by the entry module `ui/main.py` (`AppParts`), so that this module imports neither; drawing is in `line_render.py`,
+reading in `line_input.py`.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import queue
@@ -22,11 +23,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from codex_cli.errors import AuthError, CodexError
-from codex_cli.hooks import HookEngine
+from codex_cli.hooks import BYPASS_TRUST_WARNING, HookEngine
 from codex_cli.protocol import AgentMessageItem, ItemCompleted
 from codex_cli.records import Record, field
 from codex_cli.ui.line_input import EditBuffer, Key, Terminal, complete_command, complete_mention, file_index
@@ -34,14 +34,16 @@ from codex_cli.ui.line_render import LineRenderer, compact_number, context_left_
 from codex_cli.version import VERSION
 
 if TYPE_CHECKING:
-    from codex_cli.bootstrap import SessionBundle, ThreadStart
+    from codex_cli.bootstrap import ThreadStart
     from codex_cli.config import CliOverrides, Config
     from codex_cli.notifications import DesktopNotifier
     from codex_cli.protocol import Event, FileChangeItem
+    from codex_cli.rollout import ResumedThread
     from codex_cli.safety import ApprovalRequest, ReviewDecision
     from codex_cli.session import Session, TurnResult
+    from codex_cli.thread import Thread
 
-__all__ = ["CLIENT", "ORIGINATOR", "Done", "LineApp", "PendingApproval", "main", "pump"]
+__all__ = ["CLIENT", "ORIGINATOR", "AppParts", "Done", "LineApp", "PendingApproval", "permissions_label", "pump"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,28 @@ class PendingApproval(Record, frozen=False):
     prefix: tuple[str, ...] | None = None  # the command prefix offered for "always"
     done: threading.Event = field(default_factory=threading.Event)
     decision: ReviewDecision = "abort"
+
+
+class AppParts(Record):
+    """What the entry module (`ui/main.py`) plugs into the app: the slash commands and the approval questions."""
+
+    commands: list[str]  # the slash command names, for Tab
+    dispatch: Callable[[LineApp, str], bool]  # run one slash command; True: quit
+    replay: Callable[[LineApp, ResumedThread], None]  # show a resumed thread's conversation
+    review_hooks: Callable[[LineApp], None]  # the start-up question about new or changed hooks
+    approval_details: Callable[[ApprovalRequest], tuple[FileChangeItem | None, tuple[str, ...] | None]]
+    ask_approval: Callable[[LineApp, PendingApproval], None]
+
+
+def permissions_label(config: Config) -> str:
+    """`Read Only (Ask for approval)`, `Workspace (Ask for approval)`, `Full Access`, as /status shows it."""
+    mode = {"read-only": "Read Only", "workspace-write": "Workspace", "danger-full-access": "Full Access"}.get(
+        config.sandbox_mode, config.sandbox_mode)
+    if config.sandbox_mode == "danger-full-access" and config.approval_policy == "never":
+        return mode
+    ask = {"on-request": "Ask for approval", "untrusted": "Ask for untrusted commands",
+           "on-failure": "Ask on failure", "never": "Never ask"}.get(config.approval_policy, config.approval_policy)
+    return f"{mode} ({ask})"
 
 
 class Done(Record):
@@ -88,7 +112,7 @@ class _Opened(Record):
 
     start: ThreadStart
     source: str | None
-    bundle: SessionBundle | None = None
+    thread: Thread | None = None
     error: BaseException | None = None
 
 
@@ -99,109 +123,22 @@ class _UiApprover:
         self.app = app
 
     def request(self, req: ApprovalRequest) -> ReviewDecision:
-        from codex_cli.ui.approval_view import approval_details
-
-        proposed, prefix = approval_details(req)
+        proposed, prefix = self.app.parts.approval_details(req)
         pending = PendingApproval(req, proposed, prefix)
         self.app.queue.put(pending)
         pending.done.wait()
         return pending.decision
 
 
-def _overrides(args: argparse.Namespace) -> CliOverrides:
-    from codex_cli.config import CliOverrides
-
-    sandbox = args.sandbox
-    if getattr(args, "full_auto", False) and sandbox is None:
-        sandbox = "workspace-write"
-    cwd = Path(args.cd).expanduser() if getattr(args, "cd", None) else None
-    if cwd is not None and not cwd.is_dir():
-        raise CodexError(f"Cannot use -C {args.cd}: no such directory.", "Pass an existing directory to -C/--cd.")
-    return CliOverrides(
-        config_overrides=tuple(args.config), enable=tuple(args.enable), disable=tuple(args.disable),
-        profile=getattr(args, "profile", None), model=args.model, sandbox_mode=sandbox,
-        approval_policy=getattr(args, "ask_for_approval", None), cwd=cwd.resolve() if cwd is not None else None,
-        strict_config=args.strict_config, bypass_approvals_and_sandbox=args.dangerously_bypass_approvals_and_sandbox,
-        add_dirs=tuple(Path(d).expanduser().resolve() for d in args.add_dir), oss=getattr(args, "oss", False),
-    )
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run the interactive UI (`codex [PROMPT]`, `codex resume …`, `codex fork …`); returns the exit code."""
-    from codex_cli.config import load_config
-
-    if not sys.stdin.isatty():
-        raise CodexError("stdin is not a terminal", "Use `codex exec` for non-interactive runs.")
-    overrides = _overrides(args)
-    config = load_config(overrides)
-    _exit_on_hangup()
-    app = LineApp(config, overrides, bypass_hook_trust=bool(getattr(args, "dangerously_bypass_hook_trust", False)))
-    with app.terminal_session():
-        app.ask_trust()
-        chosen = _thread_start(args, app.config, app)
-        if chosen is None:
-            return 1
-        start, source = chosen
-        return app.run(start, source, getattr(args, "prompt", None))
-
-
-def _exit_on_hangup() -> None:
-    """A closed terminal or a kill ends the run through the normal cleanup (sandbox placeholders, processes)."""
-    import signal
-
-    def leave(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    for name in ("SIGHUP", "SIGTERM"):
-        number = getattr(signal, name, None)
-        if number is not None:
-            signal.signal(number, leave)
-
-
-def _thread_start(args: argparse.Namespace, config: Config, app: LineApp) \
-        -> tuple[ThreadStart | None, str] | None:
-    """(None, "startup") for a new thread, or the thread of `codex resume|fork [--last|ID]` (a numbered picker
-    when neither is given); None when there is none to continue."""
-    from codex_cli import rollout
-    from codex_cli.bootstrap import ThreadStart
-    from codex_cli.ui.slash_commands import pick_thread
-
-    command = getattr(args, "ui_command", None)
-    if command not in ("resume", "fork"):
-        return None, "startup"  # a new thread: built behind the prompt
-    home, name = config.codex_home, getattr(args, "session_id", None)
-    if getattr(args, "last", False) and name is not None and getattr(args, "prompt", None) is None:
-        args.prompt, name = name, None  # `resume --last PROMPT`: the one positional is the prompt
-    cwd_filter = None if getattr(args, "all", False) else config.cwd
-    with_exec = bool(getattr(args, "include_non_interactive", False))
-    path: Path | None
-    if getattr(args, "last", False):
-        path = rollout.find_last_thread(home, cwd=cwd_filter, model_provider=config.model_provider_id,
-                                        interactive_only=not with_exec)
-    elif name is not None:
-        path = rollout.find_thread(home, name) if rollout.is_uuid(name) else rollout.find_thread_by_name(
-            home, name, cwd=cwd_filter)
-    else:
-        path = pick_thread(app, cwd_filter, include_exec=with_exec)
-        if path is None:
-            return None
-    if path is None:
-        sys.stderr.write(f"ERROR: No saved session found with ID {name or '--last'}. Run `codex {command}` without "
-                         "an ID to choose from existing sessions.\n")
-        return None
-    resumed = rollout.load_rollout(path)
-    return ThreadStart(resumed=resumed, fork=command == "fork", source="cli"), command
-
-
 class LineApp:
     """One interactive run: the current session, the screen, the keyboard and the queue between them."""
 
-    def __init__(self, config: Config, overrides: CliOverrides, *, bypass_hook_trust: bool = False,
+    def __init__(self, config: Config, overrides: CliOverrides, *, parts: AppParts, bypass_hook_trust: bool = False,
                  out: TextIO | None = None, env: dict[str, str] | None = None) -> None:
         from codex_cli.notifications import DesktopNotifier
         from codex_cli.style import stream_wants_color
 
-        self.config, self.overrides = config, overrides
+        self.config, self.overrides, self.parts = config, overrides, parts
         self.out = out or sys.stdout
         reconfigure = getattr(self.out, "reconfigure", None)
         if callable(reconfigure):
@@ -226,21 +163,15 @@ class LineApp:
         self.last_answer = ""  # the last agent message, for /copy
         self.history: list[str] = []  # earlier messages, for Up
         self._files: list[str] | None = None  # the repository's files, for @ mentions (listed on first use)
-        self.pending_context: list[dict[str, object]] = []
         self.turns = 0
         self.forked_from: str | None = None
-        self.thread_name: str | None = None  # from session_index.jsonl, or the title request of the first prompt
-        self._naming: threading.Thread | None = None
-        self._closing = threading.Event()  # set while the current session closes: ends its title request
         self._swallow, self._swallow_until, self._swallowed_any = "", 0.0, False
         self._interrupting = False
         self._put_back = False  # the person stopped the turn: what they queued comes back to edit, unsent
-        self._bundle: SessionBundle | None = None
+        self._thread: Thread | None = None
         self._opening: threading.Thread | None = None  # building the first session behind the prompt
         self._opened: _Opened | None = None
-        from codex_cli.ui.slash_commands import command_names
-
-        self.commands = command_names()
+        self.commands = parts.commands
 
     @property
     def draft(self) -> str:
@@ -252,21 +183,27 @@ class LineApp:
         self.buffer.set(text)
 
     @property
-    def bundle(self) -> SessionBundle | None:
-        """The current session's parts; waits for the first session when it is still being built."""
+    def thread(self) -> Thread | None:
+        """The current thread; waits for the first one when it is still being built."""
         if self._opening is not None and threading.get_ident() == self.main_thread:
             self._finish_opening()
-        return self._bundle
+        return self._thread
 
-    @bundle.setter
-    def bundle(self, bundle: SessionBundle | None) -> None:
-        self._bundle = bundle
+    @thread.setter
+    def thread(self, thread: Thread | None) -> None:
+        self._thread = thread
 
     @property
     def session(self) -> Session:
-        bundle = self.bundle
-        assert bundle is not None
-        return bundle.session
+        thread = self.thread
+        assert thread is not None
+        return thread.session
+
+    @property
+    def thread_name(self) -> str | None:
+        """From session_index.jsonl, /rename, or the title request of the first prompt."""
+        thread = self.thread
+        return thread.name if thread is not None else None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -323,7 +260,7 @@ class LineApp:
 
             thread_start = start or ThreadStart(source="cli")
             try:
-                opened = _Opened(thread_start, source, bundle=self._build(thread_start, source))
+                opened = _Opened(thread_start, source, thread=self._build(thread_start, source))
             except BaseException as exc:  # reported on the UI thread
                 opened = _Opened(thread_start, source, error=exc)
             self._opened = opened
@@ -346,8 +283,8 @@ class LineApp:
             self.renderer.refresh()
         opened, self._opening, self._opened = self._opened, None, None
         assert opened is not None
-        if opened.error is None and opened.bundle is not None:
-            self._adopt(opened.start, opened.bundle)
+        if opened.error is None and opened.thread is not None:
+            self._adopt(opened.start, opened.thread)
             return
         self.renderer.hide_input()  # a question or an error follows: not under what is being typed
         while isinstance(opened.error, AuthError) and opened.error.message.startswith("Not logged in") \
@@ -360,55 +297,48 @@ class LineApp:
         assert opened.error is not None
         raise opened.error
 
-    def _build(self, start: ThreadStart, source: str | None) -> SessionBundle:
-        """The session's parts; nothing here draws, so it may run off the UI thread."""
-        from codex_cli.bootstrap import build_session
-        from codex_cli.hooks import HookedApprover
+    def _build(self, start: ThreadStart, source: str | None) -> Thread:
+        """The thread's parts; nothing here draws, so it may run off the UI thread."""
+        from codex_cli.thread import open_thread
 
-        bundle = build_session(self.config, originator=ORIGINATOR, emit=self._emit, start=start,
-                               approver=HookedApprover(_UiApprover(self), self.hooks))
-        self.hooks.model = self.config.model
-        self.hooks.bind(bundle.session.thread_id, bundle.rollout_path, source)
-        bundle.session.hooks = self.hooks
-        bundle.session.start()
-        return bundle
+        thread = open_thread(self.config, start, originator=ORIGINATOR, client=CLIENT, emit=self._emit,
+                             hooks=self.hooks, hook_source=source, approver=_UiApprover(self))
+        thread.session.start()
+        return thread
 
-    def _adopt(self, start: ThreadStart, bundle: SessionBundle) -> None:
-        self.bundle = bundle
+    def _adopt(self, start: ThreadStart, thread: Thread) -> None:
+        self.thread = thread
         self.turns = 0
         self.forked_from = start.resumed.meta.id if start.fork and start.resumed is not None else None
-        resumed_id = start.resumed.meta.id if start.resumed is not None and not start.fork else None
-        self.thread_name = _thread_name(self.config.codex_home, resumed_id) if resumed_id else None
         self.renderer.title_project = self.config.project_root.name or str(self.config.project_root)
-        self.renderer.title_thread = self.thread_name
+        self.renderer.title_thread = thread.name
         self.renderer.set_title(self.renderer.title_project)
 
     def close_session(self) -> None:
-        if self.bundle is None:
+        if self.thread is None:
             return
-        self._closing.set()
-        if self._naming is not None:
-            self._naming.join()
-            self._naming = None
-        self._closing = threading.Event()  # for the next session
-        self.hooks.session_end()
-        self.session.close()
+        self.thread.close()  # its title request stops, SessionEnd runs
         self._drain()
 
     def reopen(self, config: Config) -> bool:
         """Continue the same thread under a new config (permissions): rebuilt from its rollout file."""
-        from codex_cli import rollout
         from codex_cli.bootstrap import ThreadStart
+        from codex_cli.thread import ThreadRef, thread_start
 
-        path = self.bundle.rollout_path if self.bundle is not None else None
-        resumed = rollout.load_rollout(path) if path is not None and path.exists() else None
-        if resumed is None and self.turns:
+        old = self.thread
+        path = old.rollout_path if old is not None else None
+        if (path is None or not path.exists()) and self.turns:
             self.renderer.error("This session has no session file to continue from.")
             return False
-        self.session.close()
+        if old is not None:
+            old.close(end=False)  # the thread goes on: no SessionEnd
         self._drain()
         self.config = config
-        self.open(ThreadStart(resumed=resumed, source="cli"), None)
+        start = ThreadStart(source="cli") if path is None or not path.exists() else thread_start(
+            config.codex_home, ThreadRef(path=path), source="cli")
+        self.open(start, None)
+        if old is not None and self.thread is not None:
+            self.thread.pending_context[:0] = old.pending_context  # `!cmd` results not sent yet
         return True
 
     def _drain(self) -> bool:
@@ -480,34 +410,32 @@ class LineApp:
         renderer.blank()
 
     def run(self, start: ThreadStart | None, source: str, prompt: str | None) -> int:
-        from codex_cli.ui.slash_commands import replay, review_hooks
+        from codex_cli.thread import thread_name
 
         self.header()
         for warning in self.hooks.discovered.warnings:
             self.warn(warning)
         if self.bypass_hook_trust:
-            from codex_cli.hooks import BYPASS_TRUST_WARNING
-
             self.warn(BYPASS_TRUST_WARNING)
-        review_hooks(self)
+        self.parts.review_hooks(self)
         self.open_behind(start, source)  # a CodexError there ends the run when it is reported: cli.main prints it
         try:
             if start is not None and start.resumed is not None:
                 if start.fork:
                     old_id = start.resumed.meta.id
-                    old_name = _thread_name(self.config.codex_home, old_id)
+                    old_name = thread_name(self.config.codex_home, old_id)
                     self.renderer.note(f"Thread forked from {old_name} ({old_id})" if old_name
                                        else f"Thread forked from {old_id}")
-                replay(self, start.resumed)
+                self.parts.replay(self, start.resumed)
             self._loop(prompt)
         except BaseException:
             if self._opening is not None:
                 self._opening.join()
                 opened = self._opened
-                if opened is not None and opened.bundle is not None:
-                    self._bundle = opened.bundle
-            if self._bundle is not None:
-                self._bundle.session.close()  # leave no sandbox placeholders or child processes behind
+                if opened is not None and opened.thread is not None:
+                    self._thread = opened.thread
+            if self._thread is not None:
+                self._thread.close(end=False)  # leave no sandbox placeholders or child processes behind
             raise
         return self.exit()
 
@@ -521,8 +449,6 @@ class LineApp:
 
     def _loop(self, prompt: str | None) -> None:
         """Read and run messages until /quit, Ctrl-D, or Ctrl-C on an empty prompt."""
-        from codex_cli.ui.slash_commands import dispatch
-
         pending = prompt
         while True:
             self._drain()
@@ -542,7 +468,7 @@ class LineApp:
             self.remember(text)
             try:
                 if text.strip().startswith("/") and not text.strip().startswith("//"):
-                    if dispatch(self, text.strip()):
+                    if self.parts.dispatch(self, text.strip()):
                         break
                 elif text.startswith("!") and len(text.strip()) > 1:
                     self.shell_command(text[1:].strip(), text)
@@ -684,8 +610,6 @@ class LineApp:
                             + self.renderer.pal.dim("/ end of transcript /") + "\n")
 
     def header(self) -> None:
-        from codex_cli.ui.slash_commands import permissions_label
-
         pal, config = self.renderer.pal, self.config
         self.renderer.line(f"{pal.bold('>_ Codex CLI (Python)')} {pal.dim(f'(v{VERSION})')}")
         effort = config.model_reasoning_effort or "default"
@@ -752,8 +676,9 @@ class LineApp:
 
     def exit(self) -> int:
         pal = self.renderer.pal
-        if self.bundle is not None:
-            session = self.session
+        thread = self.thread
+        if thread is not None:
+            session = thread.session
             self.close_session()
             usage = session.usage
             if usage.total_tokens or usage.input_tokens or usage.output_tokens:
@@ -765,11 +690,11 @@ class LineApp:
                 if usage.reasoning_output_tokens:
                     line += f" (reasoning {usage.reasoning_output_tokens:,})"
                 self.renderer.line(line)
-            if self.bundle is not None and self.bundle.rollout_path is not None and self.turns:
+            if thread.rollout_path is not None and self.turns:
                 self.renderer.line("To continue this session, run:")
                 self.renderer.line("  " + pal.cyan(f"codex resume {session.thread_id}"))
-                if self.thread_name:
-                    self.renderer.line(f"Or run codex resume and select {pal.cyan(self.thread_name)}.")
+                if thread.name:
+                    self.renderer.line(f"Or run codex resume and select {pal.cyan(thread.name)}.")
         self.renderer.set_title("")
         return 0
 
@@ -777,25 +702,28 @@ class LineApp:
 
     def submit(self, text: str) -> None:
         """Send one message as a turn and render it until it ends."""
-        from codex_cli.prompt_history import append_entry
         from codex_cli.session import text_message
 
-        append_entry(self.config.codex_home, self.session.thread_id, text,
-                     persistence=self.config.history_persistence, max_bytes=self.config.history_max_bytes)
-        items = [*self.pending_context, text_message("user", text)]
-        self.pending_context = []
-        if self.thread_name is None and self.turns == 0 and self.bundle is not None \
-                and self.bundle.rollout_path is not None:
-            self._name_thread(text)
-        self.run_turn(lambda: self.session.run_turn(items))
+        thread = self.thread
+        assert thread is not None
+        items = [text_message("user", text)]
+        if self.turns == 0:
+            thread.name_from_prompt(text, lambda title: self._named(thread, title))
+        self.run_turn(lambda: thread.run_turn(items, prompt=text))
+
+    def _named(self, thread: Thread, title: str) -> None:
+        """The title request named `thread` (on its own thread): the terminal title shows it."""
+        if self._thread is thread:
+            self.renderer.title_thread = title
 
     def review(self, prompt: str) -> None:
         """`/review`: a turn in a thread of its own (ux.md §8), with the reviewer's instructions and its findings
         shown as the UI renders them; the conversation then goes on where it was."""
-        from codex_cli.bootstrap import ThreadStart, build_session
+        from codex_cli.bootstrap import ThreadStart
         from codex_cli.protocol import WarningNotice
         from codex_cli.review import reviewer_config, showing_rendered_reviews
         from codex_cli.session import text_message
+        from codex_cli.thread import open_thread
 
         config = reviewer_config(self.config)
         rendered = showing_rendered_reviews(self._emit, priorities=True)
@@ -805,42 +733,17 @@ class LineApp:
                 rendered(event)
 
         start = ThreadStart(ephemeral=True, source="cli")  # no rollout: a review is not a thread to resume
-        bundle = build_session(config, originator=ORIGINATOR, emit=emit, start=start, approver=_UiApprover(self))
-        main, turns = self.bundle, self.turns
-        self.bundle = bundle  # the keys (Esc, approvals) act on the review while it runs
+        review = open_thread(config, start, originator=ORIGINATOR, client=CLIENT, emit=emit,
+                             approver=_UiApprover(self))
+        main, turns = self.thread, self.turns
+        self.thread = review  # the keys (Esc, approvals) act on the review while it runs
         try:
-            bundle.session.start()
-            self.run_turn(lambda: bundle.session.run_turn([text_message("user", prompt)]), label="Reviewing")
+            review.session.start()
+            self.run_turn(lambda: review.run_turn([text_message("user", prompt)]), label="Reviewing")
         finally:
-            bundle.session.close()
+            review.close()
             self._drain()
-            self.bundle, self.turns = main, turns
-
-    def _name_thread(self, prompt: str) -> None:
-        """Ask the model for the thread's name while its first turn runs (ux.md §9) and record it in
-        session_index.jsonl, where `codex resume` finds it. Not for the chat wire (codex-rs has none to follow)."""
-        from codex_cli import rollout
-
-        if self.config.model_provider.wire_api != "responses":
-            return
-        session, home, cancel = self.session, self.config.codex_home, self._closing
-
-        def name() -> None:
-            try:
-                title = session.thread_title(prompt, cancel)
-                if title is None or cancel.is_set() or self.thread_name is not None:  # /rename came first
-                    return
-                rollout.record_thread_name(home, session.thread_id, title)
-            except Exception:  # a name is a nicety: nothing about it may disturb the session
-                log.debug("naming thread %s failed", session.thread_id, exc_info=True)
-                return
-            if self.bundle is not None and self.session is session:
-                self.thread_name = self.renderer.title_thread = title
-
-        # Not a daemon: an interpreter exiting under a thread that is inside OpenSSL can crash; closing the session
-        # sets `cancel`, which ends the request at once.
-        self._naming = threading.Thread(target=name, name="thread-title")
-        self._naming.start()
+            self.thread, self.turns = main, turns
 
     def run_turn(self, work: Callable[[], TurnResult], label: str = "Working") -> TurnResult | None:
         """Run `work` (a session call) on a worker thread and render its events; the summary after."""
@@ -855,23 +758,16 @@ class LineApp:
         if not isinstance(result, TurnResult):
             return None
         if result.status == "completed":
-            session = self.session
-            window = _context_window(self.config)
-            left = context_left_percent(session.context_tokens(), window)
-            self.renderer.turn_summary(session.usage, time.monotonic() - started, left)
+            thread = self.thread
+            assert thread is not None
+            left = context_left_percent(thread.session.context_tokens(), thread.context_window())
+            self.renderer.turn_summary(thread.session.usage, time.monotonic() - started, left)
             self.turn_notifications(result)
         self.renderer.blank()
         return result
 
     def turn_notifications(self, result: TurnResult) -> None:
-        from codex_cli.notifications import notify_payload, run_notify, user_messages
-
-        session = self.session
-        if self.config.notify and session.turn_id is not None:
-            payload = notify_payload(thread_id=session.thread_id, turn_id=session.turn_id, cwd=self.config.cwd,
-                                     client=CLIENT, input_messages=user_messages(session.history),
-                                     last_message=result.last_agent_message)
-            run_notify(self.config.notify, payload, self.config.cwd)
+        """The desktop notification of a completed turn (the thread has run `notify`)."""
         self.notifier.notify("agent-turn-complete", result.last_agent_message or "Agent turn complete")
 
     def busy(self, work: Callable[[], object], label: str = "Working") -> object:
@@ -896,7 +792,7 @@ class LineApp:
                         return self._pump()
                     except KeyboardInterrupt:  # a SIGINT that did not come through the keyboard
                         self._interrupting = self._put_back = True
-                        self.session.interrupt()
+                        self._interrupt()
         finally:
             self.renderer.end_message()
             self.renderer.hide_input()
@@ -905,6 +801,11 @@ class LineApp:
                 # Stopped by the person: what they queued is theirs to edit and send again, not sent by itself.
                 self.buffer.set("\n".join([*self.queued, *([self.buffer.text] if self.buffer.text else [])]))
                 self.queued = []
+
+    def _interrupt(self) -> None:
+        thread = self.thread
+        if thread is not None:
+            thread.interrupt()  # the turn, or the `!cmd`
 
     def _pump(self) -> object:
         last = {"keys": 0.0, "tick": 0.0}
@@ -925,10 +826,8 @@ class LineApp:
             if self._opening is not None:
                 self._finish_opening()
         elif isinstance(message, PendingApproval):
-            from codex_cli.ui.approval_view import ask_approval
-
             self.renderer.set_title(self.renderer.titled("[ ! ] Action Required"))
-            ask_approval(self, message)
+            self.parts.ask_approval(self, message)
         else:
             if isinstance(message, ItemCompleted) and isinstance(message.item, AgentMessageItem) and message.item.text:
                 self.last_answer = message.item.text
@@ -967,7 +866,7 @@ class LineApp:
         if key.name in ("esc", "ctrl-c"):
             if not self._interrupting:
                 self._interrupting = self._put_back = True
-                self.session.interrupt()
+                self._interrupt()
             return
         if key.name in ("enter", "tab"):
             if buffer.text.strip():
@@ -1008,29 +907,17 @@ class LineApp:
             self.renderer.refresh()
 
     def shell_command(self, command: str, typed: str) -> None:
-        """`!cmd`: run it locally, show it, and tell the model about it with the next message."""
-        from codex_cli.prompt_history import append_entry
+        """`!cmd`: run it locally (Esc stops it), show it, and tell the model about it with the next message."""
         from codex_cli.protocol import CommandExecutionItem
-        from codex_cli.session import text_message
-        from codex_cli.shell import shell_argv, spawn_argv
 
-        append_entry(self.config.codex_home, self.session.thread_id, typed,
-                     persistence=self.config.history_persistence, max_bytes=self.config.history_max_bytes)
-        started = time.monotonic()
-        try:
-            proc = subprocess.run(spawn_argv(shell_argv(command)), cwd=self.config.cwd,
-                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=600)
-            output = (proc.stdout + proc.stderr).decode("utf-8", "replace")
-            code: int | None = proc.returncode
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            output, code = str(exc), None
-        duration = time.monotonic() - started
-        self.renderer.command(CommandExecutionItem("bang", command, output, code,
-                                                   "completed" if code == 0 else "failed"), verb="You ran")
+        thread = self.thread
+        assert thread is not None
+        ran = self.busy(lambda: thread.shell_command(command, typed=typed), label="Running")
+        if isinstance(ran, BaseException):
+            self.renderer.error(f"{type(ran).__name__}: {ran}")
+        elif isinstance(ran, CommandExecutionItem):
+            self.renderer.command(ran, verb="You ran")
         self.renderer.blank()
-        self.pending_context.append(text_message("user", (
-            f"<user_shell_command>\n<command>\n{command}\n</command>\n<result>\nExit code: {code}\n"
-            f"Duration: {duration:.4f} seconds\nOutput:\n{output}\n</result>\n</user_shell_command>")))
 
     def status_usage(self) -> tuple[str, str | None]:
         session = self.session
@@ -1040,19 +927,7 @@ class LineApp:
                   f"{compact_number(usage.output_tokens)} output)")
         if not usage.total_tokens and not usage.output_tokens:
             return tokens, None
-        window = _context_window(self.config)
+        window = self.thread.context_window() if self.thread is not None else 0
         used = session.context_tokens()
         left = context_left_percent(used, window)
         return tokens, f"{left}% left ({compact_number(used)} used / {compact_number(window * 95 // 100)})"
-
-
-def _context_window(config: Config) -> int:
-    from codex_cli.bootstrap import context_window  # loaded by then: the session was built with it
-
-    return context_window(config)
-
-
-def _thread_name(codex_home: Path, thread_id: str) -> str | None:
-    from codex_cli.rollout import thread_names
-
-    return thread_names(codex_home).get(thread_id.lower())

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from codex_cli.records import Record, replace
+from codex_cli.ui.line_ui import permissions_label
 
 if TYPE_CHECKING:
     from codex_cli.config import Config
@@ -25,7 +26,6 @@ __all__ = [
     "SlashCommand",
     "command_names",
     "dispatch",
-    "permissions_label",
     "pick_thread",
     "replay",
     "review_hooks",
@@ -55,23 +55,12 @@ class SlashCommand(Record):
     hidden: bool = False
 
 
-def permissions_label(config: Config) -> str:
-    """`Read Only (Ask for approval)`, `Workspace (Ask for approval)`, `Full Access`, as /status shows it."""
-    mode = {"read-only": "Read Only", "workspace-write": "Workspace", "danger-full-access": "Full Access"}.get(
-        config.sandbox_mode, config.sandbox_mode)
-    if config.sandbox_mode == "danger-full-access" and config.approval_policy == "never":
-        return mode
-    ask = {"on-request": "Ask for approval", "untrusted": "Ask for untrusted commands",
-           "on-failure": "Ask on failure", "never": "Never ask"}.get(config.approval_policy, config.approval_policy)
-    return f"{mode} ({ask})"
-
-
 def pick_thread(app: LineApp, cwd: Path | None, *, include_exec: bool = False) -> Path | None:
     """A numbered list of recorded interactive threads (and `codex exec` ones with `include_exec`); the chosen
     one's rollout path."""
     from codex_cli import rollout
 
-    current = app.session.thread_id if app.bundle is not None else None
+    current = app.session.thread_id if app.thread is not None else None
     threads = [t for t in rollout.list_threads(app.config.codex_home, cwd=cwd)
                if (include_exec or t.source != "exec") and t.first_user_message and t.id != current][:20]
     if not threads:
@@ -450,31 +439,34 @@ def _new(app: LineApp, args: str) -> bool:
 
 
 def _resume(app: LineApp, args: str) -> bool:
-    from codex_cli import rollout
-    from codex_cli.bootstrap import ThreadStart
+    from codex_cli.thread import ThreadNotFound, ThreadRef, thread_start
 
-    home, name = app.config.codex_home, args.strip()
+    name = args.strip()
     if name:
-        path = rollout.find_thread(home, name) if rollout.is_uuid(name) else rollout.find_thread_by_name(
-            home, name, cwd=None)
-        if path is None:
-            app.renderer.error(f"No saved session found with ID {name}.")
-            return False
+        ref = ThreadRef(name=name)
     else:
         picked = pick_thread(app, app.config.cwd)
         if picked is None:
             return False
-        path = picked
-    resumed = rollout.load_rollout(path)
+        ref = ThreadRef(path=picked)
+    try:
+        start = thread_start(app.config.codex_home, ref, source="cli")
+    except ThreadNotFound:
+        app.renderer.error(f"No saved session found with ID {name}.")
+        return False
+    resumed = start.resumed
+    assert resumed is not None
     app.close_session()
-    app.open(ThreadStart(resumed=resumed, source="cli"), "resume")
+    app.open(start, "resume")
     app.renderer.note(f"Resumed session {resumed.meta.id}")
     replay(app, resumed)
     return False
 
 
 def _compact(app: LineApp, args: str) -> bool:
-    app.run_turn(app.session.compact, label="Compacting")  # the session's event says "Context compacted"
+    thread = app.thread
+    assert thread is not None
+    app.run_turn(thread.compact, label="Compacting")  # the session's event says "Context compacted"
     return False
 
 
@@ -576,17 +568,16 @@ def _logout(app: LineApp, args: str) -> bool:
 
 def _fork(app: LineApp, args: str) -> bool:
     """`/fork`: a new thread that starts with this one's history (as `codex fork` does); this one stays as it was."""
-    from codex_cli import rollout
-    from codex_cli.bootstrap import ThreadStart
+    from codex_cli.thread import ThreadRef, thread_start
 
-    path = app.bundle.rollout_path if app.bundle is not None else None
+    path = app.thread.rollout_path if app.thread is not None else None
     if path is None or not path.exists():
         app.renderer.note("Nothing to fork yet: this thread has no recorded turn.")
         return False
     old_id, old_name = app.session.thread_id, app.thread_name
-    resumed = rollout.load_rollout(path)
+    start = thread_start(app.config.codex_home, ThreadRef(path=path), fork=True, source="cli")
     app.close_session()
-    app.open(ThreadStart(resumed=resumed, fork=True, source="cli"), "fork")
+    app.open(start, "fork")
     app.renderer.note(f"Thread forked from {old_name} ({old_id})" if old_name else f"Thread forked from {old_id}")
     app.renderer.dim_line(f"  New thread {app.session.thread_id}; `codex resume {old_id}` goes back to the other.")
     return False
@@ -594,20 +585,19 @@ def _fork(app: LineApp, args: str) -> bool:
 
 def _rename(app: LineApp, args: str) -> bool:
     """`/rename [NAME]`: the thread's name, as `codex resume` and the title show it."""
-    from codex_cli import rollout
-
     name = " ".join((args.strip() or app.ask("New name for this thread: ")).split())
     if not name:
         return False
-    if app.bundle is None or app.bundle.rollout_path is None:
+    thread = app.thread
+    if thread is None or not thread.is_recorded:
         app.renderer.error("This session is not recorded, so it has no name to keep.")
         return False
     try:
-        rollout.record_thread_name(app.config.codex_home, app.session.thread_id, name)
+        thread.rename(name)
     except OSError as exc:
         app.renderer.error(f"Could not rename the thread: {exc}")
         return False
-    app.thread_name = app.renderer.title_thread = name
+    app.renderer.title_thread = name
     app.renderer.note(f"Thread renamed to {name}")
     return False
 
