@@ -13,7 +13,7 @@ from codex_cli.auth import credentials_for_config
 from codex_cli.compaction import COMPACT_PROMPT, auto_compact_limit
 from codex_cli.config import CHATGPT_CODEX_BASE_URL, OPENAI_API_BASE_URL, Config
 from codex_cli.errors import NetworkError
-from codex_cli.model import ModelClient, ProviderSettings
+from codex_cli.model import ProviderSettings, ResponsesClient
 from codex_cli.model_family import find_family, request_shape, tool_output_budget
 from codex_cli.project_doc import (
     AgentsDoc,
@@ -148,13 +148,13 @@ def context_window(config: Config) -> int:
 
 def _model_client(
     config: Config, provider: ProviderSettings, thread_id: str, originator: str, client: tuple[str, str] | None
-) -> ModelClient:
+) -> ResponsesClient:
     """The client for the provider's wire API: Responses, or Chat Completions (`wire_api = "chat"`)."""
     if config.model_provider.wire_api == "chat":
         from codex_cli.chat_wire import ChatClient
 
         return ChatClient(provider, thread_id=thread_id, originator=originator, client=client)
-    return ModelClient(provider, thread_id=thread_id, originator=originator, client=client)
+    return ResponsesClient(provider, thread_id=thread_id, originator=originator, client=client)
 
 
 def _check_local_server(config: Config, provider: ProviderSettings) -> None:

@@ -1,7 +1,7 @@
 """The Chat Completions wire (`wire_api = "chat"`): one streamed `POST {base_url}/chat/completions` per sample,
 read into the same events as the Responses client, so the session, the tools and every front end are unchanged.
 
-`ChatClient` is a `ModelClient` (same headers, retry layers, idle timeout, cancellation and error texts) that
+`ChatClient` is a `ResponsesClient` (same headers, retry layers, idle timeout, cancellation and error texts) that
 translates the request and the answer:
 
 * request: the session's Responses-style body → `messages` (developer → `system`; consecutive user or system
@@ -30,10 +30,10 @@ from codex_cli.jsoncodec import decode_json, encode_json, join_surrogate_pairs, 
 from codex_cli.model import (
     Completed,
     IncompleteResponse,
-    ModelClient,
     OutputItemDone,
     ReasoningRawDelta,
     ResponseEvent,
+    ResponsesClient,
     StreamParser,
     TextDelta,
     failure_from_error,
@@ -420,8 +420,8 @@ def _freeform_input(arguments: str) -> str:
 # -- the client --------------------------------------------------------------------------------
 
 
-class ChatClient(ModelClient):
-    """A `ModelClient` for providers with `wire_api = "chat"`: `POST {base_url}/chat/completions`."""
+class ChatClient(ResponsesClient):
+    """A `ResponsesClient` for providers with `wire_api = "chat"`: `POST {base_url}/chat/completions`."""
 
     endpoint = "chat/completions"
 

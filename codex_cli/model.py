@@ -1,6 +1,7 @@
-"""The Responses API client: one streamed `POST {base_url}/responses` per sample, with both retry layers.
+"""The model client: the events a sample yields, the `ModelClient` protocol the session samples through, and the
+Responses API client (one streamed `POST {base_url}/responses` per sample, with both retry layers).
 
-`ModelClient.stream()` sends the body unchanged and yields typed events (wire.md §6). Failures
+`ResponsesClient.stream()` sends the body unchanged and yields typed events (wire.md §6). Failures
 follow wire.md §7: the request layer silently retries 5xx and transport errors; the stream
 layer re-runs the whole request after a `StreamRetry` event; every final failure is a
 `CodexError` with the §7.3 text. Fail-fast rules override 0.169: a refused connection is
@@ -52,6 +53,7 @@ __all__ = [
     "ReasoningSummaryDelta",
     "ReasoningSummaryPartAdded",
     "ResponseEvent",
+    "ResponsesClient",
     "StreamParser",
     "StreamRetry",
     "TextDelta",
@@ -264,7 +266,28 @@ class _Request(Record):
     new_parser: Callable[[], StreamParser]
 
 
-class ModelClient:
+class ModelClient(Protocol):
+    """What the session needs from a model client: `ResponsesClient`, `chat_wire.ChatClient`, or a scripted model
+    in tests."""
+
+    window_number: int  # the thread's context window, named in `x-codex-window-id`; the session bumps it
+
+    def stream(
+        self,
+        body: dict[str, object],
+        *,
+        turn_state: TurnState | None = None,
+        cancel: threading.Event | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[ResponseEvent]:
+        """Send `body` and yield its events; raise a CodexError when the sample fails for good. A set `cancel`
+        ends the stream early without raising."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ResponsesClient:
     """Streams Responses API calls for one thread; reusable across turns, thread-safe per call.
 
     Another wire API subclasses it: `endpoint`, `_prepare()` (body → bytes and a parser) and nothing else.
@@ -300,7 +323,7 @@ class ModelClient:
         if self._owns_client:
             self._client.close()
 
-    def __enter__(self) -> ModelClient:
+    def __enter__(self) -> ResponsesClient:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

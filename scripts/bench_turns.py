@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark one `codex exec` turn of N shell calls against the instant fake model, ours vs codex-rs.
 
-Usage: python scripts/bench_turns.py [--codex-rs PATH] [--runs N] [--calls N] [--wire responses|chat]
-                                     [--empty-home | --profile-cost S]
+Usage: python scripts/bench_turns.py [--codex-rs PATH] [--before CMD] [--runs N] [--calls N]
+                                     [--wire responses|chat] [--empty-home | --profile-cost S]
 
 Each run starts a fresh fake server (scripts/fake_responses.py) whose script answers with one
 `exec_command` call per request (`echo step <i>`) and then a final message, a temp CODEX_HOME whose
@@ -21,8 +21,10 @@ Measured per run: wall time (spawn to exit), CPU time (user + system of the chil
 waited for, from os.wait4), peak RSS (ru_maxrss of that rusage) and start-to-first-request (the fake
 server's arrival time of the first model request minus the spawn time). The CLIs take turns run by run, so a
 change in the machine's load hits both. The table shows medians and, under them, the spread (lowest-highest); the
-last lines are ratios ours / codex-rs next to the issue's targets. A report for people: nothing is asserted, but a
-run that does not finish the script is flagged.
+last lines are ratios ours / codex-rs next to the issue's targets. `--before CMD` takes turns with another build of
+our CLI (an older checkout's `codex.py`, run by the same Python) and prints ours / before: a change must not slow
+start-to-first-request by more than 5%. A report for people: nothing is asserted, but a run that does not finish
+the script is flagged.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ _METRICS = (
     ("rss_mb", "peak RSS MB", 0.25),
     ("first_ms", "first request ms", 0.65),
 )
+TARGET_BEFORE_RATIO = 1.05  # ours / --before, for start-to-first-request: within 5% of the build compared with
 # The `--profile-cost` login profile: slow, and leaving behind what a real one does (a variable, a function).
 _PROFILE = """echo run >> "$HOME/profile-runs"
 sleep {seconds}
@@ -199,8 +202,8 @@ def _summary(samples: Sequence[Sample]) -> dict[str, float]:
 
 
 def _bench(commands: dict[str, list[str]], args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    """Run every CLI `args.runs` times, taking turns (ours, codex-rs, ours, ...): on a shared machine the load
-    changes from minute to minute, and a block of runs per CLI would compare two different machines."""
+    """Run every CLI `args.runs` times, taking turns (ours, codex-rs, codex-rs, ours, ...): on a shared machine the
+    load changes from minute to minute, and a block of runs per CLI would compare two different machines."""
     wire = WIRES[args.wire]
     home_mode = "profile" if args.profile_cost is not None else "empty" if args.empty_home else "real"
 
@@ -212,9 +215,11 @@ def _bench(commands: dict[str, list[str]], args: argparse.Namespace) -> dict[str
         for command in commands.values():
             once(command)  # page cache, .pyc files
     samples: dict[str, list[Sample]] = {name: [] for name in commands}
+    names = list(commands)
     for number in range(args.runs):
-        for name, command in commands.items():
-            sample = once(command)
+        shift = number % len(names)  # who goes first changes run by run: going first or last costs something
+        for name in names[shift:] + names[:shift]:
+            sample = once(commands[name])
             samples[name].append(sample)
             if args.verbose:
                 print(f"  {name} run {number + 1}: {sample}")
@@ -245,6 +250,14 @@ def _print_ratios(ours: dict[str, float], theirs: dict[str, float]) -> None:
         print(f"  {title:<18} {ratio:6.2f}x   {goal}")
 
 
+def _print_before_ratios(ours: dict[str, float], before: dict[str, float]) -> None:
+    print("\nratios ours / before:")
+    for key, title, _ in _METRICS:
+        ratio = ours[key] / before[key] if before[key] else float("nan")
+        goal = f"≤ {TARGET_BEFORE_RATIO:.2f}x " + ("met" if ratio <= TARGET_BEFORE_RATIO else "MISSED")
+        print(f"  {title:<18} {ratio:6.2f}x   {goal if key == 'first_ms' else ''}".rstrip())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="bench_turns.py",
@@ -256,6 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--codex", metavar="CMD", default=shlex.join([sys.executable, str(ROOT / "codex.py")]),
         help="our CLI as a shell-quoted command (default: this Python running codex.py)",
     )
+    parser.add_argument("--before", metavar="CMD",
+                        help="another build of our CLI to take turns with, as a shell-quoted command run by the same "
+                        "Python as --codex (e.g. an older checkout's codex.py)")
     parser.add_argument("--runs", type=int, default=5, metavar="N", help="measured runs per CLI (default: 5)")
     parser.add_argument("--warmup", type=int, default=1, metavar="N", help="unmeasured runs first (default: 1)")
     parser.add_argument("--calls", type=int, default=20, metavar="N", help="shell calls per turn (default: 20)")
@@ -277,10 +293,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             else "empty HOME" if args.empty_home else f"HOME={os.environ.get('HOME', '')}")
     print(f"{args.calls} shell calls, {args.wire} wire, {home}, median of {args.runs} runs (spread below)")
     commands = {"ours": shlex.split(args.codex)}
+    if args.before:
+        commands["before"] = shlex.split(args.before)
     if args.codex_rs:
         commands["codex-rs"] = [args.codex_rs]
     rows = _bench(commands, args)
     _print_table(rows)
+    if args.before:
+        _print_before_ratios(rows["ours"], rows["before"])
     if args.codex_rs:
         _print_ratios(rows["ours"], rows["codex-rs"])
     return 0

@@ -34,7 +34,7 @@ from codex_cli.auth import (
 )
 from codex_cli.errors import AuthError
 from codex_cli.login import LoginSettings
-from codex_cli.model import ModelClient, ProviderSettings
+from codex_cli.model import ProviderSettings, ResponsesClient
 
 THREAD = "01a2127e-83eb-7a81-9fe2-508756c34f9a"
 BODY: dict[str, object] = {"model": "gpt-5.5", "stream": True, "input": [], "store": False}
@@ -374,7 +374,7 @@ def test_last_refresh_with_nanoseconds_parses() -> None:
 
 def model_request(server: FakeResponsesServer, manager: AuthManager) -> list[Any]:
     settings = ProviderSettings(base_url=server.base_url, auth=manager, request_max_retries=0, stream_max_retries=0)
-    with ModelClient(settings, thread_id=THREAD) as client:
+    with ResponsesClient(settings, thread_id=THREAD) as client:
         return list(client.stream(BODY))
 
 

@@ -30,13 +30,13 @@ from codex_cli.jsoncodec import _encode_stdlib, decode_json, encode_json
 from codex_cli.model import (
     Completed,
     IncompleteResponse,
-    ModelClient,
     OutputItemAdded,
     OutputItemDone,
     ProviderSettings,
     ReasoningSummaryDelta,
     ReasoningSummaryPartAdded,
     ResponseEvent,
+    ResponsesClient,
     StreamRetry,
     TextDelta,
     TurnState,
@@ -65,9 +65,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @contextmanager
-def model_client(base_url: str, **settings: Any) -> Iterator[ModelClient]:
+def model_client(base_url: str, **settings: Any) -> Iterator[ResponsesClient]:
     settings.setdefault("bearer_token", "sk-test")
-    with ModelClient(ProviderSettings(base_url=base_url, **settings), thread_id=THREAD) as client:
+    with ResponsesClient(ProviderSettings(base_url=base_url, **settings), thread_id=THREAD) as client:
         yield client
 
 
@@ -728,7 +728,7 @@ def test_tls_bad_ca_file_is_an_immediate_error(
     path, message = _write_bad(tmp_path, kind, ca)
     monkeypatch.setenv(variable, str(path))
     # The bundle is read by the first HTTPS connection (a plain-http model never needs it), and fails it at once.
-    with ModelClient(ProviderSettings(base_url="https://127.0.0.1:1/v1"), thread_id=THREAD) as client:
+    with ResponsesClient(ProviderSettings(base_url="https://127.0.0.1:1/v1"), thread_id=THREAD) as client:
         with pytest.raises(TLSError) as info:
             list(client.stream(BODY))
     assert info.value.message.startswith(message.format(var=variable))

@@ -21,10 +21,10 @@ from codex_cli.errors import ApiError  # noqa: E402
 from codex_cli.model import (  # noqa: E402
     HIGH_DEMAND,
     MAX_RETRY_WAIT,
-    ModelClient,
     OutputItemDone,
     ProviderSettings,
     ResponseEvent,
+    ResponsesClient,
     StreamRetry,
     retry_after_seconds,
 )
@@ -35,8 +35,9 @@ NOW = 1_700_000_000.0
 TOO_MANY = "exceeded retry limit, last status: 429 Too Many Requests"
 
 
-def _client(server: FakeResponsesServer, **settings: Any) -> ModelClient:
-    return ModelClient(ProviderSettings(base_url=server.base_url, bearer_token="sk-test", **settings), thread_id="t")
+def _client(server: FakeResponsesServer, **settings: Any) -> ResponsesClient:
+    provider = ProviderSettings(base_url=server.base_url, bearer_token="sk-test", **settings)
+    return ResponsesClient(provider, thread_id="t")
 
 
 def _events(server: FakeResponsesServer, **settings: Any) -> list[ResponseEvent]:

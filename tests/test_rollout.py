@@ -20,7 +20,7 @@ from codex_cli.compaction import (
     replacement_history,
     retained_user_messages,
 )
-from codex_cli.model import ModelClient, ProviderSettings
+from codex_cli.model import ProviderSettings, ResponsesClient
 from codex_cli.protocol import AgentMessageItem, ItemCompleted, TurnCompleted, TurnStarted, Usage
 from codex_cli.rollout import RolloutRecorder, SessionMeta, load_rollout
 from codex_cli.session import ContextSettings, RequestSettings, Session
@@ -390,7 +390,7 @@ def test_session_compact_replaces_history_and_is_recorded(tmp_path: Path, fake_s
     events: list[object] = []
     session = Session(
         thread_id=thread_id,
-        model=ModelClient(ProviderSettings(base_url=server.base_url, request_max_retries=0, stream_max_retries=0),
+        model=ResponsesClient(ProviderSettings(base_url=server.base_url, request_max_retries=0, stream_max_retries=0),
                           thread_id=thread_id),
         tools=ToolRunner(ToolSettings("danger-full-access", (tmp_path,), shell.EnvPolicy(), {})),
         request=RequestSettings(model="m"),
