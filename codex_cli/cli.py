@@ -138,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if found is None:
             parser.print_help()
             return 0
+        from codex_cli.logs import start_logging
+
+        start_logging(os.environ, command=found.partition(":")[0])  # the one debug switch: CODEX_LOG (RUST_LOG)
         run = functools.partial(_run_handler, found, args)
     status = _run_reporting_errors(run)
     exit_status.append(status)

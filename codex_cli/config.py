@@ -6,7 +6,7 @@ Layers, lowest first: system `/etc/codex/config.toml`, user `$CODEX_HOME/config.
 project `.codex/config.toml` files (root → cwd), then the session flags (`-c`, `--enable/--disable`).
 Tables merge key by key; arrays and scalars replace. Dedicated flags (`-m`, `-s`, `-a`, `--oss`, the bypass
 flag) win over everything and apply to the typed fields only. Every message names file:line:col; the key
-schema and the position scanner live in `config_keys`.
+schema lives in `config_keys`, the feature registry in `features`, the position scanner in `toml_positions`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,26 @@ from types import MappingProxyType
 from typing import Literal, TypeAlias, cast
 
 from codex_cli import config_keys as keys
-from codex_cli.config_keys import KeyPath, KeySpot, SchemaIssue
+from codex_cli.config_keys import SchemaIssue
 from codex_cli.errors import ConfigError, UsageError
+from codex_cli.features import FEATURE_ALIASES, FEATURES, resolve_features
 from codex_cli.project_doc import find_project_root
 from codex_cli.records import Record, field
+from codex_cli.toml_doc import (
+    KeyPath,
+    bool_at,
+    dotted,
+    get_in,
+    int_at,
+    int_or,
+    merge,
+    parse_toml,
+    set_nested,
+    str_at,
+    str_map_at,
+    strs_at,
+)
+from codex_cli.toml_positions import KeySpot, scan_key_spots, snippet, syntax_error_position
 
 __all__ = [
     "APPROVAL_POLICIES",
@@ -203,7 +219,7 @@ def parse_override(raw: str) -> tuple[list[str], object]:
     if not key:
         raise UsageError(f"Empty key in override: {raw}", hint)
     try:
-        parsed: Doc = keys.parse_toml(f"_x = {value}")
+        parsed: Doc = parse_toml(f"_x = {value}")
     except ValueError:
         parsed = {}
     result = parsed["_x"] if list(parsed) == ["_x"] else value.strip("\"'")
@@ -239,11 +255,11 @@ def _read_layer(path: Path, label: str, schema: keys.Table, env: Mapping[str, st
         reason = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
         raise ConfigError(f"Error loading config.toml: cannot read {path}: {reason}.", "Fix the file.") from exc
     try:
-        doc = keys.parse_toml(text)
+        doc = parse_toml(text)
     except ValueError as exc:
         raise _syntax_error(path, text, exc) from exc
     doc = cast(Doc, keys.map_path_values(doc, schema, _path_resolver(path.parent, env)))
-    return _Layer(f"{label} ({path})", doc, schema, path, text, keys.scan_key_spots(text))
+    return _Layer(f"{label} ({path})", doc, schema, path, text, scan_key_spots(text))
 
 
 def _path_resolver(base: Path, env: Mapping[str, str]) -> _Resolver:
@@ -256,9 +272,9 @@ def _path_resolver(base: Path, env: Mapping[str, str]) -> _Resolver:
 
 
 def _syntax_error(path: Path, text: str, exc: ValueError) -> ConfigError:
-    line, col, message = keys.syntax_error_position(text, str(exc))
+    line, col, message = syntax_error_position(text, str(exc))
     return ConfigError(
-        f"Error loading config.toml:\n{path}:{line}:{col}: {message}\n{keys.snippet(text, line, col, 1)}",
+        f"Error loading config.toml:\n{path}:{line}:{col}: {message}\n{snippet(text, line, col, 1)}",
         f"Fix the TOML syntax at line {line} of {path}.",
     )
 
@@ -269,14 +285,14 @@ def _session_layer(overrides: CliOverrides, env: Mapping[str, str]) -> _Layer:
     origins: list[tuple[KeyPath, str]] = []
     for raw in overrides.config_overrides:
         path, value = parse_override(raw)
-        keys.set_nested(doc, path, value)
+        set_nested(doc, path, value)
         origins.append((tuple(path), f"-c/--config override `{raw}`"))
     for flag, names, state in (("--enable", overrides.enable, True), ("--disable", overrides.disable, False)):
         for name in names:
-            canonical = keys.FEATURE_ALIASES.get(name, name)
-            if canonical not in keys.FEATURES:
+            canonical = FEATURE_ALIASES.get(name, name)
+            if canonical not in FEATURES:
                 raise UsageError(f"Unknown feature flag: {name}", "Run `codex features list` to see the known names.")
-            keys.set_nested(doc, ["features", canonical], state)
+            set_nested(doc, ["features", canonical], state)
             origins.append((("features", canonical), f"{flag} {name}"))
     doc = cast(Doc, keys.map_path_values(doc, keys.TOP_SCHEMA, _path_resolver(Path.cwd(), env)))
     return _Layer("session-flags", doc, origins=tuple(origins))
@@ -289,7 +305,7 @@ def _session_layer(overrides: CliOverrides, env: Mapping[str, str]) -> _Layer:
 def _merge_all(layers: list[_Layer]) -> Doc:
     merged: Doc = {}
     for layer in layers:
-        merged = keys.merge(merged, layer.doc)
+        merged = merge(merged, layer.doc)
     return merged
 
 
@@ -343,7 +359,7 @@ def _key_error(
 
 
 def _type_error(layers: list[_Layer], issue: SchemaIssue) -> ConfigError:
-    name = keys.dotted(issue.path)
+    name = dotted(issue.path)
     fix = f"Change `{name}` to {issue.expected}{{source}}, or remove it."
     return _key_error(layers, issue.path, f"{issue.message} in `{name}`", fix)
 
@@ -371,7 +387,7 @@ def _unknown_keys(layers: list[_Layer], strict: bool) -> list[str]:
         return []
     if strict:
         raise _unknown_key_error(*found[0])
-    lines = sorted((keys.dotted(path), layer.label) for layer, path in found)
+    lines = sorted((dotted(path), layer.label) for layer, path in found)
     count = len(lines)
     text = [
         f"Codex is ignoring {count} unrecognized configuration setting{'s' if count > 1 else ''}. "
@@ -384,7 +400,7 @@ def _unknown_keys(layers: list[_Layer], strict: bool) -> list[str]:
 
 
 def _unknown_key_error(layer: _Layer, path: KeyPath) -> ConfigError:
-    name = keys.dotted(path)
+    name = dotted(path)
     hint = "Remove the setting or fix its name (without --strict-config it is only a warning)."
     if layer.file is None:
         flag = next((o for p, o in reversed(layer.origins) if _related(p, path)), "-c/--config override")
@@ -394,7 +410,7 @@ def _unknown_key_error(layer: _Layer, path: KeyPath) -> ConfigError:
         return ConfigError(f"Error loading config.toml:\n{layer.file}: unknown configuration field `{name}`", hint)
     return ConfigError(
         f"Error loading config.toml:\n{layer.file}:{spot.line}:{spot.col}: unknown configuration field `{name}`\n"
-        + keys.snippet(layer.text, spot.line, spot.col, spot.length),
+        + snippet(layer.text, spot.line, spot.col, spot.length),
         hint,
     )
 
@@ -405,7 +421,7 @@ def _unknown_key_error(layer: _Layer, path: KeyPath) -> ConfigError:
 
 def _profile_layer(name: str, from_flag: bool, home: Path, base: list[_Layer], env: Mapping[str, str]) -> _Layer | None:
     """`[profiles.NAME]` or `$CODEX_HOME/NAME.config.toml`; both at once is an error."""
-    table = keys.get_in(_merge_all(base), "profiles", name)
+    table = get_in(_merge_all(base), "profiles", name)
     file = home / f"{name}.config.toml" if _PROFILE_NAME.fullmatch(name) else None
     if isinstance(table, dict) and file is not None and file.is_file():
         where, _ = _locate(base, ("profiles", name), value=False)
@@ -442,7 +458,7 @@ class _Project(Record):
 
 def _project(cwd: Path, home: Path, settings: Doc, env: Mapping[str, str]) -> _Project:
     """Find the project root and its `.codex/config.toml` files; load them only when the project is trusted."""
-    markers = keys.strs_at(settings, "project_root_markers")
+    markers = strs_at(settings, "project_root_markers")
     markers = (".git",) if markers is None else markers
     real_cwd = cwd.resolve()
     root = find_project_root(real_cwd, markers) or real_cwd
@@ -450,7 +466,7 @@ def _project(cwd: Path, home: Path, settings: Doc, env: Mapping[str, str]) -> _P
     projects = settings.get("projects")
     level: Literal["trusted", "untrusted"] | None = None
     for directory in (real_cwd, root, git_root):
-        found = keys.get_in(projects, str(directory), "trust_level")
+        found = get_in(projects, str(directory), "trust_level")
         if found == "trusted" or found == "untrusted":
             level = found
             break
@@ -487,10 +503,10 @@ def _project(cwd: Path, home: Path, settings: Doc, env: Mapping[str, str]) -> _P
 def _strip_denylisted(doc: Doc) -> list[str]:
     removed = []
     for path in keys.PROJECT_DENYLIST:
-        parent = keys.get_in(doc, *cast(tuple[str, ...], path[:-1])) if len(path) > 1 else doc
+        parent = get_in(doc, *cast(tuple[str, ...], path[:-1])) if len(path) > 1 else doc
         if isinstance(parent, dict) and path[-1] in parent:
             del parent[path[-1]]
-            removed.append(keys.dotted(path))
+            removed.append(dotted(path))
     return sorted(removed)
 
 
@@ -504,7 +520,7 @@ def _builtin_providers(doc: Doc, env: Mapping[str, str]) -> dict[str, ModelProvi
     )
     return {
         "openai": ModelProviderInfo(
-            "openai", "OpenAI", keys.str_at(doc, "openai_base_url"), requires_openai_auth=True, supports_websockets=True
+            "openai", "OpenAI", str_at(doc, "openai_base_url"), requires_openai_auth=True, supports_websockets=True
         ),
         "ollama": ModelProviderInfo("ollama", "gpt-oss", oss_url or "http://localhost:11434/v1"),
         "lmstudio": ModelProviderInfo("lmstudio", "gpt-oss", oss_url or "http://localhost:1234/v1"),
@@ -513,7 +529,7 @@ def _builtin_providers(doc: Doc, env: Mapping[str, str]) -> dict[str, ModelProvi
 
 def _providers(doc: Doc, layers: list[_Layer], env: Mapping[str, str]) -> dict[str, ModelProviderInfo]:
     providers = _builtin_providers(doc, env)
-    user = keys.get_in(doc, "model_providers")
+    user = get_in(doc, "model_providers")
     user = user if isinstance(user, dict) else {}
     reserved = sorted(pid for pid in user if pid in providers)
     if reserved:
@@ -533,7 +549,7 @@ def _providers(doc: Doc, layers: list[_Layer], env: Mapping[str, str]) -> dict[s
 
 def _user_provider(pid: str, t: Doc, layers: list[_Layer]) -> ModelProviderInfo:
     path: KeyPath = ("model_providers", pid)
-    if not keys.str_at(t, "name"):
+    if not str_at(t, "name"):
         raise _key_error(
             layers,
             path,
@@ -541,11 +557,11 @@ def _user_provider(pid: str, t: Doc, layers: list[_Layer]) -> ModelProviderInfo:
             'Add `name = "..."` to the provider table{source}.',
             value=False,
         )
-    auth = keys.get_in(t, "auth")
+    auth = get_in(t, "auth")
     auth_command = None
     if isinstance(auth, dict):
         clash = next((k for k in ("env_key", "experimental_bearer_token", "requires_openai_auth") if t.get(k)), None)
-        if clash or not keys.str_at(t, "auth", "command"):
+        if clash or not str_at(t, "auth", "command"):
             problem = f"cannot be combined with {clash}" if clash else "needs a `command`"
             raise _key_error(
                 layers,
@@ -554,25 +570,25 @@ def _user_provider(pid: str, t: Doc, layers: list[_Layer]) -> ModelProviderInfo:
                 "Keep either `auth` or the other credential setting{source}.",
                 value=False,
             )
-        auth_command = (cast(str, auth["command"]), *(keys.strs_at(t, "auth", "args") or ()))
+        auth_command = (cast(str, auth["command"]), *(strs_at(t, "auth", "args") or ()))
     return ModelProviderInfo(
         id=pid,
         name=cast(str, t["name"]),
-        base_url=keys.str_at(t, "base_url") or OPENAI_API_BASE_URL,
-        env_key=keys.str_at(t, "env_key"),
-        env_key_instructions=keys.str_at(t, "env_key_instructions"),
-        experimental_bearer_token=keys.str_at(t, "experimental_bearer_token"),
+        base_url=str_at(t, "base_url") or OPENAI_API_BASE_URL,
+        env_key=str_at(t, "env_key"),
+        env_key_instructions=str_at(t, "env_key_instructions"),
+        experimental_bearer_token=str_at(t, "experimental_bearer_token"),
         auth_command=auth_command,
-        wire_api=cast(Literal["responses", "chat"], keys.str_at(t, "wire_api") or "responses"),
-        query_params=keys.str_map_at(t, "query_params"),
-        http_headers=keys.str_map_at(t, "http_headers"),
-        env_http_headers=keys.str_map_at(t, "env_http_headers"),
-        request_max_retries=min(keys.int_or(t, "request_max_retries", 4), _RETRY_CAP),
-        stream_max_retries=min(keys.int_or(t, "stream_max_retries", 5), _RETRY_CAP),
-        stream_idle_timeout_ms=keys.int_or(t, "stream_idle_timeout_ms", 300_000),
-        websocket_connect_timeout_ms=keys.int_or(t, "websocket_connect_timeout_ms", 15_000),
-        requires_openai_auth=keys.bool_at(t, "requires_openai_auth", default=False),
-        supports_websockets=keys.bool_at(t, "supports_websockets", default=False),
+        wire_api=cast(Literal["responses", "chat"], str_at(t, "wire_api") or "responses"),
+        query_params=str_map_at(t, "query_params"),
+        http_headers=str_map_at(t, "http_headers"),
+        env_http_headers=str_map_at(t, "env_http_headers"),
+        request_max_retries=min(int_or(t, "request_max_retries", 4), _RETRY_CAP),
+        stream_max_retries=min(int_or(t, "stream_max_retries", 5), _RETRY_CAP),
+        stream_idle_timeout_ms=int_or(t, "stream_idle_timeout_ms", 300_000),
+        websocket_connect_timeout_ms=int_or(t, "websocket_connect_timeout_ms", 15_000),
+        requires_openai_auth=bool_at(t, "requires_openai_auth", default=False),
+        supports_websockets=bool_at(t, "supports_websockets", default=False),
     )
 
 
@@ -583,9 +599,9 @@ def _select_provider(
     if overrides.model_provider:
         pid = overrides.model_provider
     elif overrides.oss:
-        pid, key = keys.str_at(doc, "oss_provider") or "ollama", ("oss_provider",)
+        pid, key = str_at(doc, "oss_provider") or "ollama", ("oss_provider",)
     else:
-        pid, key = keys.str_at(doc, "model_provider") or "openai", ("model_provider",)
+        pid, key = str_at(doc, "model_provider") or "openai", ("model_provider",)
     if pid == "ollama-chat":
         raise _key_error(
             layers,
@@ -606,7 +622,7 @@ def _select_provider(
 
 def _base_instructions(doc: Doc, layers: list[_Layer]) -> str | None:
     for key in ("model_instructions_file", "experimental_instructions_file"):
-        file = keys.str_at(doc, key)
+        file = str_at(doc, key)
         if file is None:
             continue
         try:
@@ -619,7 +635,7 @@ def _base_instructions(doc: Doc, layers: list[_Layer]) -> str | None:
                 f"failed to read model instructions file {file}: {reason}",
                 f"Fix the path in `{key}`{{source}} or remove the setting.",
             ) from exc
-    return keys.str_at(doc, "base_instructions") or keys.str_at(doc, "instructions")
+    return str_at(doc, "base_instructions") or str_at(doc, "instructions")
 
 
 def _user_instructions(home: Path) -> str | None:
@@ -635,8 +651,8 @@ def _user_instructions(home: Path) -> str | None:
 
 
 def _web_search(doc: Doc, sandbox: SandboxMode) -> Literal["disabled", "cached", "indexed", "live"]:
-    mode = keys.str_at(doc, "web_search")
-    tool = keys.get_in(doc, "tools", "web_search")
+    mode = str_at(doc, "web_search")
+    tool = get_in(doc, "tools", "web_search")
     if mode is None and isinstance(tool, bool):
         mode = "live" if tool else "disabled"
     if mode is None:
@@ -646,21 +662,21 @@ def _web_search(doc: Doc, sandbox: SandboxMode) -> Literal["disabled", "cached",
 
 def _sandbox_workspace_write(table: object) -> SandboxWorkspaceWrite:
     return SandboxWorkspaceWrite(
-        writable_roots=tuple(Path(p) for p in keys.strs_at(table, "writable_roots") or ()),
-        network_access=keys.bool_at(table, "network_access", default=False),
-        exclude_tmpdir_env_var=keys.bool_at(table, "exclude_tmpdir_env_var", default=False),
-        exclude_slash_tmp=keys.bool_at(table, "exclude_slash_tmp", default=False),
+        writable_roots=tuple(Path(p) for p in strs_at(table, "writable_roots") or ()),
+        network_access=bool_at(table, "network_access", default=False),
+        exclude_tmpdir_env_var=bool_at(table, "exclude_tmpdir_env_var", default=False),
+        exclude_slash_tmp=bool_at(table, "exclude_slash_tmp", default=False),
     )
 
 
 def _shell_environment_policy(table: object) -> ShellEnvironmentPolicy:
     return ShellEnvironmentPolicy(
-        inherit=cast(Literal["all", "core", "none"], keys.str_at(table, "inherit") or "all"),
-        ignore_default_excludes=keys.bool_at(table, "ignore_default_excludes", default=True),
-        exclude=keys.strs_at(table, "exclude") or (),
-        include_only=keys.strs_at(table, "include_only") or (),
-        set=keys.str_map_at(table, "set"),
-        experimental_use_profile=keys.bool_at(table, "experimental_use_profile", default=False),
+        inherit=cast(Literal["all", "core", "none"], str_at(table, "inherit") or "all"),
+        ignore_default_excludes=bool_at(table, "ignore_default_excludes", default=True),
+        exclude=strs_at(table, "exclude") or (),
+        include_only=strs_at(table, "include_only") or (),
+        set=str_map_at(table, "set"),
+        experimental_use_profile=bool_at(table, "experimental_use_profile", default=False),
     )
 
 
@@ -673,10 +689,10 @@ def _check_flag(value: str | None, allowed: tuple[str, ...], flag: str) -> None:
 def _policies(doc: Doc, overrides: CliOverrides, trusted: bool) -> tuple[ApprovalPolicy, SandboxMode]:
     if overrides.bypass_approvals_and_sandbox:
         return "never", "danger-full-access"
-    approval = overrides.approval_policy or keys.str_at(doc, "approval_policy") or "on-request"
+    approval = overrides.approval_policy or str_at(doc, "approval_policy") or "on-request"
     # A trusted project may be written to (and asks for more), as in codex-rs; any other stays read-only.
     default = "workspace-write" if trusted else "read-only"
-    sandbox = overrides.sandbox_mode or keys.str_at(doc, "sandbox_mode") or default
+    sandbox = overrides.sandbox_mode or str_at(doc, "sandbox_mode") or default
     return cast(ApprovalPolicy, approval), cast(SandboxMode, sandbox)
 
 
@@ -689,7 +705,7 @@ def _skill_entries(layers: list[_Layer]) -> tuple[Mapping[str, object], ...]:
     a project's .codex/config.toml cannot turn skills on or off). An entry without `enabled` is an error anywhere."""
     entries: list[Mapping[str, object]] = []
     for layer in layers:
-        found = keys.get_in(layer.doc, "skills", "config")
+        found = get_in(layer.doc, "skills", "config")
         if not isinstance(found, list):
             continue
         for index, entry in enumerate(found):
@@ -729,7 +745,7 @@ def load_config(
     base = [layer for layer in (system, user, session) if layer is not None]
     base_doc = _merge_all(base)
     _check(base, base_doc, only=("profile", "profiles"))
-    profile_name = overrides.profile or keys.str_at(base_doc, "profile")
+    profile_name = overrides.profile or str_at(base_doc, "profile")
     profile = None
     if profile_name is not None:
         profile = _profile_layer(profile_name, overrides.profile is not None, home, base, env)
@@ -759,45 +775,45 @@ def _build(
     providers = _providers(doc, layers, env)
     provider_id = _select_provider(doc, overrides, providers, layers)
     oss_model = _DEFAULT_OSS_MODELS.get(provider_id) if overrides.oss else None
-    features, feature_notes = keys.resolve_features(keys.get_in(doc, "features"))
+    features, feature_notes = resolve_features(get_in(doc, "features"))
     approval, sandbox = _policies(doc, overrides, project.trust == "trusted")
     return Config(
         codex_home=home,
         cwd=cwd,
         config_path=home / "config.toml",
         profile=profile,
-        model=overrides.model or keys.str_at(doc, "model") or oss_model or DEFAULT_MODEL,
+        model=overrides.model or str_at(doc, "model") or oss_model or DEFAULT_MODEL,
         model_provider_id=provider_id,
         model_provider=providers[provider_id],
         model_providers=MappingProxyType(providers),
         approval_policy=approval,
         sandbox_mode=sandbox,
-        sandbox_workspace_write=_sandbox_workspace_write(keys.get_in(doc, "sandbox_workspace_write")),
-        shell_environment_policy=_shell_environment_policy(keys.get_in(doc, "shell_environment_policy")),
+        sandbox_workspace_write=_sandbox_workspace_write(get_in(doc, "sandbox_workspace_write")),
+        shell_environment_policy=_shell_environment_policy(get_in(doc, "shell_environment_policy")),
         base_instructions=_base_instructions(doc, layers),
-        developer_instructions=keys.str_at(doc, "developer_instructions"),
+        developer_instructions=str_at(doc, "developer_instructions"),
         user_instructions=_user_instructions(home),
-        project_doc_max_bytes=keys.int_or(doc, "project_doc_max_bytes", 32768),
-        project_doc_fallback_filenames=keys.strs_at(doc, "project_doc_fallback_filenames") or (),
+        project_doc_max_bytes=int_or(doc, "project_doc_max_bytes", 32768),
+        project_doc_fallback_filenames=strs_at(doc, "project_doc_fallback_filenames") or (),
         project_root_markers=project.markers,
         project_root=project.root,
         project_trust=project.trust,
-        model_reasoning_effort=keys.str_at(doc, "model_reasoning_effort"),
-        model_reasoning_summary=keys.str_at(doc, "model_reasoning_summary"),
-        model_verbosity=keys.str_at(doc, "model_verbosity"),
-        model_context_window=keys.int_at(doc, "model_context_window"),
-        model_auto_compact_token_limit=keys.int_at(doc, "model_auto_compact_token_limit"),
-        tool_output_token_limit=keys.int_at(doc, "tool_output_token_limit"),
-        review_model=keys.str_at(doc, "review_model"),
-        hide_agent_reasoning=keys.bool_at(doc, "hide_agent_reasoning", default=False),
-        show_raw_agent_reasoning=keys.bool_at(doc, "show_raw_agent_reasoning", default=False),
+        model_reasoning_effort=str_at(doc, "model_reasoning_effort"),
+        model_reasoning_summary=str_at(doc, "model_reasoning_summary"),
+        model_verbosity=str_at(doc, "model_verbosity"),
+        model_context_window=int_at(doc, "model_context_window"),
+        model_auto_compact_token_limit=int_at(doc, "model_auto_compact_token_limit"),
+        tool_output_token_limit=int_at(doc, "tool_output_token_limit"),
+        review_model=str_at(doc, "review_model"),
+        hide_agent_reasoning=bool_at(doc, "hide_agent_reasoning", default=False),
+        show_raw_agent_reasoning=bool_at(doc, "show_raw_agent_reasoning", default=False),
         features=features,
-        update_plan_enabled=keys.bool_at(doc, "tools", "update_plan", "enabled", default=True),
+        update_plan_enabled=bool_at(doc, "tools", "update_plan", "enabled", default=True),
         web_search=_web_search(doc, sandbox),
-        notify=keys.strs_at(doc, "notify"),
-        history_persistence=cast(Literal["save-all", "none"], keys.str_at(doc, "history", "persistence") or "save-all"),
-        history_max_bytes=keys.int_at(doc, "history", "max_bytes"),
-        file_opener=keys.str_at(doc, "file_opener") or "vscode",
+        notify=strs_at(doc, "notify"),
+        history_persistence=cast(Literal["save-all", "none"], str_at(doc, "history", "persistence") or "save-all"),
+        history_max_bytes=int_at(doc, "history", "max_bytes"),
+        file_opener=str_at(doc, "file_opener") or "vscode",
         add_dirs=tuple(d if d.is_absolute() else cwd / d for d in overrides.add_dirs),
         oss=overrides.oss,
         ignore_rules=overrides.ignore_rules,

@@ -1,64 +1,39 @@
-"""The config.toml key schema: every known key with its type and allowed values, the feature-flag registry
-and its resolution, the walkers that check a parsed document against the schema, the small helpers that
-merge and address TOML documents, and a scanner that finds where each key sits in a TOML text (tomllib
-gives no positions, and every config message names file:line:col).
+"""The config.toml key schema: every known key with its type and allowed values, and the walkers that check a
+parsed document against it (types, unknown keys, path values).
 
-`config.py` owns finding, reading and layering files; this module only describes, checks and locates
-keys. Nothing here reads files or the environment.
+`config.py` owns finding, reading and layering files; this module only describes and checks keys. The feature
+registry is `features`, document helpers `toml_doc`, key positions `toml_positions`. Nothing here reads files or
+the environment.
 """
 
 from __future__ import annotations
 
-import re
-import sys
 from collections.abc import Callable, Iterator, Mapping
-from types import MappingProxyType
 from typing import Literal, TypeAlias
 
-from codex_cli.records import Record, field
+from codex_cli.features import FEATURE_ALIASES, FEATURES
+from codex_cli.records import Record
+from codex_cli.toml_doc import KeyPath, json_string
 
 __all__ = [
-    "FEATURES",
-    "FEATURE_ALIASES",
-    "IMPLEMENTED_FEATURES",
     "PROFILE_SCHEMA",
     "PROJECT_DENYLIST",
     "TOP_SCHEMA",
     "Anything",
     "Choice",
     "Either",
-    "FeatureSpec",
-    "KeyPath",
-    "KeySpot",
     "ListOf",
     "MapOf",
     "Scalar",
     "SchemaIssue",
     "Spec",
     "Table",
-    "bool_at",
     "check_types",
     "describe_value",
-    "dotted",
     "expected_text",
     "find_unknown_keys",
-    "get_in",
-    "int_at",
-    "int_or",
     "map_path_values",
-    "merge",
-    "parse_toml",
-    "resolve_features",
-    "scan_key_spots",
-    "set_nested",
-    "snippet",
-    "str_at",
-    "str_map_at",
-    "strs_at",
-    "syntax_error_position",
 ]
-
-KeyPath: TypeAlias = tuple[str | int, ...]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -119,149 +94,6 @@ _PATH = Scalar("path")
 _STR_LIST = ListOf(_STR)
 _STR_MAP = MapOf(_STR)
 
-
-# ----------------------------------------------------------------------------------------------------------
-# Feature registry (codex-rs 0.169 `features list`, grouped by stage and default)
-
-
-class FeatureSpec(Record):
-    """One feature flag: its lifecycle stage and its default state."""
-
-    stage: str
-    default: bool
-
-    @property
-    def is_pinned_off(self) -> bool:
-        """Removed features that default to off stay off even when enabled."""
-        return self.stage == "removed" and not self.default
-
-
-# fmt: off
-_FEATURE_GROUPS: tuple[tuple[tuple[str, bool], str], ...] = (
-    (("stable", True), """
-        api_key_cyber_access_programs api_key_model_discovery apps auth_elicitation bedrock_setup_wizard
-        browser_annotation_api browser_use browser_use_external browser_use_full_cdp_access cli_daybreak
-        code_mode_host code_mode_host_grpc code_mode_host_output_truncation code_mode_interrupt
-        compaction_image_budget computer_use content_item_kinds daemon_auto_start deferred_tool_world_state
-        enable_request_compression fast_mode goals guardian_approval guardian_include_additional_context
-        guardian_reuse_parent_compaction hooks image_generation in_app_browser in_app_chat in_app_dictation
-        in_app_local_automation in_app_updates in_app_voice incremental_tools incremental_tools_legacy_gcp
-        mcp_oauth_refresh_coordination mentions_v2 plugin_sharing plugins prediction_preserve_parent_tools
-        reasoning_effort_override remote_plugin retain_client_tool_outputs shell_snapshot shell_tool
-        skill_mcp_dependency_install skill_search sleep_tool system_proxy_fallback tool_call_mcp_elicitation
-        tool_suggest ultrafast_mode unbounded_connection_retries unified_exec unified_exec_tty
-        unified_image_budget untrusted_as_tool_output view_image workspace_dependencies write_stdin_approval
-    """),
-    (("stable", False), """
-        gateway_setup_wizard gcp_setup_wizard incremental_tools_legacy memories multi_agent_v2
-        recommended_plugins secret_auth_storage suppress_model_change_announcements
-    """),
-    (("experimental", False), """
-        analytics_plan_history login_shell_package_path network_proxy prevent_idle_sleep respect_system_proxy
-    """),
-    (("deprecated", True), "multi_agent"),
-    (("deprecated", False), "use_legacy_landlock web_search_cached web_search_request"),
-    (("under development", True), "instant_interrupt"),
-    (("under development", False), """
-        agent_message_board agent_message_board_mcp app_server_websocket_compression
-        apply_patch_streaming_events apps_early_resource_discovery artifact async_compaction
-        async_compaction_root_only background_paginated_rollout_migration chronicle cli_resume_account_check
-        code_mode code_mode_only code_mode_only_strict_3p_tools code_mode_prewarm code_mode_tool_search
-        codex_apps_mcp_2026_07_28 command_sessions_world_state concurrent_reasoning_summaries
-        context_management credential_masking critical_path_timing current_time_reminder
-        cwd_relative_turn_diffs daybreak_program_propagation default_mode_request_user_input
-        defer_mailbox_preemption deferred_executor enable_mcp_apps exec_permission_approvals
-        executed_tool_call_metadata executor_capability_discovery executor_capability_discovery_v2
-        external_agent_memory_import guardian_conversation_history_tools guardian_denial_reconsideration
-        guardian_enhanced_node_repl_transcripts guardian_native_multi_agent_history
-        guardian_node_repl_transcript_images guardian_recorded_items guardian_root_handoff_context
-        guardian_trust_orchestrator_connectors guardianv2 guardianv2_decisions_comparison guardianv3
-        hosted_search_policy image_generation_animation image_resize_notice incremental_exec_tools
-        interrupt_on_cancel local_thread_store_compression mcp_2026_07_28 mcp_connection_sharing
-        mcp_lazy_stdio_startup mcp_tool_list_changed model_catalog_in_context multi_agent_v2_dynamic_tools
-        multi_env_copy_file non_prefixed_mcp_tool_names nonfatal_clock_read_errors
-        omit_app_server_notification_media omit_skill_descriptions output_token_replay
-        powershell_shell_version prefer_mxc psp request_permissions_tool retain_client_developer_messages
-        rollout_budget runtime_agent_instances runtime_metrics send_message_to_user_async shell_snapshot_v2
-        simplified_selection_hints skill_catalog_deltas skip_host_skill_discovery standalone_web_search
-        step_model_switching subagent_default_context_limits subagent_thread_environments
-        terminal_visualization_instructions token_budget tui_extensions_statusline tui_multi_backend
-        tui_workspace use_agent_identity use_xaa wake_on_agent_messages windows_sandbox_service
-    """),
-    (("removed", True), """
-        collaboration_modes item_ids realtime_conversation resize_all_images sqlite steer
-        terminal_resize_reflow tool_search_always_defer_mcp_tools tui_app_server worktrees
-    """),
-    (("removed", False), """
-        apply_patch_freeform apply_patch_preserve_line_endings apps_mcp_path_override code_mode_buffered_exec
-        code_mode_tool_description_first codex_git_commit elevated_windows_sandbox enable_fanout
-        experimental_windows_sandbox external_migration guardian_ext guardianv2.thread_context
-        image_detail_original js_repl js_repl_tools_only local_thread_store_shared_compression
-        multi_agent_mode personality plugin_discovery_prefetch plugin_hooks remote_compaction_v2
-        remote_control remote_models request_rule responses_websockets responses_websockets_v2 search_tool
-        send_async_message shell_zsh_fork skill_env_var_dependency_prompt stable_environment_tools
-        tool_search transcript_v2 unavailable_dummy_tools undo unified_exec_zsh_fork use_linux_sandbox_bwrap
-        workspace_owner_usage_nudge
-    """),
-)
-# fmt: on
-
-
-def _feature_table() -> dict[str, FeatureSpec]:
-    table: dict[str, FeatureSpec] = {}
-    for (stage, default), names in _FEATURE_GROUPS:
-        # One frozen spec shared by the group's names: this table is built at every start.
-        table.update(dict.fromkeys(names.split(), FeatureSpec(stage, default)))
-    return dict(sorted(table.items()))
-
-
-FEATURES: Mapping[str, FeatureSpec] = _feature_table()
-"""Every known feature name → stage and default, sorted as `codex features list` prints them."""
-
-IMPLEMENTED_FEATURES: frozenset[str] = frozenset({
-    "hooks",  # hook_config: lifecycle hooks run
-    "shell_snapshot",  # bootstrap -> ToolSettings: login-shell commands source a per-session snapshot
-    "shell_tool",  # bootstrap -> ToolSettings: exec_command and write_stdin are offered
-    "view_image",  # bootstrap -> ToolSettings: view_image is offered
-})
-"""The features whose state changes what this implementation does. The other names of `FEATURES` are accepted (a
-config.toml shared with codex-rs keeps loading) and change nothing: `codex features list` shows them apart."""
-
-FEATURE_ALIASES: Mapping[str, str] = {
-    "codex_hooks": "hooks",
-    "collab": "multi_agent",
-    "connectors": "apps",
-    "experimental_use_unified_exec_tool": "unified_exec",
-}
-"""Deprecated feature names that still set the new name (with a notice)."""
-
-
-def resolve_features(table: object) -> tuple[frozenset[str], list[str]]:
-    """Enabled feature names after a merged `[features]` table (aliases first, so the new names win), and
-    the deprecation notices to print."""
-    state = {name: spec.default for name, spec in FEATURES.items()}
-    items = table.items() if isinstance(table, dict) else ()
-    notes: list[str] = []
-    for name, value in sorted(items, key=lambda item: item[0] not in FEATURE_ALIASES):
-        enabled = value if isinstance(value, bool) else get_in(value, "enabled") is not False
-        if name in ("web_search_request", "web_search_cached"):
-            notes.append(
-                f"`[features].{name}` is deprecated because web search is enabled by default.\n"
-                'Set `web_search` to `"live"`, `"indexed"`, `"cached"`, or `"disabled"` at the top level '
-                "(or under a profile) in config.toml if you want to override it."
-            )
-            continue
-        if name in FEATURE_ALIASES:
-            new = FEATURE_ALIASES[name]
-            notes.append(
-                f"`[features].{name}` is deprecated. Use `[features].{new}` instead.\n"
-                f"Enable it with `--enable {new}` or `[features].{new}` in config.toml. See "
-                "https://developers.openai.com/codex/config-basic#feature-flags for details."
-            )
-            name = new
-        if name in state:
-            state[name] = bool(enabled) and not FEATURES[name].is_pinned_off
-    return frozenset(name for name, on in state.items() if on), notes
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -394,6 +226,7 @@ PROJECT_DENYLIST: tuple[KeyPath, ...] = (
 """Keys a project `.codex/config.toml` may not set: it cannot redirect credentials or run commands."""
 
 
+
 # ----------------------------------------------------------------------------------------------------------
 # Walkers
 
@@ -440,7 +273,7 @@ def describe_value(value: object) -> str:
     if isinstance(value, float):
         return f"floating point `{value}`"
     if isinstance(value, str):
-        return f"string {_json_string(value)}"
+        return f"string {json_string(value)}"
     if isinstance(value, list):
         return "sequence"
     if isinstance(value, dict):
@@ -541,315 +374,3 @@ def map_path_values(value: object, spec: Spec, fn: Callable[[str], str]) -> obje
         return {k: map_path_values(v, spec.fields[k], fn) if k in spec.fields else v for k, v in value.items()}
     return value
 
-
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def parse_toml(text: str) -> dict[str, object]:
-    """A TOML document as tables; `ValueError` (tomllib's `TOMLDecodeError`) when its syntax is wrong.
-
-    tomllib is imported here, on first use: with its `datetime` and regular expressions it is a few ms of every
-    start, and a start without config.toml or `-c` (`codex sandbox` in a fresh home) never parses TOML."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
-    doc: dict[str, object] = tomllib.loads(text)
-    return doc
-
-
-def _json_string(text: str) -> str:
-    import json  # on use, like tomllib (see parse_toml); only messages quote keys and values
-
-    return json.dumps(text, ensure_ascii=False)
-
-
-def dotted(path: KeyPath) -> str:
-    """`('projects', '/tmp/x', 'trust_level')` → `projects."/tmp/x".trust_level`; list indices as `[i]`."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-            continue
-        name = part if _BARE_KEY.fullmatch(part) else _json_string(part)
-        text += f".{name}" if text else name
-    return text
-
-
-def get_in(doc: object, *path: str) -> object | None:
-    """The value at `path` inside nested tables, or None."""
-    for part in path:
-        if not isinstance(doc, dict):
-            return None
-        doc = doc.get(part)
-    return doc
-
-
-def merge(base: dict[str, object], over: dict[str, object]) -> dict[str, object]:
-    """A new table: tables merge key by key; anything else in `over` replaces."""
-    merged = dict(base)
-    for key, value in over.items():
-        old = merged.get(key)
-        merged[key] = merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
-    return merged
-
-
-def set_nested(doc: dict[str, object], path: list[str], value: object) -> None:
-    """Set `path` in `doc`, creating (or replacing non-table) intermediate tables; a table value merges."""
-    for part in path[:-1]:
-        child = doc.get(part)
-        if not isinstance(child, dict):
-            child = doc[part] = {}
-        doc = child
-    old = doc.get(path[-1])
-    doc[path[-1]] = merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
-
-
-def str_at(doc: object, *path: str) -> str | None:
-    """The string at `path`, or None (these typed readers assume a document that passed `check_types`)."""
-    value = get_in(doc, *path)
-    return value if isinstance(value, str) else None
-
-
-def bool_at(doc: object, *path: str, default: bool) -> bool:
-    value = get_in(doc, *path)
-    return value if isinstance(value, bool) else default
-
-
-def int_at(doc: object, *path: str) -> int | None:
-    value = get_in(doc, *path)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def int_or(doc: object, key: str, default: int) -> int:
-    value = int_at(doc, key)
-    return default if value is None else value
-
-
-def strs_at(doc: object, *path: str) -> tuple[str, ...] | None:
-    value = get_in(doc, *path)
-    return tuple(str(item) for item in value) if isinstance(value, list) else None
-
-
-def str_map_at(doc: object, *path: str) -> Mapping[str, str]:
-    value = get_in(doc, *path)
-    return MappingProxyType({str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {})
-
-
-def snippet(text: str, line: int, col: int, length: int) -> str:
-    """The three-line caret excerpt that follows a `path:line:col: message` line."""
-    lines = text.split("\n")
-    source = lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
-    pad = " " * len(str(line))
-    return f"{pad} |\n{line} | {source}\n{pad} | {' ' * (col - 1)}{'^' * max(length, 1)}"
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Key positions in TOML text
-
-
-class KeySpot(Record):
-    """Where a key (or an array item) and its value start, 1-based, with their lengths on that line."""
-
-    line: int
-    col: int
-    length: int
-    value_line: int = 0
-    value_col: int = 0
-    value_length: int = 0
-
-
-class _Scanner(Record, frozen=False):
-    """A forgiving TOML reader that only records positions; run it on text tomllib already accepted."""
-
-    text: str
-    pos: int = 0
-    line: int = 1
-    line_start: int = 0
-    spots: dict[KeyPath, KeySpot] = field(default_factory=dict)
-    aot: dict[KeyPath, int] = field(default_factory=dict)
-
-    def peek(self, n: int = 1) -> str:
-        return self.text[self.pos : self.pos + n]
-
-    def col(self) -> int:
-        return self.pos - self.line_start + 1
-
-    def advance(self, n: int = 1) -> None:
-        for _ in range(n):
-            if self.pos < len(self.text) and self.text[self.pos] == "\n":
-                self.line += 1
-                self.line_start = self.pos + 1
-            self.pos += 1
-
-    def skip_blank(self, newlines: bool) -> None:
-        while self.pos < len(self.text):
-            ch = self.text[self.pos]
-            if ch in " \t" or (newlines and ch in "\r\n"):
-                self.advance()
-            elif newlines and ch == "#":
-                self.skip_line()
-            else:
-                return
-
-    def skip_line(self) -> None:
-        while self.pos < len(self.text) and self.text[self.pos] != "\n":
-            self.pos += 1
-
-    def run(self) -> dict[KeyPath, KeySpot]:
-        table: KeyPath = ()
-        while self.pos < len(self.text):
-            self.skip_blank(newlines=True)
-            if self.pos >= len(self.text):
-                break
-            start = self.pos
-            if self.peek() == "[":
-                table = self.header()
-            else:
-                self.key_value(table)
-            self.skip_blank(newlines=False)
-            if self.peek() == "#":
-                self.skip_line()
-            if self.pos == start:  # never loop on text this reader does not understand
-                self.skip_line()
-        return self.spots
-
-    def key_parts(self) -> list[tuple[str, int, int, int]]:
-        parts: list[tuple[str, int, int, int]] = []
-        while True:
-            self.skip_blank(newlines=False)
-            line, col, start = self.line, self.col(), self.pos
-            if self.peek() in ('"', "'"):
-                name = self.string_value()
-            else:
-                while self.pos < len(self.text) and (self.text[self.pos].isalnum() or self.text[self.pos] in "_-"):
-                    self.pos += 1
-                name = self.text[start : self.pos]
-            parts.append((name, line, col, self.pos - start))
-            self.skip_blank(newlines=False)
-            if self.peek() != ".":
-                return parts
-            self.advance()
-
-    def record(self, path: KeyPath, line: int, col: int, length: int, *, overwrite: bool) -> None:
-        if overwrite or path not in self.spots:
-            self.spots[path] = KeySpot(line, col, length)
-
-    def header(self) -> KeyPath:
-        is_array = self.peek(2) == "[["
-        self.advance(2 if is_array else 1)
-        parts = self.key_parts()
-        self.advance(2 if is_array else 1)
-        resolved: list[str | int] = []
-        for i, (name, line, col, length) in enumerate(parts):
-            resolved.append(name)
-            here = tuple(resolved)
-            self.record(here, line, col, length, overwrite=False)
-            if is_array and i == len(parts) - 1:
-                index = self.aot.get(here, -1) + 1
-                self.aot[here] = index
-                resolved.append(index)
-                self.record(tuple(resolved), line, col, length, overwrite=True)
-            elif here in self.aot:
-                resolved.append(self.aot[here])
-        return tuple(resolved)
-
-    def key_value(self, table: KeyPath) -> None:
-        parts = self.key_parts()
-        path = table
-        for name, line, col, length in parts:
-            path = (*path, name)
-            self.record(path, line, col, length, overwrite=False)
-        self.skip_blank(newlines=False)
-        if self.peek() != "=":
-            return
-        self.advance()
-        self.skip_blank(newlines=False)
-        self.value_with_spot(path, key=self.spots[path])
-
-    def value_with_spot(self, path: KeyPath, key: KeySpot | None) -> None:
-        line, col, start = self.line, self.col(), self.pos
-        self.value(path)
-        length = (self.pos - start) if self.line == line else len(self.text[start:].split("\n", 1)[0])
-        if key is None:
-            self.spots[path] = KeySpot(line, col, max(length, 1), line, col, max(length, 1))
-        else:
-            self.spots[path] = KeySpot(key.line, key.col, key.length, line, col, max(length, 1))
-
-    def value(self, path: KeyPath) -> None:
-        ch = self.peek()
-        if ch in ('"', "'"):
-            self.string_value()
-        elif ch == "[":
-            self.advance()
-            index = 0
-            while True:
-                self.skip_blank(newlines=True)
-                if self.pos >= len(self.text) or self.peek() == "]":
-                    break
-                self.value_with_spot((*path, index), key=None)
-                index += 1
-                self.skip_blank(newlines=True)
-                if self.peek() == ",":
-                    self.advance()
-            self.advance()
-        elif ch == "{":
-            self.advance()
-            while True:
-                self.skip_blank(newlines=True)
-                if self.pos >= len(self.text) or self.peek() == "}":
-                    break
-                self.key_value(path)
-                self.skip_blank(newlines=True)
-                if self.peek() == ",":
-                    self.advance()
-            self.advance()
-        else:
-            while self.pos < len(self.text) and self.text[self.pos] not in ",]}#\r\n":
-                self.pos += 1
-            while self.pos > 0 and self.text[self.pos - 1] in " \t":
-                self.pos -= 1
-
-    def string_value(self) -> str:
-        quote = self.peek()
-        delim = quote * 3 if self.peek(3) == quote * 3 else quote
-        self.advance(len(delim))
-        start = self.pos
-        while self.pos < len(self.text) and self.peek(len(delim)) != delim:
-            self.advance(2 if quote == '"' and self.peek() == "\\" else 1)
-        raw = self.text[start : self.pos]
-        self.advance(len(delim))
-        while len(delim) == 3 and self.peek() == quote:  # `"""a""""` ends with quotes inside the string
-            self.advance()
-        if quote == "'":
-            return raw
-        import json  # on use, like tomllib (see parse_toml)
-
-        try:
-            decoded = json.loads(f'"{raw}"')
-        except ValueError:
-            return raw
-        return decoded if isinstance(decoded, str) else raw
-
-
-_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-_TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
-
-
-def syntax_error_position(text: str, message: str) -> tuple[int, int, str]:
-    """Line, column and bare message of a tomllib error; "at end of document" points just after the last
-    non-blank character (where the unclosed array or string started to be missed)."""
-    at = _TOML_AT.search(message)
-    if at is not None:
-        line, col, message = int(at.group(1)), int(at.group(2)), message[: at.start()]
-    else:
-        stripped = text.rstrip()
-        line = stripped.count("\n") + 1
-        col = len(stripped) - (stripped.rfind("\n") + 1) + 1
-        message = _TOML_END.sub("", message)
-    return line, col, message[:1].lower() + message[1:]
-
-
-def scan_key_spots(text: str) -> dict[KeyPath, KeySpot]:
-    """Map every key path (tables, dotted keys, inline tables, array items) in valid TOML to its position."""
-    return _Scanner(text).run()

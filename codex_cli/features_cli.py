@@ -1,12 +1,12 @@
 """`codex features list | enable | disable`: the feature-flag registry and its effective state (config.md §8).
 
-`list` prints the features this implementation has (`config_keys.IMPLEMENTED_FEATURES`) sorted by name as
+`list` prints the features this implementation has (`features.IMPLEMENTED_FEATURES`) sorted by name as
 `f"{name:<40} {stage:<18} {true|false}"` (codex-rs's columns), the state in effect after config.toml, `-c` and
 `--enable/--disable`; then, apart, the names of codex-rs 0.169's other features, which are accepted for
 compatibility and do nothing here (codex-rs lists them all, many as on). `enable`/`disable` set
 `[features].NAME` in `$CODEX_HOME/config.toml` through `toml_edit` (the rest of the file is kept), accept the
 deprecated aliases, and say on stderr when the feature does nothing here. The registry itself lives in
-`config_keys`. `register()` adds the commands to the `codex` parser; `main()` is their handler.
+`features`. `register()` adds the commands to the `codex` parser; `main()` is their handler.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def feature_lines(enabled: frozenset[str]) -> list[str]:
     blank line, then the other names under `UNSUPPORTED_HEADING` (never with a state: none of them is on here)."""
     import textwrap
 
-    from codex_cli.config_keys import FEATURES, IMPLEMENTED_FEATURES
+    from codex_cli.features import FEATURES, IMPLEMENTED_FEATURES
 
     lines = [f"{name:<40} {spec.stage:<18} {'true' if name in enabled else 'false'}"
              for name, spec in FEATURES.items() if name in IMPLEMENTED_FEATURES]
@@ -83,7 +83,7 @@ def main(args: argparse.Namespace) -> int:
         )
         sys.stdout.write("".join(line + "\n" for line in feature_lines(load_config(overrides).features)))
         return 0
-    from codex_cli.config_keys import IMPLEMENTED_FEATURES
+    from codex_cli.features import IMPLEMENTED_FEATURES
 
     enable = args.features_command == "enable"
     name = _set_feature(args.feature, enable)
@@ -97,7 +97,8 @@ def _set_feature(raw_name: str, enabled: bool) -> str:
     """Write `[features].NAME = enabled` to `$CODEX_HOME/config.toml`; returns the canonical name."""
     from codex_cli import toml_edit
     from codex_cli.config import find_codex_home
-    from codex_cli.config_keys import FEATURE_ALIASES, FEATURES, parse_toml
+    from codex_cli.features import FEATURE_ALIASES, FEATURES
+    from codex_cli.toml_doc import parse_toml
 
     name = FEATURE_ALIASES.get(raw_name, raw_name)
     if name not in FEATURES:

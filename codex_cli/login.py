@@ -19,19 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from codex_cli.auth import (
-    AUTH_CLAIMS,
+from codex_cli.auth import AUTH_CLAIMS, DEFAULT_ISSUER, IssuerReply, post_to_issuer, revoke_tokens, status_reason
+from codex_cli.auth_store import (
     CLIENT_ID,
-    DEFAULT_ISSUER,
     AuthDotJson,
     AuthStore,
-    IssuerReply,
     OAuthProvenance,
     TokenData,
     decode_jwt_payload,
-    post_to_issuer,
-    revoke_tokens,
-    status_reason,
     utc_timestamp,
 )
 from codex_cli.errors import AuthError

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from codex_cli.auth import AuthStore
+    from codex_cli.auth_store import AuthStore
     from codex_cli.config import Config
     from codex_cli.errors import CodexError
     from codex_cli.login import LoginSettings, TokenResponse
@@ -144,7 +144,7 @@ def _setting(config: Config, key: str) -> str | None:
 
 
 def _store(config: Config) -> AuthStore:
-    from codex_cli.auth import open_store
+    from codex_cli.auth_store import open_store
 
     return open_store(config.codex_home, _setting(config, "cli_auth_credentials_store"))
 
@@ -176,7 +176,7 @@ def var_label(var: str) -> str:
 
 
 def _login_with_api_key(args: argparse.Namespace) -> int:
-    from codex_cli.auth import AuthDotJson
+    from codex_cli.auth_store import AuthDotJson
     from codex_cli.errors import CodexError
 
     if sys.stdin is not None and not sys.stdin.isatty():
@@ -203,7 +203,7 @@ def _login_with_api_key(args: argparse.Namespace) -> int:
 
 
 def _login_with_access_token(args: argparse.Namespace) -> int:
-    from codex_cli.auth import AuthDotJson, decode_jwt_payload
+    from codex_cli.auth_store import AuthDotJson, decode_jwt_payload
     from codex_cli.errors import CodexError
 
     token = _read_secret("--with-access-token", "CODEX_ACCESS_TOKEN")
@@ -225,7 +225,7 @@ def _login_with_access_token(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from codex_cli.auth import decode_jwt_payload, mask_api_key
+    from codex_cli.auth_store import decode_jwt_payload, mask_api_key
     from codex_cli.errors import AuthError
 
     config = _load_config(args)
@@ -279,7 +279,8 @@ def _logout(args: argparse.Namespace) -> int:
 
 
 def _chatgpt_login(args: argparse.Namespace) -> int:
-    from codex_cli.auth import CLIENT_ID, DEFAULT_ISSUER
+    from codex_cli.auth import DEFAULT_ISSUER
+    from codex_cli.auth_store import CLIENT_ID
     from codex_cli.errors import CodexError
     from codex_cli.login import LoginSettings, discard_existing_login
     from codex_cli.netwait import report_to
@@ -510,7 +511,8 @@ def run_browser_login(
 def _success_query(tokens: TokenResponse, issuer: str) -> str:
     from urllib.parse import urlencode
 
-    from codex_cli.auth import AUTH_CLAIMS, DEFAULT_ISSUER, decode_jwt_payload
+    from codex_cli.auth import AUTH_CLAIMS, DEFAULT_ISSUER
+    from codex_cli.auth_store import decode_jwt_payload
 
     def claims(token: str) -> dict[str, Any]:
         value = (decode_jwt_payload(token) or {}).get(AUTH_CLAIMS)

@@ -191,7 +191,7 @@ def _add(args: argparse.Namespace) -> int:
 
 def _has_server(text: str, name: str) -> bool:
     from codex_cli import toml_edit
-    from codex_cli.config_keys import parse_toml
+    from codex_cli.toml_doc import parse_toml
 
     try:
         servers = parse_toml(text).get("mcp_servers")

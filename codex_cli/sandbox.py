@@ -18,6 +18,10 @@ directly and loses the capabilities that could undo them. `CODEX_SANDBOX_TEST_DI
 Windows has nothing to confine with: `prepare()` says so in a warning and returns an unconfined sandbox
 (`confined=False`), and approvals become the control (`safety.assess_command(confinable=False)`).
 `CODEX_SANDBOX_TEST_PLATFORM=win32` (tests only, read by `host_platform()`) takes that path on any OS.
+
+The two test switches are read through `read_test_switch()` alone. A source checkout honours them and `prepare()`
+warns with the variable's name; a release build (frozen binary, zipapp, pip) ignores them and warns that it did, so
+no stray environment variable weakens a shipped sandbox silently.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from codex_cli.errors import SandboxError
 from codex_cli.records import Record, field, replace
 from codex_cli.sandbox_policy import PROTECTED_NAMES, SandboxMode, SandboxPolicy, is_within
 from codex_cli.seatbelt import seatbelt_argv, seatbelt_profile
+from codex_cli.version import BUILD_VARIANT
 
 __all__ = [
     "PROTECTED_NAMES",
@@ -46,8 +51,10 @@ __all__ = [
     "host_platform",
     "prepare",
     "probe_capabilities",
+    "read_test_switch",
     "seatbelt_profile",
     "start_probing",
+    "warn_test_switches",
 ]
 
 _TEST_DISABLE_VAR = "CODEX_SANDBOX_TEST_DISABLE"
@@ -63,10 +70,37 @@ _WINDOWS_WARNING = (
 # capabilities
 
 
+_TEST_SWITCHES = (_TEST_DISABLE_VAR, _TEST_PLATFORM_VAR)
+
+
+def _is_release_build() -> bool:
+    return bool(getattr(sys, "frozen", False)) or BUILD_VARIANT != "source"
+
+
+def read_test_switch(name: str, env: Mapping[str, str] | None = None) -> str:
+    """The value of the test-only switch `name` (one of `CODEX_SANDBOX_TEST_*`) in `env` (default: this
+    process's environment); always "" in a release build, which ignores the switches."""
+    if _is_release_build():
+        return ""
+    return (os.environ if env is None else env).get(name, "")
+
+
+def warn_test_switches(env: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per test-only switch set in `env`, naming it: honoured here, or ignored by a release build."""
+    values = os.environ if env is None else env
+    set_names = [name for name in _TEST_SWITCHES if values.get(name, "").strip()]
+    if _is_release_build():
+        variant = "frozen" if getattr(sys, "frozen", False) and BUILD_VARIANT == "source" else BUILD_VARIANT
+        return [f"{name} is set but ignored: test switches cannot change the sandbox of a release build ({variant})"
+                for name in set_names]
+    return [f"{name}={values[name].strip()} is set: a switch for tests that weakens the sandbox of this source "
+            "checkout; unset it outside tests" for name in set_names]
+
+
 def host_platform() -> str:
-    """`sys.platform`, or `win32` when CODEX_SANDBOX_TEST_PLATFORM=win32 (tests only: the Windows path, which
-    confines nothing, can then be exercised on any OS). The only place that reads the switch."""
-    return "win32" if os.environ.get(_TEST_PLATFORM_VAR) == "win32" else sys.platform
+    """`sys.platform`, or `win32` when CODEX_SANDBOX_TEST_PLATFORM=win32 in a source checkout (tests only: the
+    Windows path, which confines nothing, can then be exercised on any OS). The only place that reads the switch."""
+    return "win32" if read_test_switch(_TEST_PLATFORM_VAR) == "win32" else sys.platform
 
 
 class Capabilities(Record):
@@ -116,7 +150,7 @@ def probe_capabilities() -> Capabilities:
         caps = _probe_machine(os.geteuid())
     else:
         caps = _probe_machine(-1)
-    disabled = tuple(sorted({w.strip() for w in os.environ.get(_TEST_DISABLE_VAR, "").split(",") if w.strip()}))
+    disabled = tuple(sorted({w.strip() for w in read_test_switch(_TEST_DISABLE_VAR).split(",") if w.strip()}))
     if not disabled:
         return caps
     no_ns = "userns" in disabled or "namespaces" in disabled
@@ -200,16 +234,21 @@ def prepare(policy: SandboxPolicy, env: Mapping[str, str]) -> PreparedSandbox:
     """
     if policy.mode == "danger-full-access":
         return PreparedSandbox(preexec=None)
+    switches = warn_test_switches()
     if host_platform() == "win32":
-        # Nothing to lean on: no environment variable may claim the network is off.
-        return PreparedSandbox(preexec=None, warnings=(_WINDOWS_WARNING.format(mode=policy.mode),),
+        # Nothing to lean on: no environment variable may claim the network is off. On another OS only the test
+        # switch leads here, and the one warning then names it first.
+        windows = _WINDOWS_WARNING.format(mode=policy.mode)
+        warning = windows if sys.platform == "win32" else f"{'; '.join(switches)}: {windows}"
+        return PreparedSandbox(preexec=None, warnings=(warning,),
                                writable_roots=tuple(policy.effective_writable_roots(env)), confined=False,
                                policy=policy, env=env)
     env_updates = {} if policy.network_access else {"CODEX_SANDBOX_NETWORK_DISABLED": "1"}
     if sys.platform == "darwin":
         env_updates["CODEX_SANDBOX"] = "seatbelt"
         return PreparedSandbox(preexec=None, env_updates=MappingProxyType(env_updates),
-                               argv_prefix=tuple(seatbelt_argv(policy, env)), warnings=tuple(_policy_warnings(policy)),
+                               argv_prefix=tuple(seatbelt_argv(policy, env)),
+                               warnings=(*switches, *_policy_warnings(policy)),
                                writable_roots=tuple(policy.effective_writable_roots(env)), policy=policy, env=env)
     if sys.platform != "linux":
         raise SandboxError(
@@ -217,11 +256,11 @@ def prepare(policy: SandboxPolicy, env: Mapping[str, str]) -> PreparedSandbox:
             "sandbox here, so nothing was run",
             "Use -s danger-full-access only inside a VM or container you trust.",
         )
-    return _prepare_linux(policy, env, probe_capabilities(), env_updates)
+    return _prepare_linux(policy, env, probe_capabilities(), env_updates, switches)
 
 
 def _prepare_linux(policy: SandboxPolicy, env: Mapping[str, str], caps: Capabilities,
-                   env_updates: dict[str, str]) -> PreparedSandbox:
+                   env_updates: dict[str, str], switches: list[str]) -> PreparedSandbox:
     readonly_root = caps.namespaces != "none" and caps.mount_setattr
     if caps.landlock_abi == 0 and not readonly_root:
         raise SandboxError(
@@ -261,7 +300,7 @@ def _prepare_linux(policy: SandboxPolicy, env: Mapping[str, str], caps: Capabili
     prepared = PreparedSandbox(
         preexec=preexec,
         env_updates=MappingProxyType(env_updates),
-        warnings=tuple(_policy_warnings(policy) + _linux_warnings(policy, caps)),
+        warnings=tuple(switches + _policy_warnings(policy) + _linux_warnings(policy, caps)),
         writable_roots=tuple(roots),
         placeholders=tuple(created),
         policy=policy,

@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from codex_cli.config_keys import parse_toml
 from codex_cli.records import Record
+from codex_cli.toml_doc import parse_toml
 
 __all__ = [
     "Statement",

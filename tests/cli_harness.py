@@ -18,7 +18,7 @@ CODEX = [sys.executable, str(ROOT / "codex.py")]
 _SCRUBBED = (
     "OPENAI_API_KEY", "CODEX_API_KEY", "CODEX_HOME", "OPENAI_BASE_URL", "CODEX_CA_CERTIFICATE",
     "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy",
-    "NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE",
+    "NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "CODEX_LOG", "RUST_LOG",
 )
 
 

@@ -21,17 +21,9 @@ import pytest
 from fake_issuer import FakeIssuer, make_jwt
 from fake_responses import FakeResponsesServer, message
 
-from codex_cli import auth, login
-from codex_cli.auth import (
-    AuthDotJson,
-    AuthManager,
-    OAuthProvenance,
-    TokenData,
-    mask_api_key,
-    parse_auth_json,
-    refresh_reason,
-    resolve_credentials,
-)
+from codex_cli import auth, auth_store, login
+from codex_cli.auth import AuthManager, refresh_reason, resolve_credentials
+from codex_cli.auth_store import AuthDotJson, OAuthProvenance, TokenData, mask_api_key, parse_auth_json
 from codex_cli.errors import AuthError
 from codex_cli.login import LoginSettings
 from codex_cli.model import ProviderSettings, ResponsesClient
@@ -74,7 +66,7 @@ def chatgpt_auth(issuer: FakeIssuer, *, access: str | None = None, last_refresh:
         oauth_provenance=OAuthProvenance(issuer.url, issuer.client_id) if provenance else None,
         login_owner_id="owner",
     )
-    return AuthDotJson("chatgpt", tokens=data, last_refresh=last_refresh or auth.utc_timestamp())
+    return AuthDotJson("chatgpt", tokens=data, last_refresh=last_refresh or auth_store.utc_timestamp())
 
 
 def iso_days_ago(days: float) -> str:
@@ -137,7 +129,7 @@ def test_auth_json_is_0600_even_under_umask_000_and_replaces_the_inode(tmp_path:
     before = path.stat().st_ino
     old = os.umask(0)
     try:
-        auth.FileStore(tmp_path).save(AuthDotJson("apikey", openai_api_key="sk-test-123456789"))
+        auth_store.FileStore(tmp_path).save(AuthDotJson("apikey", openai_api_key="sk-test-123456789"))
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -147,7 +139,7 @@ def test_auth_json_is_0600_even_under_umask_000_and_replaces_the_inode(tmp_path:
 
 
 def test_chatgpt_auth_json_keys_in_reference_order(tmp_path: Path, issuer: FakeIssuer) -> None:
-    auth.FileStore(tmp_path).save(chatgpt_auth(issuer))
+    auth_store.FileStore(tmp_path).save(chatgpt_auth(issuer))
     data = json.loads((tmp_path / "auth.json").read_text())
     assert list(data) == ["auth_mode", "OPENAI_API_KEY", "tokens", "last_refresh"]
     assert list(data["tokens"]) == [
@@ -155,7 +147,7 @@ def test_chatgpt_auth_json_keys_in_reference_order(tmp_path: Path, issuer: FakeI
     ]
     assert data["OPENAI_API_KEY"] is None
     assert data["last_refresh"].endswith("Z")
-    loaded = auth.FileStore(tmp_path).load()
+    loaded = auth_store.FileStore(tmp_path).load()
     assert loaded is not None and loaded.to_json() == data
 
 
@@ -224,7 +216,7 @@ def resolve(home: Path, env: dict[str, str], **kwargs: Any) -> auth.Credentials:
 
 
 def test_codex_api_key_beats_auth_json_beats_openai_api_key(tmp_path: Path) -> None:
-    auth.FileStore(tmp_path).save(AuthDotJson("apikey", openai_api_key="sk-stored"))
+    auth_store.FileStore(tmp_path).save(AuthDotJson("apikey", openai_api_key="sk-stored"))
     env = {"CODEX_API_KEY": "sk-codex", "OPENAI_API_KEY": "sk-openai"}
     assert resolve(tmp_path, env).bearer_token == "sk-codex"
     assert resolve(tmp_path, {"OPENAI_API_KEY": "sk-openai"}).bearer_token == "sk-stored"
@@ -249,7 +241,7 @@ def test_provider_env_key_wins_and_is_required(tmp_path: Path) -> None:
 
 def test_experimental_bearer_token_comes_after_env_key_and_before_the_openai_login(tmp_path: Path) -> None:
     # The order codex-rs 0.169 follows: env_key (when set, and then required), the literal token, then the login.
-    auth.FileStore(tmp_path).save(AuthDotJson("apikey", openai_api_key="sk-stored"))
+    auth_store.FileStore(tmp_path).save(AuthDotJson("apikey", openai_api_key="sk-stored"))
     env = {"CODEX_API_KEY": "sk-codex", "OPENAI_API_KEY": "sk-openai", "MOCK": "from-env"}
     found = resolve(tmp_path, env, bearer_token="tok-literal")
     assert (found.bearer_token, found.source) == ("tok-literal", auth.BEARER_TOKEN_SOURCE)
@@ -271,14 +263,14 @@ def test_bearer_token_stays_out_of_provider_reprs() -> None:
 
 
 def test_chatgpt_login_gives_a_refreshing_manager(tmp_path: Path, issuer: FakeIssuer) -> None:
-    auth.FileStore(tmp_path).save(chatgpt_auth(issuer))
+    auth_store.FileStore(tmp_path).save(chatgpt_auth(issuer))
     found = resolve(tmp_path, {"OPENAI_API_KEY": "sk-ignored"})
     assert found.is_chatgpt and found.chatgpt_account_id == "acct-fake-1"
     assert isinstance(found.auth, AuthManager)
 
 
 def test_forced_api_login_logs_out_a_chatgpt_login(tmp_path: Path, issuer: FakeIssuer) -> None:
-    auth.FileStore(tmp_path).save(chatgpt_auth(issuer))
+    auth_store.FileStore(tmp_path).save(chatgpt_auth(issuer))
     with pytest.raises(AuthError, match="API key login is required, but ChatGPT is currently being used"):
         resolve(tmp_path, {}, forced_login_method="api")
     assert not (tmp_path / "auth.json").exists()
@@ -309,7 +301,7 @@ class FakeKeyring:
 def test_keyring_store_uses_service_and_hashed_account(tmp_path: Path) -> None:
     (tmp_path / "auth.json").write_text("{}")
     backend = FakeKeyring()
-    store = auth.open_store(tmp_path, "keyring", keyring=backend)
+    store = auth_store.open_store(tmp_path, "keyring", keyring=backend)
     store.save(AuthDotJson("apikey", openai_api_key="sk-in-keyring"))
     digest = hashlib.sha256(str(tmp_path.resolve()).encode()).hexdigest()[:16]
     assert list(backend.items) == [("Codex Auth", f"cli|{digest}")]
@@ -323,12 +315,12 @@ def test_keyring_store_uses_service_and_hashed_account(tmp_path: Path) -> None:
 def test_keyring_failure_messages_and_auto_fallback(tmp_path: Path) -> None:
     broken = FakeKeyring(fail=True)
     with pytest.raises(AuthError) as info:
-        auth.open_store(tmp_path, "keyring", keyring=broken).save(AuthDotJson("apikey", openai_api_key="sk-x"))
+        auth_store.open_store(tmp_path, "keyring", keyring=broken).save(AuthDotJson("apikey", openai_api_key="sk-x"))
     assert info.value.message == (
         "failed to write OAuth tokens to keyring: Platform secure storage failure: "
         "no secret service provider or dbus session found"
     )
-    store = auth.open_store(tmp_path, "auto", keyring=broken)
+    store = auth_store.open_store(tmp_path, "auto", keyring=broken)
     store.save(AuthDotJson("apikey", openai_api_key="sk-x"))
     assert (tmp_path / "auth.json").exists()
     loaded = store.load()
@@ -339,7 +331,7 @@ def test_keyring_failure_messages_and_auto_fallback(tmp_path: Path) -> None:
 
 
 def test_ephemeral_store_writes_nothing(tmp_path: Path) -> None:
-    store = auth.open_store(tmp_path, "ephemeral")
+    store = auth_store.open_store(tmp_path, "ephemeral")
     store.save(AuthDotJson("apikey", openai_api_key="sk-x"))
     assert store.load() is not None
     assert list(tmp_path.iterdir()) == []
@@ -383,7 +375,7 @@ def test_proactive_refresh_updates_auth_json_and_the_request(
 ) -> None:
     monkeypatch.setenv("CODEX_REFRESH_TOKEN_URL_OVERRIDE", f"{issuer.url}/oauth/token")
     stored = chatgpt_auth(issuer, access=jwt_expiring_in(120), last_refresh=iso_days_ago(1), provenance=False)
-    store = auth.FileStore(tmp_path)
+    store = auth_store.FileStore(tmp_path)
     store.save(stored)
     server = fake_server([{"output": [message("ok")]}])
     credentials = resolve(tmp_path, dict(os.environ))
@@ -405,7 +397,7 @@ def test_proactive_refresh_updates_auth_json_and_the_request(
 
 
 def test_no_refresh_when_the_token_is_fresh(tmp_path: Path, issuer: FakeIssuer, fake_server: Any) -> None:
-    store = auth.FileStore(tmp_path)
+    store = auth_store.FileStore(tmp_path)
     stored = chatgpt_auth(issuer, access=jwt_expiring_in(400))
     store.save(stored)
     server = fake_server([{"output": [message("ok")]}])
@@ -415,7 +407,7 @@ def test_no_refresh_when_the_token_is_fresh(tmp_path: Path, issuer: FakeIssuer, 
 
 
 def test_scheduled_refresh_for_opaque_tokens(tmp_path: Path, issuer: FakeIssuer) -> None:
-    store = auth.FileStore(tmp_path)
+    store = auth_store.FileStore(tmp_path)
     stored = chatgpt_auth(issuer, access="opaque-access", last_refresh=iso_days_ago(9))
     store.save(stored)
     manager = AuthManager(store, stored, env={})
@@ -425,7 +417,7 @@ def test_scheduled_refresh_for_opaque_tokens(tmp_path: Path, issuer: FakeIssuer)
 
 
 def test_second_401_triggers_unauthorized_recovery(tmp_path: Path, issuer: FakeIssuer, fake_server: Any) -> None:
-    store = auth.FileStore(tmp_path)
+    store = auth_store.FileStore(tmp_path)
     stored = chatgpt_auth(issuer)
     store.save(stored)
     unauthorized = {"status": 401, "body": {"error": {"message": "token expired", "code": "token_expired"}}}
@@ -443,7 +435,7 @@ def test_second_401_triggers_unauthorized_recovery(tmp_path: Path, issuer: FakeI
 
 def test_refresh_follows_provenance_issuer_and_client(tmp_path: Path) -> None:
     with FakeIssuer(client_id="my-client") as issuer:
-        store = auth.FileStore(tmp_path)
+        store = auth_store.FileStore(tmp_path)
         stored = chatgpt_auth(issuer, access=jwt_expiring_in(-100))
         store.save(stored)
         AuthManager(store, stored, env={}).bearer_token()
@@ -474,7 +466,7 @@ def test_refresh_failure_messages(
     tmp_path: Path, issuer: FakeIssuer, caplog: pytest.LogCaptureFixture, body: dict[str, Any], text: str
 ) -> None:
     issuer.refresh_error = (401, body)
-    store = auth.FileStore(tmp_path)
+    store = auth_store.FileStore(tmp_path)
     stored = chatgpt_auth(issuer, access=jwt_expiring_in(-100))
     store.save(stored)
     with caplog.at_level(logging.ERROR, logger="codex_cli.auth"):
@@ -491,7 +483,7 @@ def test_refresh_failure_messages(
 
 def test_permanent_refresh_failure_is_not_retried(tmp_path: Path, issuer: FakeIssuer) -> None:
     issuer.refresh_error = (401, {"error": {"code": "refresh_token_expired"}})
-    store = auth.FileStore(tmp_path)
+    store = auth_store.FileStore(tmp_path)
     stored = chatgpt_auth(issuer, access=jwt_expiring_in(-100))
     manager = AuthManager(store, stored, env={})
     manager.bearer_token()

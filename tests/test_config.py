@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from codex_cli.config import CliOverrides, Config, find_codex_home, load_config, parse_override
-from codex_cli.config_keys import scan_key_spots
 from codex_cli.errors import ConfigError, UsageError
+from codex_cli.toml_positions import scan_key_spots
 
 
 @pytest.fixture
@@ -848,7 +848,7 @@ def test_implemented_features_are_those_the_code_reads():
     """`codex features list` shows IMPLEMENTED_FEATURES with their state: exactly the names some module tests."""
     import re
 
-    from codex_cli.config_keys import FEATURES, IMPLEMENTED_FEATURES
+    from codex_cli.features import FEATURES, IMPLEMENTED_FEATURES
 
     root = Path(__file__).resolve().parents[1]
     source = "".join(p.read_text(encoding="utf-8") for p in root.glob("codex_cli/**/*.py"))

@@ -623,7 +623,7 @@ class LineApp:
     def offer_login(self, error: AuthError) -> bool:
         """No credentials: `codex login`'s ways to sign in, offered right here; True once one of them worked."""
         from codex_cli import login_cli
-        from codex_cli.auth import AuthDotJson, open_store
+        from codex_cli.auth_store import AuthDotJson, open_store
         from codex_cli.cli_parser import build_parser
 
         renderer = self.renderer

@@ -549,7 +549,8 @@ def _hooks(app: LineApp, args: str) -> bool:
 
 
 def _logout(app: LineApp, args: str) -> bool:
-    from codex_cli.auth import open_store, revoke_tokens
+    from codex_cli.auth import revoke_tokens
+    from codex_cli.auth_store import open_store
     from codex_cli.errors import AuthError
 
     setting = app.config.raw.get("cli_auth_credentials_store")
