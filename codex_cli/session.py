@@ -193,9 +193,10 @@ class Session:
         self._tokens_at_mark = context_tokens or 0
         self._mark = len(self.history) if context_tokens is not None else 0
         self._pending_tokens: int | None = None
-        self._hooks: HookEngine | None = None
         self._warnings = tuple(warnings)  # met while the session was built; emitted by start()
-        self.hooks = hooks  # lifecycle hooks (hooks.py), bound to this thread; the setter reports their runs
+        self._hooks = hooks  # lifecycle hooks (hooks.py), bound to this thread for its whole life
+        if hooks is not None:
+            hooks.report_to(self._emit)
         self.turn_id: str | None = None  # the running (or last) turn's id
 
     def _append(self, *items: dict[str, object]) -> None:
@@ -216,12 +217,6 @@ class Session:
     def hooks(self) -> HookEngine | None:
         """The lifecycle hooks (hooks.py); their runs are events of this session's stream."""
         return self._hooks
-
-    @hooks.setter
-    def hooks(self, engine: HookEngine | None) -> None:
-        self._hooks = engine
-        if engine is not None:
-            engine.report_to(self._emit)
 
     def start(self) -> None:
         """Announce the thread, then the warnings met while it was built."""

@@ -157,6 +157,8 @@ def scripted_session(
     def fresh_context() -> list[dict[str, object]]:
         return [text_message("user", f"<environment_context>\n  <cwd>{cwd}</cwd>\n</environment_context>")]
 
+    if hooks is not None:
+        hooks.bind(THREAD_ID, None)
     session = Session(
         thread_id=THREAD_ID,
         model=model,
@@ -166,8 +168,6 @@ def scripted_session(
         emit=emit,
         history=[base, *fresh_context()],
         context=ContextSettings(auto_compact_limit=auto_compact_limit, fresh_context=fresh_context),
+        hooks=hooks,
     )
-    if hooks is not None:
-        hooks.bind(THREAD_ID, None)
-        session.hooks = hooks
     return session

@@ -22,7 +22,7 @@ from codex_cli import sandbox
 from codex_cli.compaction import COMPACT_PROMPT, SUMMARY_PREFIX
 from codex_cli.errors import SandboxError
 from codex_cli.hook_config import DiscoveredHooks, HookHandler
-from codex_cli.hooks import HookEngine, HookFinished, HookStarted
+from codex_cli.hooks import HookEngine
 from codex_cli.protocol import (
     AgentMessageDelta,
     AgentMessageItem,
@@ -31,6 +31,7 @@ from codex_cli.protocol import (
     ContextCompacted,
     ErrorNotice,
     FileChangeItem,
+    HookRun,
     ItemCompleted,
     ItemStarted,
     ReasoningDelta,
@@ -306,7 +307,8 @@ def test_auto_compaction_before_a_turn_when_the_last_one_filled_the_window(tmp_p
 # ---------------------------------------------------------------------------------------------- hooks
 
 
-def _hook_engine(tmp_path: Path, events: list[str], on_report: Callable[[object], None]) -> HookEngine:
+def _hook_engine(tmp_path: Path, events: list[str]) -> HookEngine:
+    """Handlers that log their payloads; the session reports their runs as HookRun events of its stream."""
     log = tmp_path / "hooks.jsonl"
     handlers = tuple(
         HookHandler(event, f"cat >> {log} && echo >> {log}", tmp_path / "hooks.json", index, 0, index)
@@ -314,8 +316,7 @@ def _hook_engine(tmp_path: Path, events: list[str], on_report: Callable[[object]
     )
     discovered = DiscoveredHooks(handlers, state={})
     return HookEngine(discovered, cwd=tmp_path, model="gpt-5.5", permission_mode="bypassPermissions",
-                      bypass_trust=True, env={**os.environ, "HOME": str(tmp_path)},  # no login profile
-                      on_report=on_report)
+                      bypass_trust=True, env={**os.environ, "HOME": str(tmp_path)})  # no login profile
 
 
 def test_hooks_run_in_order_around_a_tool_call(tmp_path: Path) -> None:
@@ -324,13 +325,13 @@ def test_hooks_run_in_order_around_a_tool_call(tmp_path: Path) -> None:
     model = ScriptedModel([{"output": [exec_call("echo tool ran", "call_1")]}, {"output": [message("Finished.")]}])
     timeline: list[object] = []
     hook_events = ["SessionStart", "UserPromptSubmit", "PreModelRequest", "PreToolUse", "PostToolUse", "Stop"]
-    engine = _hook_engine(tmp_path, hook_events, timeline.append)
+    engine = _hook_engine(tmp_path, hook_events)
     session = scripted_session(model, work, timeline.append, hooks=engine)
     assert session.run_turn(_prompt("use a tool")).status == "completed"
-    assert all(r.status == "completed" for r in timeline if isinstance(r, HookFinished))
+    assert all(r.status in ("running", "completed") for r in timeline if isinstance(r, HookRun))
     steps = []
     for entry in timeline:
-        if isinstance(entry, HookStarted):
+        if isinstance(entry, HookRun) and entry.status == "running":
             steps.append(entry.event)
         elif isinstance(entry, (TurnStarted, TurnCompleted)):
             steps.append(type(entry).__name__)
@@ -368,11 +369,12 @@ def test_hooks_compaction_and_interrupt_points_fire_where_they_belong(tmp_path: 
         hang,
     ])
     timeline: list[object] = []
-    engine = _hook_engine(tmp_path, ["PreCompact", "PostCompact", "Interrupt"], timeline.append)
+    engine = _hook_engine(tmp_path, ["PreCompact", "PostCompact", "Interrupt"])
     session = scripted_session(model, work, timeline.append, auto_compact_limit=COMPACT_LIMIT, hooks=engine)
     interrupter = _interrupt_when(session, ready.is_set)
     assert session.run_turn(_prompt("big")).status == "aborted"
     interrupter.join()
-    steps = [entry.event if isinstance(entry, HookStarted) else type(entry).__name__ for entry in timeline
-             if isinstance(entry, (HookStarted, ContextCompacted, TurnAborted))]
+    steps = [entry.event if isinstance(entry, HookRun) else type(entry).__name__ for entry in timeline
+             if isinstance(entry, (ContextCompacted, TurnAborted)) or isinstance(entry, HookRun)
+             and entry.status == "running"]
     assert steps == ["PreCompact", "ContextCompacted", "PostCompact", "Interrupt", "TurnAborted"]
