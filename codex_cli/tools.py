@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codex_cli import safety, shell
+from codex_cli.execpolicy import PrefixRules
 from codex_cli.jsoncodec import argument_error
 from codex_cli.patch_grammar import APPLY_PATCH_LARK_GRAMMAR, APPLY_PATCH_TOOL_DESCRIPTION
 from codex_cli.protocol import (
@@ -97,7 +98,7 @@ class ToolSettings(Record):
     approval_policy: str = "never"
     bypass: bool = False  # --dangerously-bypass-approvals-and-sandbox
     approver: safety.Approver = field(default_factory=safety.PolicyOnlyApprover)
-    rules: safety.PrefixRules | None = None
+    rules: PrefixRules | None = None
     mcp: McpConnectionManager | None = None
     shell_tool_enabled: bool = True  # [features] shell_tool: exec_command and write_stdin
     view_image_enabled: bool = True  # [features] view_image

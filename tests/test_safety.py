@@ -6,14 +6,17 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
+from types import ModuleType
 from typing import Literal, cast, get_args
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from codex_cli import config, safety
+from codex_cli import command_safety, config, execpolicy, safety, shell_parse
+from codex_cli.command_safety import is_dangerous_command, is_known_safe_command
 from codex_cli.errors import ConfigError
+from codex_cli.execpolicy import load_prefix_rules
 from codex_cli.safety import (
     DANGEROUS_REJECTION,
     NEVER_ESCALATION_REJECTION,
@@ -28,11 +31,8 @@ from codex_cli.safety import (
     assess_command,
     assess_patch,
     decision_result,
-    is_dangerous_command,
-    is_known_safe_command,
-    load_prefix_rules,
-    parse_shell_script,
 )
+from codex_cli.shell_parse import parse_shell_script
 
 Action = Literal["run", "ask", "reject"]
 
@@ -437,7 +437,7 @@ def test_parse_shell_script_unjudgeable_construct_gives_none(script: str) -> Non
 @settings(max_examples=300, deadline=None)
 @given(words=st.lists(st.text(max_size=12), min_size=1, max_size=5))
 def test_parse_shell_script_quoted_words_round_trip(words: list[str]) -> None:
-    assume(words[0] not in safety._RESERVED and not safety._ASSIGNMENT.match(words[0]))
+    assume(words[0] not in shell_parse.RESERVED_WORDS and not shell_parse.ASSIGNMENT.match(words[0]))
     assert parse_shell_script(shlex.join(words)) == [words]
 
 
@@ -464,13 +464,13 @@ host_executable(name="curl", paths=["/usr/bin/curl"])
 
 
 @pytest.fixture
-def rules(tmp_path: Path) -> safety.PrefixRules:
+def rules(tmp_path: Path) -> execpolicy.PrefixRules:
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "default.rules").write_text(RULES)
     return load_prefix_rules(tmp_path)
 
 
-def assess(argv: list[str], rules: safety.PrefixRules, policy: ApprovalPolicy = "on-request") -> CommandAssessment:
+def assess(argv: list[str], rules: execpolicy.PrefixRules, policy: ApprovalPolicy = "on-request") -> CommandAssessment:
     return assess_command(
         argv,
         policy=policy,
@@ -481,7 +481,7 @@ def assess(argv: list[str], rules: safety.PrefixRules, policy: ApprovalPolicy = 
     )
 
 
-def test_load_prefix_rules_file_parses_every_rule(rules: safety.PrefixRules) -> None:
+def test_load_prefix_rules_file_parses_every_rule(rules: execpolicy.PrefixRules) -> None:
     assert len(rules.rules) == 6
     assert rules.rules[1].pattern == (("echo",), ("b", "c"))
     assert rules.rules[3].decision == "allow"
@@ -489,12 +489,12 @@ def test_load_prefix_rules_file_parses_every_rule(rules: safety.PrefixRules) -> 
 
 
 def test_load_prefix_rules_missing_folder_gives_no_rules(tmp_path: Path) -> None:
-    assert load_prefix_rules(tmp_path) == safety.PrefixRules()
+    assert load_prefix_rules(tmp_path) == execpolicy.PrefixRules()
 
 
 @pytest.mark.parametrize("policy", get_args(safety.ApprovalPolicy))
 def test_assess_command_forbidden_rule_rejects_with_justification(
-    rules: safety.PrefixRules, policy: ApprovalPolicy
+    rules: execpolicy.PrefixRules, policy: ApprovalPolicy
 ) -> None:
     got = assess(bash("git push origin main"), rules, policy)
     assert got == CommandAssessment(
@@ -502,46 +502,46 @@ def test_assess_command_forbidden_rule_rejects_with_justification(
     )
 
 
-def test_assess_command_forbidden_rule_without_justification_names_prefix(rules: safety.PrefixRules) -> None:
+def test_assess_command_forbidden_rule_without_justification_names_prefix(rules: execpolicy.PrefixRules) -> None:
     got = assess(bash("ls && echo c d"), rules)
     assert got.reason == rejected(
         "`/bin/bash -lc 'ls && echo c d'` rejected: policy forbids commands starting with `echo c`"
     )
 
 
-def test_assess_command_prompt_rule_under_never_rejects(rules: safety.PrefixRules) -> None:
+def test_assess_command_prompt_rule_under_never_rejects(rules: execpolicy.PrefixRules) -> None:
     got = assess(bash("curl example.com"), rules, "never")
     assert got == CommandAssessment(
         "reject", False, rejected("approval required by policy, but AskForApproval is set to Never")
     )
 
 
-def test_assess_command_prompt_rule_under_on_request_asks_with_rule_reason(rules: safety.PrefixRules) -> None:
+def test_assess_command_prompt_rule_under_on_request_asks_with_rule_reason(rules: execpolicy.PrefixRules) -> None:
     assert assess(bash("curl example.com"), rules) == CommandAssessment("ask", True, "network access")
 
 
-def test_assess_command_absolute_program_falls_back_to_basename_rule(rules: safety.PrefixRules) -> None:
+def test_assess_command_absolute_program_falls_back_to_basename_rule(rules: execpolicy.PrefixRules) -> None:
     assert assess(["/usr/bin/curl", "x"], rules).action == "ask"
     assert assess(["/opt/curl", "x"], rules).action == "run"  # not a listed host executable
 
 
 @pytest.mark.parametrize("policy", get_args(safety.ApprovalPolicy))
 def test_assess_command_allow_rule_on_every_segment_runs_unsandboxed(
-    rules: safety.PrefixRules, policy: ApprovalPolicy
+    rules: execpolicy.PrefixRules, policy: ApprovalPolicy
 ) -> None:
     got = assess(bash("touch /outside/allowed && rm -rf build"), rules, policy)
     assert got == CommandAssessment("run", False, None)
 
 
-def test_assess_command_allow_rule_mixed_with_other_segment_stays_sandboxed(rules: safety.PrefixRules) -> None:
+def test_assess_command_allow_rule_mixed_with_other_segment_stays_sandboxed(rules: execpolicy.PrefixRules) -> None:
     assert assess(bash("touch /outside/allowed && touch y"), rules) == CommandAssessment("run", True, None)
 
 
-def test_assess_command_allow_rule_in_complex_script_does_not_lift_sandbox(rules: safety.PrefixRules) -> None:
+def test_assess_command_allow_rule_in_complex_script_does_not_lift_sandbox(rules: execpolicy.PrefixRules) -> None:
     assert assess(bash("touch /outside/allowed > log"), rules) == CommandAssessment("run", True, None)
 
 
-def test_assess_command_forbidden_rule_in_complex_script_still_rejects(rules: safety.PrefixRules) -> None:
+def test_assess_command_forbidden_rule_in_complex_script_still_rejects(rules: execpolicy.PrefixRules) -> None:
     assert assess(bash("git push > log"), rules).action == "reject"
 
 
@@ -569,7 +569,7 @@ def test_load_prefix_rules_bad_file_raises_config_error(tmp_path: Path, text: st
 
 
 def test_append_allow_rule_writes_observed_format_and_loads_back(tmp_path: Path) -> None:
-    safety.append_allow_rule(tmp_path, ["touch", "/home/dev/sandbox/outside/amend1"])
+    execpolicy.append_allow_rule(tmp_path, ["touch", "/home/dev/sandbox/outside/amend1"])
     text = (tmp_path / "rules" / "default.rules").read_text()
     assert text == 'prefix_rule(pattern=["touch", "/home/dev/sandbox/outside/amend1"], decision="allow")\n'
     loaded = load_prefix_rules(tmp_path)
@@ -730,10 +730,11 @@ def test_scripted_approver_drives_ask_to_run_unsandboxed(tmp_path: Path) -> None
     assert decision_result(answer, kind="exec", sandboxed=got.sandboxed) == safety.DecisionResult("run", False)
 
 
-def test_module_all_is_sorted_and_complete() -> None:
+@pytest.mark.parametrize("module", [safety, command_safety, execpolicy, shell_parse], ids=lambda m: m.__name__)
+def test_module_all_is_sorted_and_complete(module: ModuleType) -> None:
     public = {
         n
-        for n in vars(safety)
-        if not n.startswith("_") and getattr(getattr(safety, n), "__module__", "") == "codex_cli.safety"
+        for n in vars(module)
+        if not n.startswith("_") and getattr(getattr(module, n), "__module__", "") == module.__name__
     }
-    assert public <= set(safety.__all__)
+    assert public <= set(module.__all__)

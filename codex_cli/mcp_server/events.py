@@ -40,6 +40,7 @@ from codex_cli.protocol import (
     Usage,
 )
 from codex_cli.records import Record
+from codex_cli.shell_parse import shell_wrapper_script
 
 __all__ = ["CodexEventStream", "EventMsg", "SessionInfo", "parsed_command"]
 
@@ -80,9 +81,8 @@ def _argv(display: str) -> list[str]:
 
 def parsed_command(argv: Sequence[str]) -> list[dict[str, object]]:
     """codex-rs's `parsed_cmd`: the script of a `shell -lc SCRIPT` call, as one `unknown` command."""
-    if len(argv) == 3 and argv[1] in ("-lc", "-c"):
-        return [{"type": "unknown", "cmd": argv[2]}]
-    return [{"type": "unknown", "cmd": shlex.join(argv)}]
+    script = shell_wrapper_script(argv)
+    return [{"type": "unknown", "cmd": shlex.join(argv) if script is None else script}]
 
 
 def _usage(usage: Usage) -> dict[str, int]:

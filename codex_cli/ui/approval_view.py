@@ -98,11 +98,12 @@ def _proposed_patch(item: dict[str, object] | None, cwd: Path) -> FileChangeItem
 
 def _prefix(command: Sequence[str], suggested: object) -> tuple[str, ...] | None:
     """The model's `prefix_rule` when it is a prefix of the command, else the first command of the script."""
-    from codex_cli.safety import parse_shell_script
+    from codex_cli.shell_parse import parse_shell_script, shell_wrapper_script
 
     words = list(command)
-    if len(words) == 3 and words[1] in ("-lc", "-c"):
-        segments = parse_shell_script(words[2]) or []
+    script = shell_wrapper_script(words)
+    if script is not None:
+        segments = parse_shell_script(script) or []
         words = segments[0] if segments else []
     if isinstance(suggested, list) and suggested and all(isinstance(w, str) for w in suggested):
         proposal = tuple(str(w) for w in suggested)
@@ -222,12 +223,12 @@ def _apply(app: LineApp, pending: PendingApproval, option: _Option, subject: str
         renderer.line(f"{yes} You approved codex to {subject} every time this session")
         return "approved_for_session"
     if option.decision == "prefix" and pending.prefix is not None:
-        from codex_cli import safety
+        from codex_cli import execpolicy
 
         home = app.config.codex_home
-        safety.append_allow_rule(home, pending.prefix)
+        execpolicy.append_allow_rule(home, pending.prefix)
         tools = app.session.tools
-        tools.settings = replace(tools.settings, rules=safety.load_prefix_rules(home))
+        tools.settings = replace(tools.settings, rules=execpolicy.load_prefix_rules(home))
         renderer.line(f"{yes} You approved codex to always run commands that start with {shlex.join(pending.prefix)}")
         return "approved_for_session"
     if option.decision == "denied":
