@@ -14,6 +14,8 @@ from codex_cli.version import VERSION
 
 __all__ = ["CODEX_RS_ONLY_COMMANDS", "add_override_options", "build_parser", "exec_parser"]
 
+# `protocol.SANDBOX_MODES` and `protocol.APPROVAL_POLICIES`, spelled out so that `--help` does not load the event
+# stream (tests/test_config.py keeps them equal).
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 
 # codex-rs 0.169's commands that this implementation does not have (those its `--help` lists, `a` for apply, and

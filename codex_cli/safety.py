@@ -20,11 +20,14 @@ import os
 import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePath, PureWindowsPath
-from typing import Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
 from codex_cli import command_safety, shell_parse
 from codex_cli.execpolicy import PrefixRules, RuleMatch
 from codex_cli.records import Record
+
+if TYPE_CHECKING:
+    from codex_cli.protocol import AskForApproval, SandboxMode
 
 __all__ = [
     "DANGEROUS_REJECTION",
@@ -32,7 +35,6 @@ __all__ = [
     "NEVER_PROMPT_REJECTION",
     "PATCH_OUTSIDE_REJECTION",
     "PATCH_READ_ONLY_REJECTION",
-    "ApprovalPolicy",
     "ApprovalRequest",
     "Approver",
     "CommandAssessment",
@@ -47,8 +49,6 @@ __all__ = [
     "exec_rejection_output",
 ]
 
-# The same values as `config.ApprovalPolicy`; declared here too so this module imports no config machinery.
-ApprovalPolicy: TypeAlias = Literal["untrusted", "on-failure", "on-request", "never"]
 ReviewDecision: TypeAlias = Literal["approved", "approved_for_session", "denied", "abort"]
 Action: TypeAlias = Literal["run", "ask", "reject"]
 
@@ -132,8 +132,8 @@ def _rule_view(argv: Sequence[str], rules: PrefixRules) -> _RuleView:
 def assess_command(
     argv: Sequence[str],
     *,
-    policy: ApprovalPolicy,
-    sandbox_mode: str,
+    policy: AskForApproval,
+    sandbox_mode: SandboxMode,
     escalation_requested: bool,
     justification: str | None,
     session_approved: frozenset[tuple[str, ...]] = frozenset(),
@@ -186,7 +186,7 @@ def assess_command(
     return run(confined)
 
 
-def _assess_unconfined(argv: Sequence[str], view: _RuleView, policy: ApprovalPolicy, sandbox_mode: str,
+def _assess_unconfined(argv: Sequence[str], view: _RuleView, policy: AskForApproval, sandbox_mode: SandboxMode,
                        justification: str | None, session_approved: frozenset[tuple[str, ...]]) -> CommandAssessment:
     """Under read-only/workspace-write where nothing can confine a command: known-safe commands (and those
     approved for the session) run, every other one is asked about, and `never` refuses it. Nothing is ever
@@ -244,8 +244,8 @@ def _without_verbatim_prefix(path: PurePath) -> PurePath:
 def assess_patch(
     paths: Sequence[Path],
     *,
-    policy: ApprovalPolicy,
-    sandbox_mode: str,
+    policy: AskForApproval,
+    sandbox_mode: SandboxMode,
     writable_roots: Sequence[Path],
     session_approved_patches: bool = False,
     cwd: Path | None = None,

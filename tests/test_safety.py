@@ -13,16 +13,16 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from codex_cli import command_safety, config, execpolicy, safety, shell_parse
+from codex_cli import command_safety, execpolicy, safety, shell_parse
 from codex_cli.command_safety import is_dangerous_command, is_known_safe_command
 from codex_cli.errors import ConfigError
 from codex_cli.execpolicy import load_prefix_rules
+from codex_cli.protocol import AskForApproval
 from codex_cli.safety import (
     DANGEROUS_REJECTION,
     NEVER_ESCALATION_REJECTION,
     PATCH_OUTSIDE_REJECTION,
     PATCH_READ_ONLY_REJECTION,
-    ApprovalPolicy,
     ApprovalRequest,
     Approver,
     CommandAssessment,
@@ -92,12 +92,12 @@ def expected_assessment(kind: str, cell: str) -> CommandAssessment:
 
 
 def test_table_covers_every_policy_and_kind() -> None:
-    assert {p for p, _ in TABLE} == set(get_args(safety.ApprovalPolicy))
+    assert {p for p, _ in TABLE} == set(get_args(AskForApproval))
     assert len(CASES) == 4 * 4 * 3
 
 
 @pytest.mark.parametrize(("policy", "kind", "mode", "cell"), CASES, ids=[f"{p}-{k}-{m}" for p, k, m, _ in CASES])
-def test_assess_command_policy_kind_mode_matches_table(policy: ApprovalPolicy, kind: str, mode: str, cell: str) -> None:
+def test_assess_command_policy_kind_mode_matches_table(policy: AskForApproval, kind: str, mode: str, cell: str) -> None:
     got = assess_command(
         COMMANDS[kind],
         policy=policy,
@@ -114,7 +114,7 @@ BYPASS = {"safe": "run U", "unsafe": "run U", "dangerous": "reject danger", "esc
 @pytest.mark.parametrize("policy", ["never", "on-request"])
 @pytest.mark.parametrize("kind", list(BYPASS))
 def test_assess_command_bypass_flag_runs_unsandboxed_but_keeps_never_rejections(
-    policy: ApprovalPolicy, kind: str
+    policy: AskForApproval, kind: str
 ) -> None:
     got = assess_command(
         COMMANDS[kind],
@@ -168,7 +168,7 @@ def test_assess_command_escalation_under_never_uses_the_observed_text() -> None:
     ids=["dangerous-on-request", "escalation-on-request", "unsafe-untrusted", "dangerous-never-still-rejected"],
 )
 def test_assess_command_session_approved_skips_the_question(
-    kind: str, policy: ApprovalPolicy, action: str, sandboxed: bool
+    kind: str, policy: AskForApproval, action: str, sandboxed: bool
 ) -> None:
     argv = COMMANDS[kind]
     got = assess_command(
@@ -219,13 +219,13 @@ def test_assess_command_untrusted_redirection_asks() -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     argv=st.lists(st.text(max_size=30), max_size=6),
-    policy=st.sampled_from(get_args(safety.ApprovalPolicy)),
+    policy=st.sampled_from(get_args(AskForApproval)),
     mode=st.sampled_from((*MODES, "bogus")),
     escalation=st.booleans(),
     bypass=st.booleans(),
 )
 def test_assess_command_arbitrary_argv_never_raises(
-    argv: list[str], policy: ApprovalPolicy, mode: str, escalation: bool, bypass: bool
+    argv: list[str], policy: AskForApproval, mode: str, escalation: bool, bypass: bool
 ) -> None:
     got = assess_command(
         argv,
@@ -242,7 +242,7 @@ def test_assess_command_arbitrary_argv_never_raises(
 @settings(max_examples=200, deadline=None)
 @given(script=st.text(max_size=80))
 def test_assess_command_arbitrary_scripts_never_raise(script: str) -> None:
-    for policy in get_args(safety.ApprovalPolicy):
+    for policy in get_args(AskForApproval):
         assess_command(
             bash(script),
             policy=policy,
@@ -251,10 +251,6 @@ def test_assess_command_arbitrary_scripts_never_raise(script: str) -> None:
             justification=None,
         )
     assert not (is_known_safe_command(bash(script)) and is_dangerous_command(bash(script)))
-
-
-def test_approval_policy_alias_equals_config_alias() -> None:
-    assert get_args(safety.ApprovalPolicy) == get_args(config.ApprovalPolicy)
 
 
 # ------------------------------------------------------------------------------------------ known-safe list
@@ -470,7 +466,7 @@ def rules(tmp_path: Path) -> execpolicy.PrefixRules:
     return load_prefix_rules(tmp_path)
 
 
-def assess(argv: list[str], rules: execpolicy.PrefixRules, policy: ApprovalPolicy = "on-request") -> CommandAssessment:
+def assess(argv: list[str], rules: execpolicy.PrefixRules, policy: AskForApproval = "on-request") -> CommandAssessment:
     return assess_command(
         argv,
         policy=policy,
@@ -492,9 +488,9 @@ def test_load_prefix_rules_missing_folder_gives_no_rules(tmp_path: Path) -> None
     assert load_prefix_rules(tmp_path) == execpolicy.PrefixRules()
 
 
-@pytest.mark.parametrize("policy", get_args(safety.ApprovalPolicy))
+@pytest.mark.parametrize("policy", get_args(AskForApproval))
 def test_assess_command_forbidden_rule_rejects_with_justification(
-    rules: execpolicy.PrefixRules, policy: ApprovalPolicy
+    rules: execpolicy.PrefixRules, policy: AskForApproval
 ) -> None:
     got = assess(bash("git push origin main"), rules, policy)
     assert got == CommandAssessment(
@@ -525,9 +521,9 @@ def test_assess_command_absolute_program_falls_back_to_basename_rule(rules: exec
     assert assess(["/opt/curl", "x"], rules).action == "run"  # not a listed host executable
 
 
-@pytest.mark.parametrize("policy", get_args(safety.ApprovalPolicy))
+@pytest.mark.parametrize("policy", get_args(AskForApproval))
 def test_assess_command_allow_rule_on_every_segment_runs_unsandboxed(
-    rules: execpolicy.PrefixRules, policy: ApprovalPolicy
+    rules: execpolicy.PrefixRules, policy: AskForApproval
 ) -> None:
     got = assess(bash("touch /outside/allowed && rm -rf build"), rules, policy)
     assert got == CommandAssessment("run", False, None)
@@ -581,7 +577,7 @@ def test_append_allow_rule_writes_observed_format_and_loads_back(tmp_path: Path)
 
 def patch(
     paths: list[Path],
-    policy: ApprovalPolicy,
+    policy: AskForApproval,
     mode: str,
     roots: list[Path],
     *,
@@ -605,16 +601,16 @@ def ws(tmp_path: Path) -> Path:
     return Path(os.path.realpath(root))
 
 
-PATCH_POLICIES = get_args(safety.ApprovalPolicy)
+PATCH_POLICIES = get_args(AskForApproval)
 
 
 @pytest.mark.parametrize("policy", PATCH_POLICIES)
-def test_assess_patch_inside_writable_roots_runs(ws: Path, policy: ApprovalPolicy) -> None:
+def test_assess_patch_inside_writable_roots_runs(ws: Path, policy: AskForApproval) -> None:
     assert patch([ws / "a.txt", ws / "sub" / "b.txt"], policy, "workspace-write", [ws]).action == "run"
 
 
 @pytest.mark.parametrize("policy", PATCH_POLICIES)
-def test_assess_patch_outside_roots_asks_or_rejects_under_never(ws: Path, policy: ApprovalPolicy) -> None:
+def test_assess_patch_outside_roots_asks_or_rejects_under_never(ws: Path, policy: AskForApproval) -> None:
     outside = ws.parent / "elsewhere.txt"
     got = patch([ws / "a.txt", outside], policy, "workspace-write", [ws])
     if policy == "never":
@@ -624,7 +620,7 @@ def test_assess_patch_outside_roots_asks_or_rejects_under_never(ws: Path, policy
 
 
 @pytest.mark.parametrize("policy", PATCH_POLICIES)
-def test_assess_patch_read_only_asks_or_rejects_under_never(ws: Path, policy: ApprovalPolicy) -> None:
+def test_assess_patch_read_only_asks_or_rejects_under_never(ws: Path, policy: AskForApproval) -> None:
     got = patch([ws / "a.txt"], policy, "read-only", [ws])
     if policy == "never":
         assert got == safety.PatchAssessment("reject", PATCH_READ_ONLY_REJECTION, (ws / "a.txt",))
@@ -638,7 +634,7 @@ def test_assess_patch_read_only_rejection_is_the_observed_text() -> None:
 
 
 @pytest.mark.parametrize("policy", PATCH_POLICIES)
-def test_assess_patch_danger_full_access_runs(ws: Path, policy: ApprovalPolicy) -> None:
+def test_assess_patch_danger_full_access_runs(ws: Path, policy: AskForApproval) -> None:
     assert patch([Path("/etc/x")], policy, "danger-full-access", [ws]).action == "run"
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from codex_cli.protocol import (
     AgentMessageDelta,
     AgentMessageItem,
+    AskForApproval,
     CommandExecutionItem,
     CommandOutputDelta,
     ErrorItem,
@@ -31,6 +32,7 @@ from codex_cli.protocol import (
     McpToolCallItem,
     ReasoningDelta,
     ReasoningItem,
+    SandboxMode,
     ThreadStarted,
     TodoListItem,
     TurnAborted,
@@ -54,8 +56,8 @@ class SessionInfo(Record):
     thread_id: str
     model: str
     model_provider_id: str
-    approval_policy: str
-    sandbox_mode: str
+    approval_policy: AskForApproval
+    sandbox_mode: SandboxMode
     cwd: str
     rollout_path: str | None
     reasoning_effort: str | None = None
