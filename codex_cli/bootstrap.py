@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codex_cli import safety, shell, skills
+from codex_cli import execpolicy, safety, shell, skills
 from codex_cli.auth import credentials_for_config
 from codex_cli.compaction import COMPACT_PROMPT, auto_compact_limit
 from codex_cli.config import CHATGPT_CODEX_BASE_URL, OPENAI_API_BASE_URL, Config
@@ -613,7 +613,7 @@ def _tool_runner(
             update_plan_enabled=config.update_plan_enabled,
             approval_policy=config.approval_policy,
             approver=approver or safety.PolicyOnlyApprover(),
-            rules=None if config.ignore_rules else safety.load_prefix_rules(config.codex_home),
+            rules=None if config.ignore_rules else execpolicy.load_prefix_rules(config.codex_home),
             mcp=mcp,
             sandbox=prepared,  # type: ignore[arg-type]
             shell_tool_enabled="shell_tool" in config.features,

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CODEX_RS_ONLY_COMMANDS", "add_override_options", "build_parser", "cli_overrides", "exec_parser"]
 
+# `protocol.SANDBOX_MODES` and `protocol.APPROVAL_POLICIES`, spelled out so that `--help` does not load the event
+# stream (tests/test_config.py keeps them equal).
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 
 # codex-rs 0.169's commands that this implementation does not have (those its `--help` lists, `a` for apply, and

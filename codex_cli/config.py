@@ -24,6 +24,7 @@ from codex_cli.config_keys import SchemaIssue
 from codex_cli.errors import ConfigError, UsageError
 from codex_cli.features import FEATURE_ALIASES, FEATURES, resolve_features
 from codex_cli.project_doc import find_project_root
+from codex_cli.protocol import APPROVAL_POLICIES, SANDBOX_MODES, AskForApproval, SandboxMode
 from codex_cli.records import Record, field
 from codex_cli.toml_doc import (
     KeyPath,
@@ -42,27 +43,18 @@ from codex_cli.toml_doc import (
 from codex_cli.toml_positions import KeySpot, scan_key_spots, snippet, syntax_error_position
 
 __all__ = [
-    "APPROVAL_POLICIES",
     "CHATGPT_CODEX_BASE_URL",
     "DEFAULT_MODEL",
     "OPENAI_API_BASE_URL",
-    "SANDBOX_MODES",
-    "ApprovalPolicy",
     "CliOverrides",
     "Config",
     "ModelProviderInfo",
-    "SandboxMode",
     "SandboxWorkspaceWrite",
     "ShellEnvironmentPolicy",
     "find_codex_home",
     "load_config",
     "parse_override",
 ]
-
-ApprovalPolicy: TypeAlias = Literal["untrusted", "on-failure", "on-request", "never"]
-SandboxMode: TypeAlias = Literal["read-only", "workspace-write", "danger-full-access"]
-APPROVAL_POLICIES: tuple[ApprovalPolicy, ...] = ("untrusted", "on-failure", "on-request", "never")
-SANDBOX_MODES: tuple[SandboxMode, ...] = ("read-only", "workspace-write", "danger-full-access")
 
 DEFAULT_MODEL = "gpt-6.1-sol"
 OPENAI_API_BASE_URL = "https://api.openai.com/v1"
@@ -152,7 +144,7 @@ class Config(Record):
     model_provider_id: str
     model_provider: ModelProviderInfo
     model_providers: Mapping[str, ModelProviderInfo]
-    approval_policy: ApprovalPolicy
+    approval_policy: AskForApproval
     sandbox_mode: SandboxMode
     sandbox_workspace_write: SandboxWorkspaceWrite
     shell_environment_policy: ShellEnvironmentPolicy
@@ -686,14 +678,14 @@ def _check_flag(value: str | None, allowed: tuple[str, ...], flag: str) -> None:
         raise UsageError(f"invalid value '{value}' for '{flag}'", f"Possible values: {choices}.")
 
 
-def _policies(doc: Doc, overrides: CliOverrides, trusted: bool) -> tuple[ApprovalPolicy, SandboxMode]:
+def _policies(doc: Doc, overrides: CliOverrides, trusted: bool) -> tuple[AskForApproval, SandboxMode]:
     if overrides.bypass_approvals_and_sandbox:
         return "never", "danger-full-access"
     approval = overrides.approval_policy or str_at(doc, "approval_policy") or "on-request"
     # A trusted project may be written to (and asks for more), as in codex-rs; any other stays read-only.
     default = "workspace-write" if trusted else "read-only"
     sandbox = overrides.sandbox_mode or str_at(doc, "sandbox_mode") or default
-    return cast(ApprovalPolicy, approval), cast(SandboxMode, sandbox)
+    return cast(AskForApproval, approval), cast(SandboxMode, sandbox)
 
 
 # ----------------------------------------------------------------------------------------------------------

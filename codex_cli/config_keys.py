@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Literal, TypeAlias
 
 from codex_cli.features import FEATURE_ALIASES, FEATURES
+from codex_cli.protocol import APPROVAL_POLICIES, SANDBOX_MODES
 from codex_cli.records import Record
 from codex_cli.toml_doc import KeyPath, json_string
 
@@ -155,7 +156,7 @@ _OPAQUE_TOP_KEYS = """agents analytics apps apps_mcp_product_sku audio auto_revi
 _PROFILE_FIELDS: dict[str, Spec] = {
     **{key: _ANY for key in _OPAQUE_TOP_KEYS.split()},
     "allow_login_shell": _BOOL, "allow_symlinked_codex_home": _BOOL,
-    "approval_policy": Choice(("untrusted", "on-failure", "on-request", "never")),
+    "approval_policy": Choice(APPROVAL_POLICIES),
     "approvals_reviewer": Choice(("user", "auto_review", "guardian_subagent")),
     "background_terminal_max_timeout": _UINT, "base_instructions": _STR, "chatgpt_base_url": _STR,
     "check_for_update_on_startup": _BOOL,
@@ -184,7 +185,7 @@ _PROFILE_FIELDS: dict[str, Spec] = {
     "project_doc_fallback_filenames": _STR_LIST, "project_doc_max_bytes": _UINT,
     "project_root_markers": _STR_LIST,
     "projects": MapOf(Table({"trust_level": Choice(("trusted", "untrusted"))}, open=True)),
-    "review_model": _STR, "sandbox_mode": Choice(("read-only", "workspace-write", "danger-full-access")),
+    "review_model": _STR, "sandbox_mode": Choice(SANDBOX_MODES),
     "sandbox_workspace_write": Table({
         "writable_roots": ListOf(_PATH), "network_access": _BOOL, "exclude_tmpdir_env_var": _BOOL,
         "exclude_slash_tmp": _BOOL,

@@ -27,6 +27,7 @@ from codex_cli.hook_config import EVENTS, DiscoveredHooks, HookHandler, discover
 from codex_cli.jsoncodec import utf8_json
 from codex_cli.protocol import HookRun
 from codex_cli.records import Record, field, replace
+from codex_cli.shell_parse import shell_wrapper_script
 
 if TYPE_CHECKING:
     from codex_cli.config import Config
@@ -250,7 +251,8 @@ def _tool_view(call: ToolCall) -> tuple[str, list[str], dict[str, object]]:
         command = args.get("cmd") if call.name == "exec_command" else args.get("command")
         if isinstance(command, list):
             words = [str(w) for w in command]
-            command = words[2] if len(words) == 3 and words[1] in ("-lc", "-c") else " ".join(words)
+            script = shell_wrapper_script(words)
+            command = " ".join(words) if script is None else script
         return "Bash", ["Bash", call.name], {"command": command if isinstance(command, str) else ""}
     name = f"{call.namespace}{call.name}" if call.namespace else call.name
     return name, [name], args
@@ -405,8 +407,8 @@ class HookEngine:
             fields: dict[str, object] = {"tool_name": "apply_patch", "tool_input": {"command": ""}}
             names = ["apply_patch", "Edit", "Write"]
         else:
-            words = list(request.command)
-            command = words[2] if len(words) == 3 and words[1] in ("-lc", "-c") else request.display
+            script = shell_wrapper_script(request.command)
+            command = request.display if script is None else script
             tool_input: dict[str, object] = {"command": command}
             if request.reason:
                 tool_input["description"] = request.reason

@@ -62,6 +62,7 @@ from codex_cli.version import VERSION
 if TYPE_CHECKING:
     import httpx
 
+    from codex_cli.protocol import SandboxMode
     from codex_cli.sse import SseEvent
 
 __all__ = [
@@ -788,7 +789,7 @@ class McpConnectionManager:
         config = self._servers[server].config
         return config.tool_approval_modes.get(tool) or config.default_tools_approval_mode or "auto"
 
-    def requires_approval(self, server: str, tool: str, *, sandbox_mode: str) -> bool:
+    def requires_approval(self, server: str, tool: str, *, sandbox_mode: SandboxMode) -> bool:
         """mcp.md §7: `approve` and danger-full-access run; `prompt` always asks; else only read-only tools run."""
         mode = self.tool_approval_mode(server, tool)
         if mode == "approve" or sandbox_mode == "danger-full-access":
@@ -804,7 +805,7 @@ class McpConnectionManager:
         name: str,
         arguments_json: str,
         *,
-        sandbox_mode: str,
+        sandbox_mode: SandboxMode,
         call_id: str | None = None,
         cancel: threading.Event | None = None,
         ask_approval: Callable[[McpCallTarget], bool] | None = None,

@@ -27,6 +27,7 @@ from typing import Literal, TextIO
 
 from codex_cli.patch_grammar import APPLY_PATCH_LARK_GRAMMAR, APPLY_PATCH_TOOL_DESCRIPTION
 from codex_cli.records import Record, field
+from codex_cli.shell_parse import shell_wrapper_script
 
 __all__ = [
     "APPLY_PATCH_LARK_GRAMMAR",
@@ -765,7 +766,6 @@ _HEREDOC_HEAD = re.compile(
     r"""[ \t\n]*(?:cd[ \t]+(?P<dir>'[^'\n]*'|"[^"\\$`\n]*"|[^\s'"\\;&|<>()$`#]+)[ \t]*&&[ \t]*)?"""
     r"""(?:apply_patch|applypatch)[ \t]*<<(?P<dash>-?)[ \t]*(?P<tag>'[^'\n]+'|"[^"\n]+"|[A-Za-z0-9_.-]+)[ \t]*\n"""
 )
-_SHELLS = {"bash", "zsh", "sh"}
 
 
 def _parses(text: str) -> bool:
@@ -797,11 +797,13 @@ def _heredoc_patch(script: str) -> ShellPatch | None:
 
 
 def _shell_script(argv: Sequence[str]) -> str | None:
-    """The script of `bash -lc S`, `sh -c S`, `pwsh [-NoProfile] -Command S` or `cmd /c S`."""
+    """The script of a POSIX shell wrapper (`bash -lc S`, `sh -c S`: `shell_parse`'s rule), of
+    `pwsh [-NoProfile] -Command S` or of `cmd /c S`."""
+    script = shell_wrapper_script(argv)
+    if script is not None:
+        return script
     name = re.split(r"[\\/]", argv[0])[-1].lower().removesuffix(".exe")
     args = list(argv[1:])
-    if name in _SHELLS and len(args) == 2 and args[0] in ("-c", "-lc"):
-        return args[1]
     if name in ("pwsh", "powershell"):
         if args and args[0].lower() == "-noprofile":
             args = args[1:]

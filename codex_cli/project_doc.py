@@ -13,6 +13,8 @@ from codex_cli.sandbox_policy import PROTECTED_NAMES
 if TYPE_CHECKING:
     import datetime
 
+    from codex_cli.protocol import AskForApproval, SandboxMode
+
 __all__ = [
     "AgentsDoc",
     "PermissionsContext",
@@ -55,8 +57,8 @@ class AgentsDoc(Record):
 class PermissionsContext(Record):
     """What the model is told about its sandbox: mode, network and writable roots."""
 
-    sandbox_mode: str
-    approval_policy: str
+    sandbox_mode: SandboxMode
+    approval_policy: AskForApproval
     network_access: bool
     cwd: Path
     writable_roots: tuple[Path, ...]  # cwd first, then --add-dir and configured roots

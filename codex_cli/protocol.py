@@ -1,7 +1,8 @@
 """The one event stream: the items and events a session emits, and their JSON form.
 
 Every front end (exec's human and JSONL output, the line UI, the MCP server, the rollout
-recorder) consumes these types; `codex exec --json` is simply `event_to_json(event)` per line.
+recorder) consumes these types; `codex exec --json` is simply `event_to_json(event)` per line. The two policy
+vocabularies every layer shares live here too, under codex-rs's names: `SandboxMode` and `AskForApproval`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from typing import Literal
 from codex_cli.records import Record, field
 
 __all__ = [
+    "APPROVAL_POLICIES",
+    "SANDBOX_MODES",
     "AgentMessageDelta",
     "AgentMessageItem",
+    "AskForApproval",
     "CommandExecutionItem",
     "CommandOutputDelta",
     "CommandStatus",
@@ -29,6 +33,7 @@ __all__ = [
     "ItemUpdated",
     "ReasoningDelta",
     "ReasoningItem",
+    "SandboxMode",
     "ThreadStarted",
     "TodoEntry",
     "TodoListItem",
@@ -55,6 +60,13 @@ def uuid7() -> str:
     raw[8] = (raw[8] & 0x3F) | 0x80
     return str(uuid.UUID(bytes=bytes(raw)))
 
+
+# What a sandboxed command may do, and when the person is asked; each tuple lists the values in the order help
+# texts and error messages name them.
+SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
+AskForApproval = Literal["untrusted", "on-failure", "on-request", "never"]
+SANDBOX_MODES: tuple[SandboxMode, ...] = ("read-only", "workspace-write", "danger-full-access")
+APPROVAL_POLICIES: tuple[AskForApproval, ...] = ("untrusted", "on-failure", "on-request", "never")
 
 CommandStatus = Literal["in_progress", "completed", "failed", "declined"]
 PatchStatus = Literal["in_progress", "completed", "failed"]

@@ -38,7 +38,7 @@ from types import MappingProxyType, TracebackType
 from codex_cli import sandbox_linux
 from codex_cli.errors import SandboxError
 from codex_cli.records import Record, field, replace
-from codex_cli.sandbox_policy import PROTECTED_NAMES, SandboxMode, SandboxPolicy, is_within
+from codex_cli.sandbox_policy import PROTECTED_NAMES, SandboxPolicy, is_within
 from codex_cli.seatbelt import seatbelt_argv, seatbelt_profile
 from codex_cli.version import BUILD_VARIANT
 
@@ -46,7 +46,6 @@ __all__ = [
     "PROTECTED_NAMES",
     "Capabilities",
     "PreparedSandbox",
-    "SandboxMode",
     "SandboxPolicy",
     "host_platform",
     "prepare",

@@ -7,16 +7,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Literal
 
 from codex_cli.errors import ConfigError
+from codex_cli.protocol import SANDBOX_MODES, SandboxMode
 from codex_cli.records import Record
 
-__all__ = ["PROTECTED_NAMES", "SandboxMode", "SandboxPolicy", "case_insensitive_volume", "is_within", "real_path",
-           "unique_paths"]
+__all__ = ["PROTECTED_NAMES", "SandboxPolicy", "case_insensitive_volume", "is_within", "real_path", "unique_paths"]
 
-SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
-_MODES: tuple[SandboxMode, ...] = ("read-only", "workspace-write", "danger-full-access")
 PROTECTED_NAMES = (".git", ".agents", ".codex", ".aws")  # read-only at the top of every writable root (codex-rs order)
 
 
@@ -116,8 +113,8 @@ class SandboxPolicy(Record):
         codex_home: Path | None = None,
     ) -> SandboxPolicy:
         """The policy of `sandbox_mode` plus `[sandbox_workspace_write]` and `--add-dir` (relative to `cwd`)."""
-        if sandbox_mode not in _MODES:
-            raise ConfigError(f"unknown sandbox_mode '{sandbox_mode}'; use one of: {', '.join(_MODES)}")
+        if sandbox_mode not in SANDBOX_MODES:
+            raise ConfigError(f"unknown sandbox_mode '{sandbox_mode}'; use one of: {', '.join(SANDBOX_MODES)}")
         mode = sandbox_mode
         workspace = mode == "workspace-write"
         roots = [cwd, *add_dirs, *writable_roots] if workspace else []

@@ -33,6 +33,7 @@ from codex_cli.records import Record
 from codex_cli.sandbox_policy import PROTECTED_NAMES
 
 if TYPE_CHECKING:
+    from codex_cli.protocol import SandboxMode
     from codex_cli.sandbox_policy import SandboxPolicy
 
 __all__ = ["ALLOWED_UNIX_SOCKETS", "SANDBOX_EXEC", "seatbelt_argv", "seatbelt_params", "seatbelt_profile"]
@@ -155,7 +156,7 @@ class _Root(Record):
 class _Plan(Record):
     """Everything the profile and its parameters are made from, computed once so both see the same paths."""
 
-    mode: str
+    mode: SandboxMode
     roots: tuple[_Root, ...] = ()
     network: bool = False
     sockets: tuple[str, ...] = ()

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codex_cli import safety, shell
+from codex_cli.execpolicy import PrefixRules
 from codex_cli.jsoncodec import argument_error
 from codex_cli.patch_grammar import APPLY_PATCH_LARK_GRAMMAR, APPLY_PATCH_TOOL_DESCRIPTION
 from codex_cli.protocol import (
+    AskForApproval,
     CommandExecutionItem,
     CommandOutputDelta,
     CommandStatus,
@@ -23,6 +25,7 @@ from codex_cli.protocol import (
     ItemCompleted,
     ItemStarted,
     ItemUpdated,
+    SandboxMode,
     TodoEntry,
     TodoListItem,
     uuid7,
@@ -87,17 +90,17 @@ OUTPUT_TYPES = ("function_call_output", "custom_tool_call_output", "tool_search_
 class ToolSettings(Record):
     """What the tools need to know about the session: policy, environment and switches."""
 
-    sandbox_mode: str
+    sandbox_mode: SandboxMode
     writable_roots: tuple[Path, ...]  # cwd first; where patches may write under workspace-write
     env_policy: shell.EnvPolicy
     base_env: Mapping[str, str]
     network_access: bool = False
     update_plan_enabled: bool = True
     sandbox: PreparedSandbox | None = None
-    approval_policy: str = "never"
+    approval_policy: AskForApproval = "never"
     bypass: bool = False  # --dangerously-bypass-approvals-and-sandbox
     approver: safety.Approver = field(default_factory=safety.PolicyOnlyApprover)
-    rules: safety.PrefixRules | None = None
+    rules: PrefixRules | None = None
     mcp: McpConnectionManager | None = None
     shell_tool_enabled: bool = True  # [features] shell_tool: exec_command and write_stdin
     view_image_enabled: bool = True  # [features] view_image
@@ -459,7 +462,7 @@ class ToolRunner:
         justification = args.get("justification")
         assessment = safety.assess_command(
             argv,
-            policy=self.settings.approval_policy,  # type: ignore[arg-type]
+            policy=self.settings.approval_policy,
             sandbox_mode=self.settings.sandbox_mode,
             escalation_requested=args.get("sandbox_permissions") == "require_escalated",
             justification=justification if isinstance(justification, str) else None,
@@ -647,7 +650,7 @@ class ToolRunner:
         paths = [p for change in planned.changes for p in change.touched_paths()]
         assessment = safety.assess_patch(
             paths,
-            policy=self.settings.approval_policy,  # type: ignore[arg-type]
+            policy=self.settings.approval_policy,
             sandbox_mode="danger-full-access" if self.settings.bypass else self.settings.sandbox_mode,
             writable_roots=self.settings.writable_roots,
             session_approved_patches=self._patches_approved,

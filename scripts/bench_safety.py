@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from test_safety_scan import _reference_dangerous, _reference_loose_segments, _reference_scan  # noqa: E402
 
-from codex_cli import safety  # noqa: E402
+from codex_cli import command_safety, safety, shell_parse  # noqa: E402
 
 EVERYDAY_TARGET_S = 0.1
 ANY_TARGET_S = 2.0
@@ -63,14 +63,14 @@ def _assess(script: str, runs: int = 1) -> float:
 @contextmanager
 def _previous_scanner() -> Iterator[None]:
     """`safety` with the scanner and dangerous-command walk it had before (the rest of the decision is shared)."""
-    saved = safety._scan, safety._loose_segments, safety._any_dangerous
-    safety._scan = _reference_scan  # type: ignore[assignment]
-    safety._loose_segments = lambda cmd, scripts, depth=0: _reference_loose_segments(cmd, depth)  # type: ignore[assignment]
-    safety._any_dangerous = lambda commands, scripts: any(_reference_dangerous(c, 0) for c in commands)  # type: ignore[assignment]
+    saved = shell_parse._scan, shell_parse.loose_segments, command_safety.any_dangerous
+    shell_parse._scan = _reference_scan  # type: ignore[assignment]
+    shell_parse.loose_segments = lambda cmd, scripts, depth=0: _reference_loose_segments(cmd, depth)  # type: ignore[assignment]
+    command_safety.any_dangerous = lambda commands, scripts: any(_reference_dangerous(c, 0) for c in commands)  # type: ignore[assignment]
     try:
         yield
     finally:
-        safety._scan, safety._loose_segments, safety._any_dangerous = saved
+        shell_parse._scan, shell_parse.loose_segments, command_safety.any_dangerous = saved
 
 
 def main() -> int:

@@ -970,3 +970,18 @@ def test_scan_key_spots_handles_arrays_of_tables_and_dotted_keys():
     spots = scan_key_spots(text)
     assert (spots[("hooks", "Stop", 0, "a")].line, spots[("hooks", "Stop", 1, "b", "c")].col) == (2, 3)
     assert spots[("hooks", "Stop", 1, "sub", "d")].line == 6
+
+
+def test_policy_vocabularies_are_declared_once_in_protocol():
+    from typing import get_args
+
+    from codex_cli import cli_parser, config_keys, protocol
+
+    assert protocol.SANDBOX_MODES == get_args(protocol.SandboxMode)
+    assert protocol.APPROVAL_POLICIES == get_args(protocol.AskForApproval)
+    # The argument parser spells them out (`--help` does not load protocol); the values and their order stay equal.
+    assert cli_parser.SANDBOX_MODES == protocol.SANDBOX_MODES
+    assert cli_parser.APPROVAL_POLICIES == protocol.APPROVAL_POLICIES
+    schema = config_keys.TOP_SCHEMA.fields
+    assert schema["sandbox_mode"] == config_keys.Choice(protocol.SANDBOX_MODES)
+    assert schema["approval_policy"] == config_keys.Choice(protocol.APPROVAL_POLICIES)

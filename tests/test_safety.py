@@ -8,20 +8,23 @@ import os
 import shlex
 import threading
 from pathlib import Path
+from types import ModuleType
 from typing import Literal, cast, get_args
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from codex_cli import config, safety, shell, tools
+from codex_cli import command_safety, execpolicy, safety, shell, shell_parse, tools
+from codex_cli.command_safety import is_dangerous_command, is_known_safe_command
 from codex_cli.errors import ConfigError
+from codex_cli.execpolicy import load_prefix_rules
+from codex_cli.protocol import AskForApproval
 from codex_cli.safety import (
     DANGEROUS_REJECTION,
     NEVER_ESCALATION_REJECTION,
     PATCH_OUTSIDE_REJECTION,
     PATCH_READ_ONLY_REJECTION,
-    ApprovalPolicy,
     ApprovalRequest,
     Approver,
     CommandAssessment,
@@ -30,11 +33,8 @@ from codex_cli.safety import (
     assess_command,
     assess_patch,
     decision_result,
-    is_dangerous_command,
-    is_known_safe_command,
-    load_prefix_rules,
-    parse_shell_script,
 )
+from codex_cli.shell_parse import parse_shell_script
 
 Action = Literal["run", "ask", "reject"]
 
@@ -94,12 +94,12 @@ def expected_assessment(kind: str, cell: str) -> CommandAssessment:
 
 
 def test_table_covers_every_policy_and_kind() -> None:
-    assert {p for p, _ in TABLE} == set(get_args(safety.ApprovalPolicy))
+    assert {p for p, _ in TABLE} == set(get_args(AskForApproval))
     assert len(CASES) == 4 * 4 * 3
 
 
 @pytest.mark.parametrize(("policy", "kind", "mode", "cell"), CASES, ids=[f"{p}-{k}-{m}" for p, k, m, _ in CASES])
-def test_assess_command_policy_kind_mode_matches_table(policy: ApprovalPolicy, kind: str, mode: str, cell: str) -> None:
+def test_assess_command_policy_kind_mode_matches_table(policy: AskForApproval, kind: str, mode: str, cell: str) -> None:
     got = assess_command(
         COMMANDS[kind],
         policy=policy,
@@ -116,7 +116,7 @@ BYPASS = {"safe": "run U", "unsafe": "run U", "dangerous": "reject danger", "esc
 @pytest.mark.parametrize("policy", ["never", "on-request"])
 @pytest.mark.parametrize("kind", list(BYPASS))
 def test_assess_command_bypass_flag_runs_unsandboxed_but_keeps_never_rejections(
-    policy: ApprovalPolicy, kind: str
+    policy: AskForApproval, kind: str
 ) -> None:
     got = assess_command(
         COMMANDS[kind],
@@ -170,7 +170,7 @@ def test_assess_command_escalation_under_never_uses_the_observed_text() -> None:
     ids=["dangerous-on-request", "escalation-on-request", "unsafe-untrusted", "dangerous-never-still-rejected"],
 )
 def test_assess_command_session_approved_skips_the_question(
-    kind: str, policy: ApprovalPolicy, action: str, sandboxed: bool
+    kind: str, policy: AskForApproval, action: str, sandboxed: bool
 ) -> None:
     argv = COMMANDS[kind]
     got = assess_command(
@@ -221,13 +221,13 @@ def test_assess_command_untrusted_redirection_asks() -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     argv=st.lists(st.text(max_size=30), max_size=6),
-    policy=st.sampled_from(get_args(safety.ApprovalPolicy)),
+    policy=st.sampled_from(get_args(AskForApproval)),
     mode=st.sampled_from((*MODES, "bogus")),
     escalation=st.booleans(),
     bypass=st.booleans(),
 )
 def test_assess_command_arbitrary_argv_never_raises(
-    argv: list[str], policy: ApprovalPolicy, mode: str, escalation: bool, bypass: bool
+    argv: list[str], policy: AskForApproval, mode: str, escalation: bool, bypass: bool
 ) -> None:
     got = assess_command(
         argv,
@@ -244,7 +244,7 @@ def test_assess_command_arbitrary_argv_never_raises(
 @settings(max_examples=200, deadline=None)
 @given(script=st.text(max_size=80))
 def test_assess_command_arbitrary_scripts_never_raise(script: str) -> None:
-    for policy in get_args(safety.ApprovalPolicy):
+    for policy in get_args(AskForApproval):
         assess_command(
             bash(script),
             policy=policy,
@@ -253,10 +253,6 @@ def test_assess_command_arbitrary_scripts_never_raise(script: str) -> None:
             justification=None,
         )
     assert not (is_known_safe_command(bash(script)) and is_dangerous_command(bash(script)))
-
-
-def test_approval_policy_alias_equals_config_alias() -> None:
-    assert get_args(safety.ApprovalPolicy) == get_args(config.ApprovalPolicy)
 
 
 # ------------------------------------------------------------------------------------------ known-safe list
@@ -439,7 +435,7 @@ def test_parse_shell_script_unjudgeable_construct_gives_none(script: str) -> Non
 @settings(max_examples=300, deadline=None)
 @given(words=st.lists(st.text(max_size=12), min_size=1, max_size=5))
 def test_parse_shell_script_quoted_words_round_trip(words: list[str]) -> None:
-    assume(words[0] not in safety._RESERVED and not safety._ASSIGNMENT.match(words[0]))
+    assume(words[0] not in shell_parse.RESERVED_WORDS and not shell_parse.ASSIGNMENT.match(words[0]))
     assert parse_shell_script(shlex.join(words)) == [words]
 
 
@@ -466,13 +462,13 @@ host_executable(name="curl", paths=["/usr/bin/curl"])
 
 
 @pytest.fixture
-def rules(tmp_path: Path) -> safety.PrefixRules:
+def rules(tmp_path: Path) -> execpolicy.PrefixRules:
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "default.rules").write_text(RULES)
     return load_prefix_rules(tmp_path)
 
 
-def assess(argv: list[str], rules: safety.PrefixRules, policy: ApprovalPolicy = "on-request") -> CommandAssessment:
+def assess(argv: list[str], rules: execpolicy.PrefixRules, policy: AskForApproval = "on-request") -> CommandAssessment:
     return assess_command(
         argv,
         policy=policy,
@@ -483,7 +479,7 @@ def assess(argv: list[str], rules: safety.PrefixRules, policy: ApprovalPolicy = 
     )
 
 
-def test_load_prefix_rules_file_parses_every_rule(rules: safety.PrefixRules) -> None:
+def test_load_prefix_rules_file_parses_every_rule(rules: execpolicy.PrefixRules) -> None:
     assert len(rules.rules) == 6
     assert rules.rules[1].pattern == (("echo",), ("b", "c"))
     assert rules.rules[3].decision == "allow"
@@ -491,12 +487,12 @@ def test_load_prefix_rules_file_parses_every_rule(rules: safety.PrefixRules) -> 
 
 
 def test_load_prefix_rules_missing_folder_gives_no_rules(tmp_path: Path) -> None:
-    assert load_prefix_rules(tmp_path) == safety.PrefixRules()
+    assert load_prefix_rules(tmp_path) == execpolicy.PrefixRules()
 
 
-@pytest.mark.parametrize("policy", get_args(safety.ApprovalPolicy))
+@pytest.mark.parametrize("policy", get_args(AskForApproval))
 def test_assess_command_forbidden_rule_rejects_with_justification(
-    rules: safety.PrefixRules, policy: ApprovalPolicy
+    rules: execpolicy.PrefixRules, policy: AskForApproval
 ) -> None:
     got = assess(bash("git push origin main"), rules, policy)
     assert got == CommandAssessment(
@@ -504,46 +500,46 @@ def test_assess_command_forbidden_rule_rejects_with_justification(
     )
 
 
-def test_assess_command_forbidden_rule_without_justification_names_prefix(rules: safety.PrefixRules) -> None:
+def test_assess_command_forbidden_rule_without_justification_names_prefix(rules: execpolicy.PrefixRules) -> None:
     got = assess(bash("ls && echo c d"), rules)
     assert got.reason == rejected(
         "`/bin/bash -lc 'ls && echo c d'` rejected: policy forbids commands starting with `echo c`"
     )
 
 
-def test_assess_command_prompt_rule_under_never_rejects(rules: safety.PrefixRules) -> None:
+def test_assess_command_prompt_rule_under_never_rejects(rules: execpolicy.PrefixRules) -> None:
     got = assess(bash("curl example.com"), rules, "never")
     assert got == CommandAssessment(
         "reject", False, rejected("approval required by policy, but AskForApproval is set to Never")
     )
 
 
-def test_assess_command_prompt_rule_under_on_request_asks_with_rule_reason(rules: safety.PrefixRules) -> None:
+def test_assess_command_prompt_rule_under_on_request_asks_with_rule_reason(rules: execpolicy.PrefixRules) -> None:
     assert assess(bash("curl example.com"), rules) == CommandAssessment("ask", True, "network access")
 
 
-def test_assess_command_absolute_program_falls_back_to_basename_rule(rules: safety.PrefixRules) -> None:
+def test_assess_command_absolute_program_falls_back_to_basename_rule(rules: execpolicy.PrefixRules) -> None:
     assert assess(["/usr/bin/curl", "x"], rules).action == "ask"
     assert assess(["/opt/curl", "x"], rules).action == "run"  # not a listed host executable
 
 
-@pytest.mark.parametrize("policy", get_args(safety.ApprovalPolicy))
+@pytest.mark.parametrize("policy", get_args(AskForApproval))
 def test_assess_command_allow_rule_on_every_segment_runs_unsandboxed(
-    rules: safety.PrefixRules, policy: ApprovalPolicy
+    rules: execpolicy.PrefixRules, policy: AskForApproval
 ) -> None:
     got = assess(bash("touch /outside/allowed && rm -rf build"), rules, policy)
     assert got == CommandAssessment("run", False, None)
 
 
-def test_assess_command_allow_rule_mixed_with_other_segment_stays_sandboxed(rules: safety.PrefixRules) -> None:
+def test_assess_command_allow_rule_mixed_with_other_segment_stays_sandboxed(rules: execpolicy.PrefixRules) -> None:
     assert assess(bash("touch /outside/allowed && touch y"), rules) == CommandAssessment("run", True, None)
 
 
-def test_assess_command_allow_rule_in_complex_script_does_not_lift_sandbox(rules: safety.PrefixRules) -> None:
+def test_assess_command_allow_rule_in_complex_script_does_not_lift_sandbox(rules: execpolicy.PrefixRules) -> None:
     assert assess(bash("touch /outside/allowed > log"), rules) == CommandAssessment("run", True, None)
 
 
-def test_assess_command_forbidden_rule_in_complex_script_still_rejects(rules: safety.PrefixRules) -> None:
+def test_assess_command_forbidden_rule_in_complex_script_still_rejects(rules: execpolicy.PrefixRules) -> None:
     assert assess(bash("git push > log"), rules).action == "reject"
 
 
@@ -571,7 +567,7 @@ def test_load_prefix_rules_bad_file_raises_config_error(tmp_path: Path, text: st
 
 
 def test_append_allow_rule_writes_observed_format_and_loads_back(tmp_path: Path) -> None:
-    safety.append_allow_rule(tmp_path, ["touch", "/home/dev/sandbox/outside/amend1"])
+    execpolicy.append_allow_rule(tmp_path, ["touch", "/home/dev/sandbox/outside/amend1"])
     text = (tmp_path / "rules" / "default.rules").read_text()
     assert text == 'prefix_rule(pattern=["touch", "/home/dev/sandbox/outside/amend1"], decision="allow")\n'
     loaded = load_prefix_rules(tmp_path)
@@ -583,7 +579,7 @@ def test_append_allow_rule_writes_observed_format_and_loads_back(tmp_path: Path)
 
 def patch(
     paths: list[Path],
-    policy: ApprovalPolicy,
+    policy: AskForApproval,
     mode: str,
     roots: list[Path],
     *,
@@ -607,16 +603,16 @@ def ws(tmp_path: Path) -> Path:
     return Path(os.path.realpath(root))
 
 
-PATCH_POLICIES = get_args(safety.ApprovalPolicy)
+PATCH_POLICIES = get_args(AskForApproval)
 
 
 @pytest.mark.parametrize("policy", PATCH_POLICIES)
-def test_assess_patch_inside_writable_roots_runs(ws: Path, policy: ApprovalPolicy) -> None:
+def test_assess_patch_inside_writable_roots_runs(ws: Path, policy: AskForApproval) -> None:
     assert patch([ws / "a.txt", ws / "sub" / "b.txt"], policy, "workspace-write", [ws]).action == "run"
 
 
 @pytest.mark.parametrize("policy", PATCH_POLICIES)
-def test_assess_patch_outside_roots_asks_or_rejects_under_never(ws: Path, policy: ApprovalPolicy) -> None:
+def test_assess_patch_outside_roots_asks_or_rejects_under_never(ws: Path, policy: AskForApproval) -> None:
     outside = ws.parent / "elsewhere.txt"
     got = patch([ws / "a.txt", outside], policy, "workspace-write", [ws])
     if policy == "never":
@@ -626,7 +622,7 @@ def test_assess_patch_outside_roots_asks_or_rejects_under_never(ws: Path, policy
 
 
 @pytest.mark.parametrize("policy", PATCH_POLICIES)
-def test_assess_patch_read_only_asks_or_rejects_under_never(ws: Path, policy: ApprovalPolicy) -> None:
+def test_assess_patch_read_only_asks_or_rejects_under_never(ws: Path, policy: AskForApproval) -> None:
     got = patch([ws / "a.txt"], policy, "read-only", [ws])
     if policy == "never":
         assert got == safety.PatchAssessment("reject", PATCH_READ_ONLY_REJECTION, (ws / "a.txt",))
@@ -640,7 +636,7 @@ def test_assess_patch_read_only_rejection_is_the_observed_text() -> None:
 
 
 @pytest.mark.parametrize("policy", PATCH_POLICIES)
-def test_assess_patch_danger_full_access_runs(ws: Path, policy: ApprovalPolicy) -> None:
+def test_assess_patch_danger_full_access_runs(ws: Path, policy: AskForApproval) -> None:
     assert patch([Path("/etc/x")], policy, "danger-full-access", [ws]).action == "run"
 
 
@@ -732,13 +728,14 @@ def test_scripted_approver_drives_ask_to_run_unsandboxed(tmp_path: Path) -> None
     assert decision_result(answer, kind="exec", sandboxed=got.sandboxed) == safety.DecisionResult("run", False)
 
 
-def test_module_all_is_sorted_and_complete() -> None:
+@pytest.mark.parametrize("module", [safety, command_safety, execpolicy, shell_parse], ids=lambda m: m.__name__)
+def test_module_all_is_sorted_and_complete(module: ModuleType) -> None:
     public = {
         n
-        for n in vars(safety)
-        if not n.startswith("_") and getattr(getattr(safety, n), "__module__", "") == "codex_cli.safety"
+        for n in vars(module)
+        if not n.startswith("_") and getattr(getattr(module, n), "__module__", "") == module.__name__
     }
-    assert public <= set(safety.__all__)
+    assert public <= set(module.__all__)
 
 
 # ------------------------------------------------------------------------ what an approval request carries

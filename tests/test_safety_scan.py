@@ -1,4 +1,4 @@
-"""The shell scanner of `codex_cli.safety` against the one it replaced: the same answers, in linear time.
+"""The shell scanner of `codex_cli.shell_parse` against the one it replaced: the same answers, in linear time.
 
 The reference below is the previous scanner, kept verbatim: each character of a word copied the word so far, and
 a dangerous-command check followed every path through nested `bash -c` scripts and substitutions (27 s for a
@@ -16,16 +16,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codex_cli import safety
-from codex_cli.safety import (
-    _ASSIGNMENT,
+from codex_cli import command_safety, safety, shell_parse
+from codex_cli.command_safety import _after_env, _has_force_flag
+from codex_cli.shell_parse import (
     _OPERATORS,
     _PLAIN_OPERATORS,
-    _RESERVED,
-    _after_env,
-    _has_force_flag,
-    _shell_script,
+    ASSIGNMENT,
+    RESERVED_WORDS,
     _split_items,
+    shell_wrapper_script,
 )
 
 # ----------------------------------------------------------------------------------- the previous scanner
@@ -194,7 +193,7 @@ def _reference_loose_segments(cmd: str, depth: int = 0) -> list[list[str]]:
 
 def _reference_dangerous(argv: Sequence[str], depth: int) -> bool:
     words = list(argv)
-    while words and (words[0] in _RESERVED or _ASSIGNMENT.match(words[0])):
+    while words and (words[0] in RESERVED_WORDS or ASSIGNMENT.match(words[0])):
         words.pop(0)
     if not words or depth > 8:
         return False
@@ -205,7 +204,7 @@ def _reference_dangerous(argv: Sequence[str], depth: int) -> bool:
         return len(words) > 1 and not words[1].startswith("-") and _reference_dangerous(words[1:], depth + 1)
     if prog == "env":
         return _reference_dangerous(_after_env(words[1:]), depth + 1)
-    script = _shell_script(words)
+    script = shell_wrapper_script(words)
     if script is not None:
         return any(_reference_dangerous(seg, depth + 1) for seg in _reference_loose_segments(script))
     return False
@@ -221,12 +220,12 @@ def _scanned(result: object) -> object:
 
 
 def _assert_same(script: str) -> None:
-    assert _scanned(safety._scan(script)) == _scanned(_reference_scan(script)), script
+    assert _scanned(shell_parse._scan(script)) == _scanned(_reference_scan(script)), script
     # The reference's rough split of an unterminated quote kept empty segments, which no check ever matched.
     loose = [segment for segment in _reference_loose_segments(script) if segment]
-    assert safety._loose_segments(script, safety._Scripts()) == loose, script
+    assert shell_parse.loose_segments(script, shell_parse.ScriptCache()) == loose, script
     argv = ["/bin/bash", "-lc", script]
-    assert safety.is_dangerous_command(argv) == _reference_dangerous(argv, 0), script
+    assert command_safety.is_dangerous_command(argv) == _reference_dangerous(argv, 0), script
 
 
 # Pieces that start, end or continue the scanner's constructs, so that random strings of them cross every path.

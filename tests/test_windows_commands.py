@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codex_cli.safety import is_known_safe_command
+from codex_cli.command_safety import is_known_safe_command
 from codex_cli.windows_commands import is_known_safe_windows_command, windows_script_commands
 
 PWSH = r"C:\Program Files\PowerShell\7\pwsh.exe"

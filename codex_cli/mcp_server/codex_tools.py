@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codex_cli.mcp_server.events import parsed_command, proposed_changes
+from codex_cli.protocol import APPROVAL_POLICIES, SANDBOX_MODES, AskForApproval, SandboxMode
 from codex_cli.records import Record, field, replace
 
 if TYPE_CHECKING:
@@ -28,10 +29,8 @@ if TYPE_CHECKING:
 from codex_cli.config_keys import describe_value
 
 __all__ = [
-    "APPROVAL_POLICIES",
     "CODEX_REPLY_TOOL",
     "CODEX_TOOL",
-    "SANDBOX_MODES",
     "TOOLS",
     "CodexToolArgs",
     "ReplyArgs",
@@ -48,8 +47,6 @@ __all__ = [
 
 CODEX_TOOL = "codex"
 CODEX_REPLY_TOOL = "codex-reply"
-APPROVAL_POLICIES = ("untrusted", "on-failure", "on-request", "never")
-SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 
 _OUTPUT_SCHEMA: dict[str, object] = {
     "type": "object",
@@ -120,8 +117,8 @@ class CodexToolArgs(Record):
     """The arguments of one `codex` call."""
 
     prompt: str
-    approval_policy: str | None = None
-    sandbox: str | None = None
+    approval_policy: AskForApproval | None = None
+    sandbox: SandboxMode | None = None
     cwd: str | None = None
     model: str | None = None
     profile: str | None = None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from codex_cli.protocol import (
     AgentMessageDelta,
     AgentMessageItem,
+    AskForApproval,
     CommandExecutionItem,
     CommandOutputDelta,
     ErrorItem,
@@ -32,6 +33,7 @@ from codex_cli.protocol import (
     McpToolCallItem,
     ReasoningDelta,
     ReasoningItem,
+    SandboxMode,
     ThreadStarted,
     TodoListItem,
     TurnAborted,
@@ -42,6 +44,7 @@ from codex_cli.protocol import (
     WarningNotice,
 )
 from codex_cli.records import Record
+from codex_cli.shell_parse import shell_wrapper_script
 
 if TYPE_CHECKING:
     from codex_cli.safety import ApprovalRequest
@@ -58,8 +61,8 @@ class SessionInfo(Record):
     thread_id: str
     model: str
     model_provider_id: str
-    approval_policy: str
-    sandbox_mode: str
+    approval_policy: AskForApproval
+    sandbox_mode: SandboxMode
     cwd: str
     rollout_path: str | None
     reasoning_effort: str | None = None
@@ -85,9 +88,8 @@ def _argv(display: str) -> list[str]:
 
 def parsed_command(argv: Sequence[str]) -> list[dict[str, object]]:
     """codex-rs's `parsed_cmd`: the script of a `shell -lc SCRIPT` call, as one `unknown` command."""
-    if len(argv) == 3 and argv[1] in ("-lc", "-c"):
-        return [{"type": "unknown", "cmd": argv[2]}]
-    return [{"type": "unknown", "cmd": shlex.join(argv)}]
+    script = shell_wrapper_script(argv)
+    return [{"type": "unknown", "cmd": shlex.join(argv) if script is None else script}]
 
 
 def proposed_changes(req: ApprovalRequest) -> dict[str, object]:

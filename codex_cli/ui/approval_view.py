@@ -151,12 +151,12 @@ def _apply(app: LineApp, pending: PendingApproval, option: _Option, subject: str
         renderer.line(f"{yes} You approved codex to {subject} every time this session")
         return "approved_for_session"
     if option.decision == "prefix" and pending.prefix is not None:
-        from codex_cli import safety
+        from codex_cli import execpolicy
 
         home = app.config.codex_home
-        safety.append_allow_rule(home, pending.prefix)
+        execpolicy.append_allow_rule(home, pending.prefix)
         tools = app.session.tools
-        tools.settings = replace(tools.settings, rules=safety.load_prefix_rules(home))
+        tools.settings = replace(tools.settings, rules=execpolicy.load_prefix_rules(home))
         renderer.line(f"{yes} You approved codex to always run commands that start with {shlex.join(pending.prefix)}")
         return "approved_for_session"
     if option.decision == "denied":

@@ -44,6 +44,7 @@ from codex_cli.protocol import (
     WarningNotice,
 )
 from codex_cli.records import Record, field
+from codex_cli.shell_parse import shell_wrapper_script
 from codex_cli.style import Style
 from codex_cli.ui.line_input import char_width, text_width
 
@@ -94,9 +95,8 @@ def display_command(command: str) -> str:
         words = shlex.split(command)
     except ValueError:
         return command
-    if len(words) == 3 and words[1] in ("-lc", "-c") and Path(words[0]).name in ("bash", "sh", "zsh", "dash"):
-        return words[2]
-    return command
+    script = shell_wrapper_script(words)
+    return command if script is None else script
 
 
 def wrap_styled(text: str, first: int, rest: int | None = None, *, keep: int = 0) -> list[str]:
