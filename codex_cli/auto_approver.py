@@ -76,7 +76,7 @@ class AutoApprover:
 
     def _verdict(self, session: Session, req: ApprovalRequest) -> dict[str, object] | None:
         from codex_cli.jsoncodec import decode_json
-        from codex_cli.session import text_message
+        from codex_cli.response_items import text_message
 
         body: dict[str, object] = {
             "model": session.request.model,

@@ -30,8 +30,9 @@ from codex_cli.project_doc import (
 )
 from codex_cli.protocol import ErrorNotice, Event, WarningNotice
 from codex_cli.records import Record
+from codex_cli.response_items import ResponseItem, text_message
 from codex_cli.rollout import apply_merge_patch, is_context_item, merge_patch, world_state_fingerprint
-from codex_cli.session import ContextSettings, RequestSettings, Session, new_thread_id, text_message
+from codex_cli.session import ContextSettings, RequestSettings, Session, new_thread_id
 from codex_cli.tools import ToolRunner, ToolSettings, web_search_spec
 from codex_cli.version import VERSION
 
@@ -44,8 +45,6 @@ __all__ = [
     "SessionBundle", "ThreadStart", "base_instructions", "build_session", "context_window", "prompt_input",
     "writable_roots",
 ]
-
-Item = dict[str, object]
 
 _LOCAL_PROVIDERS = {
     "ollama": "Start Ollama (`ollama serve`) and pull the model (`ollama pull {model}`)",
@@ -188,8 +187,9 @@ class _ThreadContext:
         self.config, self.permissions = config, permissions
         self.recorder: RolloutRecorder | None = None
         self.warnings: list[str] = []
-        self.state: Item = {}  # the world_state sections as last recorded
-        self.initial: list[Item] | None = None  # a new thread's first context, recorded when its first turn starts
+        self.state: ResponseItem = {}  # the world_state sections as last recorded
+        # A new thread's first context, recorded when its first turn starts.
+        self.initial: list[ResponseItem] | None = None
         self.cwd: str | None = None  # older rollouts without `environments`: the cwd last sent
         self.sandbox: Mapping[str, object] | None = None  # ... and the sandbox policy
         self.permission_values: tuple[object, object] | None = None  # (approval policy, permission profile) last sent
@@ -231,13 +231,13 @@ class _ThreadContext:
         self.skills_body = message.body
         return message
 
-    def _skills_state(self, message: skills.SkillsMessage) -> Item:
+    def _skills_state(self, message: skills.SkillsMessage) -> ResponseItem:
         """The world_state keys codex-rs compares on resume to decide whether to send the skills again."""
         include = self.skills.include_instructions
-        host: Item = {"body": message.body} if message.body else {}
+        host: ResponseItem = {"body": message.body} if message.body else {}
         return {"host_skills": {**host, "includeInstructions": include}, "skills": {"includeInstructions": include}}
 
-    def skill_mentions(self, user_items: list[Item]) -> list[Item]:
+    def skill_mentions(self, user_items: list[ResponseItem]) -> list[ResponseItem]:
         """The `<skill>` messages of the skills a prompt names (`$name`), to follow it."""
         return skills.mention_items(user_items, self.skills)
 
@@ -248,17 +248,17 @@ class _ThreadContext:
     def _permission_values(self) -> tuple[object, object]:
         return self.permissions.approval_policy, permission_profile(self.permissions)
 
-    def _environments(self) -> Item:
+    def _environments(self) -> ResponseItem:
         return environments_state(self.permissions, shell.default_shell_name())
 
-    def _agents_state(self, doc: AgentsDoc) -> Item:
+    def _agents_state(self, doc: AgentsDoc) -> ResponseItem:
         return {"directory": str(self.config.cwd), "text": doc.body} if doc.body else {}
 
-    def _permissions_state(self) -> Item:
+    def _permissions_state(self) -> ResponseItem:
         fingerprint = world_state_fingerprint("developer", permissions_instructions(self.permissions))
         return {"instructions": fingerprint, "approved_command_prefixes": []}
 
-    def _full_state(self, doc: AgentsDoc, listed: skills.SkillsMessage) -> Item:
+    def _full_state(self, doc: AgentsDoc, listed: skills.SkillsMessage) -> ResponseItem:
         # `tools` lists the deferred tool namespaces announced in a `<tools>` message: we announce none.
         state = {
             "agents_md": self._agents_state(doc),
@@ -271,7 +271,7 @@ class _ThreadContext:
         }
         return dict(sorted(state.items()))  # codex-rs writes its sections sorted
 
-    def _record(self, sections: Item) -> None:
+    def _record(self, sections: ResponseItem) -> None:
         """Record the sections sent again, as a merge patch over what the rollout already holds."""
         patch = {key: change for key, value in sections.items()
                  if (change := merge_patch(self.state.get(key), value)) is not None}  # fmt: skip
@@ -280,7 +280,7 @@ class _ThreadContext:
             if self.recorder is not None:
                 self.recorder.record_world_state(patch, full=False)
 
-    def fresh(self) -> list[Item]:
+    def fresh(self) -> list[ResponseItem]:
         """The developer and user context messages of a new window."""
         doc = self._agents_doc()
         permissions = permissions_instructions(self.permissions)
@@ -303,7 +303,7 @@ class _ThreadContext:
         keys = ("type", "network_access")
         return [self.sandbox.get(k) or False for k in keys] != [current.get(k) or False for k in keys]
 
-    def _environment_message(self, now: Item, permissions_changed: bool) -> str | None:
+    def _environment_message(self, now: ResponseItem, permissions_changed: bool) -> str | None:
         """The `<environment_context>` to send again, when what the last one said is out of date: the whole block
         after a cwd change, else date, timezone and filesystem when one of those changed."""
         before = self.state.get("environments")
@@ -317,15 +317,15 @@ class _ThreadContext:
             return environment_context(self.permissions, shell.default_shell_name())
         return environment_context_update(self.permissions) if other_changed else None
 
-    def updates(self) -> list[Item]:
+    def updates(self) -> list[ResponseItem]:
         """Messages for what changed since the context was last sent: skills, permissions, environment, AGENTS.md."""
         if self.initial is not None and self.recorder is not None:  # the new thread's first turn has started
             self.recorder.record_items(self.initial)
             self.recorder.record_world_state(self.state, full=True)
         self.initial = None
         doc = self._agents_doc()
-        items: list[Item] = []
-        changed: Item = {}
+        items: list[ResponseItem] = []
+        changed: ResponseItem = {}
         sent_skills = self.skills_body
         listed = self._skills()
         if sent_skills is not None and sent_skills != listed.body:
@@ -391,11 +391,11 @@ def _prepare_sandbox(config: Config, env: Mapping[str, str]) -> tuple[object | N
     return prepared, list(prepared.warnings)
 
 
-def _turn_context(config: Config, permissions: PermissionsContext) -> Item:
+def _turn_context(config: Config, permissions: PermissionsContext) -> ResponseItem:
     """A rollout's `turn_context` fields, as codex-rs 0.169 writes them (it compares `approval_policy` and
     `permission_profile` on resume; `exec resume --last` filters on `cwd`)."""
     effort = config.model_reasoning_effort
-    ctx: Item = {
+    ctx: ResponseItem = {
         "disabled_plugin_ids": [],
         "cwd": str(config.cwd),
         "approval_policy": config.approval_policy,
@@ -527,7 +527,7 @@ def _permissions(config: Config, roots: tuple[Path, ...]) -> PermissionsContext:
     )
 
 
-def prompt_input(config: Config, user_items: list[Item]) -> tuple[list[Item], list[str]]:
+def prompt_input(config: Config, user_items: list[ResponseItem]) -> tuple[list[ResponseItem], list[str]]:
     """The input list of a new thread's first request with `user_items` (`codex debug prompt-input`): what
     `build_session` puts first (base instructions, permissions, AGENTS.md, environment context), then the items;
     and the warnings met on the way. Nothing is started, recorded or sent, so no credentials are needed."""
@@ -543,7 +543,7 @@ def recording_stopped(path: Path, exc: OSError) -> str:
             "$CODEX_HOME/sessions.")
 
 
-def _base_message(text: str, thread_id: str) -> Item:
+def _base_message(text: str, thread_id: str) -> ResponseItem:
     """The base-instructions developer message. It is never recorded (session_meta keeps the text), so its id is
     derived from the thread id: a resumed thread sends the same id again (sessions.md §2.7)."""
     import uuid

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from codex_cli.jsoncodec import encode_json
+from codex_cli.response_items import ResponseItem, content_texts
 
 __all__ = [
     "COMPACT_PROMPT",
@@ -25,8 +26,6 @@ __all__ = [
     "retained_user_messages",
     "summary_text",
 ]
-
-Item = dict[str, object]
 
 DEFAULT_CONTEXT_WINDOW = 272_000  # what the bundled catalog gives the gpt-5 family
 _AUTO_COMPACT_PERCENT = 90
@@ -57,7 +56,7 @@ _CONTEXT_PREFIXES = (
 )
 
 
-def estimate_tokens(items: Sequence[Item]) -> int:
+def estimate_tokens(items: Sequence[ResponseItem]) -> int:
     """About one token per four bytes of the items' JSON, as codex-rs estimates items it has not sent yet."""
     if not items:
         return 0
@@ -72,29 +71,22 @@ def auto_compact_limit(context_window: int | None, explicit_limit: int | None) -
     return window * _AUTO_COMPACT_PERCENT // 100
 
 
-def _texts(item: Item) -> list[str]:
-    content = item.get("content")
-    if not isinstance(content, list):
-        return []
-    return [str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") in ("input_text", "text")]
-
-
-def is_context_message(item: Item) -> bool:
+def is_context_message(item: ResponseItem) -> bool:
     """A user message that carries injected context (environment, AGENTS.md, an abort notice or a summary)."""
-    texts = _texts(item)
+    texts = content_texts(item, ("input_text", "text"))
     return bool(texts) and texts[0].startswith(_CONTEXT_PREFIXES)
 
 
-def _is_user_prompt(item: Item) -> bool:
+def _is_user_prompt(item: ResponseItem) -> bool:
     return item.get("type") == "message" and item.get("role") == "user" and not is_context_message(item)
 
 
-def compaction_input(history: Sequence[Item], prompt: str) -> list[Item]:
+def compaction_input(history: Sequence[ResponseItem], prompt: str) -> list[ResponseItem]:
     """The input of the summary request: the whole history, then the compaction prompt as a user message."""
     return [*history, {"type": "message", "role": "user", "content": [{"type": "input_text", "text": prompt}]}]
 
 
-def summary_text(output: Sequence[Item]) -> str:
+def summary_text(output: Sequence[ResponseItem]) -> str:
     """The assistant text of the summary response."""
     parts: list[str] = []
     for item in output:
@@ -107,9 +99,9 @@ def summary_text(output: Sequence[Item]) -> str:
     return "".join(parts)
 
 
-def _truncated(item: Item, keep_tokens: int, tokens: int) -> Item:
+def _truncated(item: ResponseItem, keep_tokens: int, tokens: int) -> ResponseItem:
     """Cut the middle out of a long prompt: head, a marker naming what was removed, tail."""
-    text = "".join(_texts(item))
+    text = "".join(content_texts(item, ("input_text", "text")))
     half = max(keep_tokens, 0) * 4 // 2  # characters kept at each end (about four per token)
     head = text[:half]
     tail = text[len(text) - half :] if half else ""
@@ -118,17 +110,17 @@ def _truncated(item: Item, keep_tokens: int, tokens: int) -> Item:
     return {"type": "message", "role": "user", "content": parts}
 
 
-def retained_user_messages(history: Sequence[Item], budget: int = RETAINED_USER_TOKENS) -> list[Item]:
+def retained_user_messages(history: Sequence[ResponseItem], budget: int = RETAINED_USER_TOKENS) -> list[ResponseItem]:
     """The real user prompts to keep, oldest first: newest-first within `budget` tokens; the one that does not fit
     is middle-truncated, older ones are dropped."""
-    kept: list[Item] = []
+    kept: list[ResponseItem] = []
     remaining = budget
     for item in reversed(history):
         if not _is_user_prompt(item):
             continue
         if remaining <= 0:
             break
-        tokens = (len("".join(_texts(item)).encode("utf-8")) + 3) // 4
+        tokens = (len("".join(content_texts(item, ("input_text", "text"))).encode("utf-8")) + 3) // 4
         if tokens <= remaining:
             kept.append({k: v for k, v in item.items() if k != "id"})
             remaining -= tokens
@@ -140,14 +132,14 @@ def retained_user_messages(history: Sequence[Item], budget: int = RETAINED_USER_
 
 
 def replacement_history(
-    history: Sequence[Item], summary: str, fresh_context: Callable[[], list[Item]]
-) -> list[Item]:
+    history: Sequence[ResponseItem], summary: str, fresh_context: Callable[[], list[ResponseItem]]
+) -> list[ResponseItem]:
     """The history of the new window (sessions.md §8.3): base instructions, older retained prompts, a fresh
     initial context, the newest retained prompt, then the summary message."""
     base = [history[0]] if history and history[0].get("role") == "developer" else []
     retained = retained_user_messages(history[len(base) :])
     older, newest = retained[:-1], retained[-1:]
-    summary_item: Item = {
+    summary_item: ResponseItem = {
         "type": "message",
         "role": "user",
         "content": [{"type": "input_text", "text": f"{SUMMARY_PREFIX}\n{summary}"}],

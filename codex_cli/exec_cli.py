@@ -162,7 +162,7 @@ def user_message(prompt: str, args: argparse.Namespace) -> dict[str, object]:
 
         paths = split_image_args(values)
     if not paths:
-        from codex_cli.session import text_message
+        from codex_cli.response_items import text_message
 
         return text_message("user", prompt)
     from codex_cli.images import user_message_with_images

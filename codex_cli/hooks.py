@@ -27,6 +27,7 @@ from codex_cli.hook_config import EVENTS, DiscoveredHooks, HookHandler, discover
 from codex_cli.jsoncodec import utf8_json
 from codex_cli.protocol import HookRun
 from codex_cli.records import Record, field, replace
+from codex_cli.response_items import ResponseItem
 from codex_cli.shell_parse import shell_wrapper_script
 
 if TYPE_CHECKING:
@@ -56,8 +57,6 @@ BYPASS_TRUST_WARNING = (
 _PLAIN_CONTEXT = ("SessionStart", "UserPromptSubmit")
 _BLOCKING = ("PreToolUse", "UserPromptSubmit", "PostToolUse", "Stop", "SubagentStop", "PermissionRequest")
 _CONTEXT_LIMIT_TOKENS = 2500
-Item = dict[str, object]
-
 
 # ---------------------------------------------------------------------------------------------------- running
 
@@ -92,8 +91,8 @@ class HookOutcome(Record, frozen=False):
     permission_message: str = ""
     continuations: list[tuple[HookHandler, str]] = field(default_factory=list)  # Stop blocks
 
-    def context_items(self) -> list[Item]:
-        from codex_cli.session import text_message
+    def context_items(self) -> list[ResponseItem]:
+        from codex_cli.response_items import text_message
 
         return [text_message("developer", text) for text in self.context]
 
@@ -364,7 +363,7 @@ class HookEngine:
 
     # ------------------------------------------------------------------ hook points
 
-    def session_start_items(self) -> list[Item]:
+    def session_start_items(self) -> list[ResponseItem]:
         """`SessionStart` once per bound thread (and after a compaction): its context as developer messages."""
         source, self._start_source = self._start_source, None
         if source is None:
@@ -390,7 +389,7 @@ class HookEngine:
             return PreToolResult(_rewrite(call, outcome.updated_input))
         return PreToolResult(call)
 
-    def post_tool_use(self, call: ToolCall, output: Item) -> tuple[Item, list[Item]]:
+    def post_tool_use(self, call: ToolCall, output: ResponseItem) -> tuple[ResponseItem, list[ResponseItem]]:
         """The output item (replaced when a hook blocks) and developer context to put before it."""
         name, names, tool_input = _tool_view(call)
         response = output.get("output")
@@ -415,12 +414,12 @@ class HookEngine:
             fields, names = {"tool_name": "Bash", "tool_input": tool_input}, ["Bash"]
         return self.run("PermissionRequest", fields, match=names)
 
-    def stop(self, last_message: str | None) -> list[Item]:
+    def stop(self, last_message: str | None) -> list[ResponseItem]:
         """`Stop`: user messages that continue the turn when a hook blocks (empty: the turn ends)."""
         outcome = self.run("Stop", {"stop_hook_active": self._stop_active, "last_assistant_message": last_message})
         if outcome.stop or not outcome.continuations:
             return []
-        from codex_cli.session import text_message
+        from codex_cli.response_items import text_message
 
         self._stop_active = True
         return [

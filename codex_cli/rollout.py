@@ -41,6 +41,7 @@ from codex_cli.protocol import (
     Usage,
 )
 from codex_cli.records import Record, field, replace
+from codex_cli.response_items import ResponseItem
 
 __all__ = [
     "ARCHIVED_DIR",
@@ -76,8 +77,6 @@ _PEEK = re.compile(rb'"type":\s*"([a-z_]+)"')
 _PASSTHROUGH = "internal_chat_message_metadata_passthrough"
 _HEAD_LINES = 64  # a summary stops reading after this many lines
 _TAIL_BLOCK = 1 << 16
-
-Item = dict[str, object]
 
 
 def is_uuid(text: str) -> bool:
@@ -172,7 +171,7 @@ class RolloutRecorder:
         *,
         thread_id: str,
         next_ordinal: int = 0,
-        turn_context: Item | None = None,
+        turn_context: ResponseItem | None = None,
         context_window: int | None = None,
     ) -> None:
         self.path = path
@@ -186,7 +185,7 @@ class RolloutRecorder:
         # codex-rs writes a turn's context messages, then the world_state they changed, then turn_context, and only
         # then the prompt: a world_state waits here for the next line that is not a context message, and a started
         # turn's turn_context is written just before its first such line.
-        self._state: tuple[bool, Item] | None = None  # (full, state or merge patch) not yet written
+        self._state: tuple[bool, ResponseItem] | None = None  # (full, state or merge patch) not yet written
         self._turn_context_due = False
         self.error: OSError | None = None  # the first failed write; recording stops there, the turn goes on
         self.on_error: Callable[[OSError], None] | None = None  # told once, outside the lock, when recording stops
@@ -209,7 +208,7 @@ class RolloutRecorder:
         meta: SessionMeta,
         *,
         model: str,
-        turn_context: Item | None = None,
+        turn_context: ResponseItem | None = None,
         context_window: int | None = None,
     ) -> RolloutRecorder:
         """Start a new rollout file for `meta.id` and write its `session_meta` line."""
@@ -279,7 +278,7 @@ class RolloutRecorder:
 
     # -- what the session reports ------------------------------------------------------------------------
 
-    def record_items(self, items: list[Item]) -> None:
+    def record_items(self, items: list[ResponseItem]) -> None:
         """Response items added to the model-visible history (the `Session(on_history=...)` hook)."""
         for item in items:
             self.write("response_item", item)
@@ -303,14 +302,14 @@ class RolloutRecorder:
         )
         self._token_count(last, total)
 
-    def record_compaction(self, summary: str, replacement: list[Item], estimate: int, total: Usage) -> None:
+    def record_compaction(self, summary: str, replacement: list[ResponseItem], estimate: int, total: Usage) -> None:
         """A finished compaction: the new history without the base-instructions message."""
         self.write("compacted", {"message": summary, "replacement_history": replacement})
         self._write_due(turn_context=True)  # the new window's full world_state, then turn_context
         self._token_count(Usage(total_tokens=estimate), total)
         self._event("item_completed", item={"type": "ContextCompaction", "id": str(uuid.uuid4())})
 
-    def record_world_state(self, state: Item, *, full: bool) -> None:
+    def record_world_state(self, state: ResponseItem, *, full: bool) -> None:
         """A snapshot of what the model was told (`full`), or a merge patch over the last one (RFC 7386, as codex-rs
         reads it). Written before the next line that is not a context message: after the context messages it
         describes, as codex-rs orders them."""
@@ -373,7 +372,7 @@ def _context_line(kind: str, payload: object) -> bool:
     return kind == "response_item" and isinstance(payload, dict) and is_context_item(payload)
 
 
-def is_context_item(item: Item) -> bool:
+def is_context_item(item: ResponseItem) -> bool:
     """A message of the context the harness gives the model (developer text, environment, AGENTS.md), not a turn's."""
     return item.get("type") == "message" and (item.get("role") == "developer" or is_context_message(item))
 
@@ -399,7 +398,7 @@ def merge_patch(previous: object, current: object) -> object | None:
     if not isinstance(current, dict):
         return current
     before = previous if isinstance(previous, dict) else {}
-    patch: Item = {key: None for key in before if key not in current}
+    patch: ResponseItem = {key: None for key in before if key not in current}
     for key, value in current.items():
         if key not in before:
             patch[key] = value
@@ -410,9 +409,9 @@ def merge_patch(previous: object, current: object) -> object | None:
     return patch
 
 
-def apply_merge_patch(target: object, patch: object) -> Item:
+def apply_merge_patch(target: object, patch: object) -> ResponseItem:
     """`target` with an RFC 7386 merge patch applied (a null removes a key; objects merge, anything else replaces)."""
-    out: Item = dict(target) if isinstance(target, dict) else {}
+    out: ResponseItem = dict(target) if isinstance(target, dict) else {}
     if not isinstance(patch, dict):
         return out
     for key, value in patch.items():
@@ -425,7 +424,7 @@ def apply_merge_patch(target: object, patch: object) -> Item:
     return out
 
 
-def _user_message_item(item: Item) -> Item:
+def _user_message_item(item: ResponseItem) -> ResponseItem:
     content = item.get("content")
     parts = content if isinstance(content, list) else []
     texts = [
@@ -436,7 +435,7 @@ def _user_message_item(item: Item) -> Item:
     return {"type": "UserMessage", "id": str(uuid.uuid4()), "content": texts}
 
 
-def _event_item(event: ItemCompleted) -> Item | None:
+def _event_item(event: ItemCompleted) -> ResponseItem | None:
     """Our finished items in the PascalCase shapes codex-rs persists (only the fields both sides know)."""
     item = event.item
     if isinstance(item, AgentMessageItem):
@@ -470,7 +469,7 @@ class ResumedThread(Record, frozen=False):
 
     path: Path
     meta: SessionMeta
-    history: list[Item]  # model-visible items since the last compaction, without the base-instructions message
+    history: list[ResponseItem]  # model-visible items since the last compaction, without the base-instructions message
     next_ordinal: int = 0
     last_cwd: str | None = None
     last_sandbox_policy: Mapping[str, object] | None = None
@@ -500,7 +499,7 @@ def _usage_from(value: object) -> Usage | None:
     return Usage(*(c if isinstance(c, int) else 0 for c in counts))
 
 
-def _strip(item: Item) -> Item:
+def _strip(item: ResponseItem) -> ResponseItem:
     if _PASSTHROUGH in item:
         return {k: v for k, v in item.items() if k != _PASSTHROUGH}
     return item

@@ -51,7 +51,8 @@ from codex_cli.protocol import (
     uuid7,
 )
 from codex_cli.records import Record, field
-from codex_cli.tools import OUTPUT_TYPES, ToolCall, ToolContext, ToolRunner, tool_call_from_item
+from codex_cli.response_items import OUTPUT_TYPES, ResponseItem, content_texts, text_message
+from codex_cli.tools import ToolCall, ToolContext, ToolRunner, tool_call_from_item
 
 if TYPE_CHECKING:
     from codex_cli.hooks import HookEngine
@@ -67,8 +68,6 @@ __all__ = [
 ]
 
 TurnStatus = Literal["completed", "failed", "aborted"]
-Item = dict[str, object]
-
 
 def new_thread_id() -> str:
     """A new thread id: a time-ordered UUID (version 7), as codex-rs uses."""
@@ -89,16 +88,6 @@ _TITLE_PROMPT = (
 )
 
 
-def text_message(role: str, *texts: str) -> dict[str, object]:
-    """A history message item with one `input_text` part per text, and a client-made `msg_` id."""
-    return {
-        "type": "message",
-        "id": f"msg_{uuid7()}",
-        "role": role,
-        "content": [{"type": "input_text", "text": t} for t in texts],
-    }
-
-
 class RequestSettings(Record):
     """The parts of a model request that do not change between samples."""
 
@@ -108,11 +97,11 @@ class RequestSettings(Record):
     parallel_tool_calls: bool = True
 
 
-def _no_items() -> list[Item]:
+def _no_items() -> list[ResponseItem]:
     return []
 
 
-def _no_mentions(user_items: list[Item]) -> list[Item]:
+def _no_mentions(user_items: list[ResponseItem]) -> list[ResponseItem]:
     return []
 
 
@@ -121,19 +110,20 @@ class ContextSettings(Record):
 
     auto_compact_limit: int | None = None  # compact when the context reaches this many tokens; None: never
     compact_prompt: str = COMPACT_PROMPT
-    fresh_context: Callable[[], list[Item]] | None = None  # developer + user context messages for a new window
-    turn_updates: Callable[[], list[Item]] = _no_items  # context that changed, added before each turn's input
-    skill_mentions: Callable[[list[Item]], list[Item]] = _no_mentions  # skills the input names, added after it
+    fresh_context: Callable[[], list[ResponseItem]] | None = None  # developer + user context messages for a new window
+    turn_updates: Callable[[], list[ResponseItem]] = _no_items  # context that changed, added before each turn's input
+    # The skills the input names, added after it.
+    skill_mentions: Callable[[list[ResponseItem]], list[ResponseItem]] = _no_mentions
 
 
 class SessionRecorder(Protocol):
     """What the rollout recorder hears from the session besides the event stream."""
 
-    def record_items(self, items: list[Item]) -> None: ...
+    def record_items(self, items: list[ResponseItem]) -> None: ...
 
     def record_usage(self, last: Usage, total: Usage, response_id: str | None) -> None: ...
 
-    def record_compaction(self, summary: str, replacement: list[Item], estimate: int, total: Usage) -> None: ...
+    def record_compaction(self, summary: str, replacement: list[ResponseItem], estimate: int, total: Usage) -> None: ...
 
     def close(self) -> None: ...
 
@@ -145,7 +135,7 @@ class TurnResult(Record):
 
 
 class _Sample(Record, frozen=False):
-    items: list[dict[str, object]] = field(default_factory=list)
+    items: list[ResponseItem] = field(default_factory=list)
 
 
 class _Interrupted(Exception):
@@ -164,8 +154,8 @@ class Session:
         request: RequestSettings,
         cwd: Path,
         emit: Callable[[Event], None],
-        history: Iterable[dict[str, object]] = (),
-        on_history: Callable[[list[dict[str, object]]], None] | None = None,
+        history: Iterable[ResponseItem] = (),
+        on_history: Callable[[list[ResponseItem]], None] | None = None,
         context: ContextSettings | None = None,
         recorder: SessionRecorder | None = None,
         usage: Usage | None = None,
@@ -177,7 +167,7 @@ class Session:
         self.model = model
         self.tools = tools
         self.request = request
-        self.history: list[dict[str, object]] = list(history)
+        self.history: list[ResponseItem] = list(history)
         # Told about every item added to the history (the rollout recorder listens here).
         self._on_history = on_history
         self._recorder = recorder
@@ -199,7 +189,7 @@ class Session:
             hooks.report_to(self._emit)
         self.turn_id: str | None = None  # the running (or last) turn's id
 
-    def _append(self, *items: dict[str, object]) -> None:
+    def _append(self, *items: ResponseItem) -> None:
         self.history.extend(items)
         if items and self._on_history is not None:
             self._on_history(list(items))
@@ -234,7 +224,7 @@ class Session:
         if self._recorder is not None:
             self._recorder.close()
 
-    def run_turn(self, user_items: list[dict[str, object]]) -> TurnResult:
+    def run_turn(self, user_items: list[ResponseItem]) -> TurnResult:
         """Add the user's input and loop: sample, run tool calls, until the model stops calling tools."""
         self._cancel.clear()
         ctx = ToolContext(self.cwd, self.thread_id, self._emit, self._new_item_id, self._cancel)
@@ -360,9 +350,9 @@ class Session:
         if self.hooks is not None:
             self.hooks.post_compact(trigger)
 
-    def _quiet_sample(self, body: dict[str, object], turn_state: TurnState) -> list[Item]:
+    def _quiet_sample(self, body: dict[str, object], turn_state: TurnState) -> list[ResponseItem]:
         """A model request whose output is not shown as it streams (the compaction summary)."""
-        items: list[Item] = []
+        items: list[ResponseItem] = []
         headers = _compaction_metadata(self.thread_id, self.model.window_number)
         for event in self.model.stream(body, turn_state=turn_state, cancel=self._cancel, headers=headers):
             if self._cancel.is_set():
@@ -391,7 +381,8 @@ class Session:
         if self._pending_tokens is not None:
             self._tokens_at_mark, self._mark, self._pending_tokens = self._pending_tokens, len(self.history), None
 
-    def _request_body(self, input: list[Item] | None = None, tools: list[object] | None = None) -> dict[str, object]:
+    def _request_body(self, input: list[ResponseItem] | None = None,
+                      tools: list[object] | None = None) -> dict[str, object]:
         body: dict[str, object] = {
             "model": self.request.model,
             "stream": True,
@@ -409,7 +400,7 @@ class Session:
             body["text"] = self.request.text
         return body
 
-    def _sample(self, turn_state: TurnState, ctx: ToolContext) -> list[dict[str, object]]:
+    def _sample(self, turn_state: TurnState, ctx: ToolContext) -> list[ResponseItem]:
         """One model request: stream its events to the front end and return its output items."""
         sample = _Sample()
         for event in self.model.stream(self._request_body(), turn_state=turn_state, cancel=self._cancel):
@@ -433,7 +424,7 @@ class Session:
             raise _Interrupted
         return sample.items
 
-    def _announce_item(self, item: dict[str, object], ctx: ToolContext) -> None:
+    def _announce_item(self, item: ResponseItem, ctx: ToolContext) -> None:
         kind = item.get("type")
         if kind == "message" and item.get("role") == "assistant":
             self._emit(ItemCompleted(AgentMessageItem(ctx.new_item_id(), _message_text(item))))
@@ -461,7 +452,7 @@ class Session:
                 self._cancel.set()
                 self._append(call.output_item("aborted by user"))
                 raise
-            context: list[Item] = []
+            context: list[ResponseItem] = []
             if hooks is not None and blocked is None and not self._cancel.is_set():
                 output, context = hooks.post_tool_use(call, output)
             self._append(*context, output)
@@ -497,49 +488,35 @@ def _compaction_metadata(thread_id: str, window_number: int) -> dict[str, str]:
     return {"x-codex-turn-metadata": encode_json(metadata).decode("utf-8")}
 
 
-def _is_context(item: Item) -> bool:
+def _is_context(item: ResponseItem) -> bool:
     return item.get("role") == "developer" or is_context_message(item)
 
 
 
 
-def _message_text(item: dict[str, object]) -> str:
-    parts = item.get("content")
-    if not isinstance(parts, list):
-        return ""
-    return "".join(
-        str(part.get("text", ""))
-        for part in parts
-        if isinstance(part, dict) and part.get("type") in ("output_text", "text")
-    )
+def _message_text(item: ResponseItem) -> str:
+    return "".join(content_texts(item, ("output_text", "text")))
 
 
-def _reasoning_text(item: dict[str, object]) -> str:
+def _reasoning_text(item: ResponseItem) -> str:
     summary = item.get("summary")
     if not isinstance(summary, list):
         return ""
     return "\n".join(str(part.get("text", "")) for part in summary if isinstance(part, dict) and part.get("text"))
 
 
-def _user_text(items: list[Item]) -> str:
+def _user_text(items: list[ResponseItem]) -> str:
     """The prompt: the texts of the last user message (earlier ones carry context such as `!cmd` results)."""
     users = [item for item in items if item.get("role") == "user"]
-    return "\n".join(_content_texts(users[-1])) if users else ""
+    return "\n".join(content_texts(users[-1], ("input_text",))) if users else ""
 
 
-def _content_texts(item: Item) -> list[str]:
-    content = item.get("content")
-    if not isinstance(content, list):
-        return []
-    return [str(p["text"]) for p in content if isinstance(p, dict) and p.get("type") == "input_text" and "text" in p]
-
-
-def _last_agent_text(items: list[dict[str, object]]) -> str | None:
+def _last_agent_text(items: list[ResponseItem]) -> str | None:
     texts = [_message_text(i) for i in items if i.get("type") == "message" and i.get("role") == "assistant"]
     return texts[-1] if texts else None
 
 
-def _dangling_call_outputs(history: list[dict[str, object]]) -> list[dict[str, object]]:
+def _dangling_call_outputs(history: list[ResponseItem]) -> list[ResponseItem]:
     """An "aborted" output for every call that has none, so the history stays valid for the next turn."""
     answered = {
         item.get("call_id")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from codex_cli.records import Record, replace
+from codex_cli.response_items import ResponseItem
 
 if TYPE_CHECKING:
     from codex_cli.config import Config
@@ -45,8 +46,6 @@ __all__ = [
 ]
 
 Scope: TypeAlias = Literal["repo", "user", "admin"]  # codex-rs also has "system": its bundled skills
-Item = dict[str, object]
-
 SKILL_FILE = "SKILL.md"
 MAX_NAME_CHARS = 64  # longer names are refused, as codex-rs and the standard do
 MAX_DESCRIPTION_CHARS = 1024  # longer descriptions are cut to this length (codex-rs 0.169 keeps such skills)
@@ -712,10 +711,10 @@ def mentioned_skills(text: str, loaded: LoadedSkills) -> list[Skill]:
     return chosen
 
 
-def mention_items(user_items: Sequence[Item], loaded: LoadedSkills) -> list[Item]:
+def mention_items(user_items: Sequence[ResponseItem], loaded: LoadedSkills) -> list[ResponseItem]:
     """One user message per mentioned skill with its whole SKILL.md, added after the prompt (codex-rs's shape:
     `<skill>`, `<name>`, `<path>`, the file, `</skill>`). A file that cannot be read any more is left out."""
-    from codex_cli.session import text_message
+    from codex_cli.response_items import text_message
 
     texts: list[str] = []
     for item in user_items:
@@ -723,7 +722,7 @@ def mention_items(user_items: Sequence[Item], loaded: LoadedSkills) -> list[Item
         if item.get("type") == "message" and item.get("role") == "user" and isinstance(content, list):
             texts += [str(part.get("text", "")) for part in content
                       if isinstance(part, dict) and part.get("type") == "input_text"]
-    items: list[Item] = []
+    items: list[ResponseItem] = []
     for skill in mentioned_skills("\n".join(texts), loaded):
         try:
             contents = skill.real_path.read_bytes().decode("utf-8")

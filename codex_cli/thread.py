@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from codex_cli.errors import CodexError
 from codex_cli.records import Record
+from codex_cli.response_items import ResponseItem
 
 if TYPE_CHECKING:
     from codex_cli.bootstrap import SessionBundle, ThreadStart
@@ -36,7 +37,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Item = dict[str, object]
 _SHELL_TIMEOUT_SEC = 600.0  # a `!cmd` that runs longer is killed, as before it streamed
 _SHELL_ITEM_ID = "bang"
 FROM_START = "from-start"  # open_thread's default hook source: how the thread begins (startup, resume, fork)
@@ -174,7 +174,7 @@ class Thread:
         self.config, self.start, self.client = config, start, client
         self.rollout_path = bundle.rollout_path
         self._emit = emit
-        self.pending_context: list[Item] = []  # `!cmd` results, sent with the next turn
+        self.pending_context: list[ResponseItem] = []  # `!cmd` results, sent with the next turn
         self._cancel = threading.Event()  # interrupts a `!cmd`
         self._closing = threading.Event()  # ends the title request
         self._naming: threading.Thread | None = None
@@ -205,7 +205,7 @@ class Thread:
 
     # ------------------------------------------------------------------ turns
 
-    def run_turn(self, user_items: list[Item], *, prompt: str | None = None) -> TurnResult:
+    def run_turn(self, user_items: list[ResponseItem], *, prompt: str | None = None) -> TurnResult:
         """One turn with the person's input; `prompt` (what they typed) goes into `history.jsonl` first. `!cmd`
         results since the last turn go before the input. `notify` runs when the turn completes."""
         if prompt is not None:
@@ -257,7 +257,7 @@ class Thread:
         self._emit(ItemStarted(CommandExecutionItem(_SHELL_ITEM_ID, command, cwd=str(self.config.cwd))))
         output, code = self._run_shell(command)
         duration = time.monotonic() - started
-        from codex_cli.session import text_message
+        from codex_cli.response_items import text_message
 
         self.pending_context.append(text_message("user", (
             f"<user_shell_command>\n<command>\n{command}\n</command>\n<result>\nExit code: {code}\n"

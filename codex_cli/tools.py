@@ -84,7 +84,6 @@ def tool_call_from_item(item: Mapping[str, object]) -> ToolCall | None:
 
 
 # Answered item types, one per call kind.
-OUTPUT_TYPES = ("function_call_output", "custom_tool_call_output", "tool_search_output")
 
 
 class ToolSettings(Record):

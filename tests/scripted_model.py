@@ -50,8 +50,9 @@ from codex_cli.model import (
     usage_from_api,
 )
 from codex_cli.protocol import Event
+from codex_cli.response_items import text_message
 from codex_cli.sandbox import PreparedSandbox
-from codex_cli.session import ContextSettings, RequestSettings, Session, text_message
+from codex_cli.session import ContextSettings, RequestSettings, Session
 from codex_cli.tools import ToolRunner, ToolSettings
 
 __all__ = ["THREAD_ID", "ScriptExhausted", "ScriptedModel", "ScriptedRequest", "scripted_session"]

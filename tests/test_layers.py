@@ -54,7 +54,6 @@ def test_no_module_imports_a_layer_above_its_own(layer: str) -> None:
     assert _upward_imports(layer, _graph()) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 in progress: hooks <-> session, ui.line_ui <-> its helpers")
 def test_no_import_cycle() -> None:
     assert _cycles(_graph()) == []
 

@@ -19,7 +19,7 @@ from fake_responses import FakeResponsesServer, message
 from codex_cli.bootstrap import ThreadStart
 from codex_cli.config import CliOverrides, Config, load_config
 from codex_cli.protocol import CommandOutputDelta, Event
-from codex_cli.session import text_message
+from codex_cli.response_items import text_message
 from codex_cli.thread import Thread, ThreadNotFound, ThreadRef, hook_engine, open_thread, thread_start
 
 PY = sys.executable

@@ -41,9 +41,9 @@ from codex_cli.protocol import (
     TurnFailed,
     TurnStarted,
 )
+from codex_cli.response_items import OUTPUT_TYPES, text_message
 from codex_cli.sandbox import PreparedSandbox
-from codex_cli.session import Session, TurnResult, text_message
-from codex_cli.tools import OUTPUT_TYPES
+from codex_cli.session import Session, TurnResult
 
 Item = dict[str, Any]
 BIG_USAGE = {"input_tokens": 60_000, "output_tokens": 100, "total_tokens": 60_100}  # past the compaction limit

@@ -438,7 +438,7 @@ class McpServer:
         return thread
 
     def _run_turn(self, thread: _Thread, call: _Call, prompt: str) -> dict[str, object]:
-        from codex_cli.session import text_message
+        from codex_cli.response_items import text_message
 
         core, events = thread.core, thread.events
         assert core is not None and events is not None

@@ -702,7 +702,7 @@ class LineApp:
 
     def submit(self, text: str) -> None:
         """Send one message as a turn and render it until it ends."""
-        from codex_cli.session import text_message
+        from codex_cli.response_items import text_message
 
         thread = self.thread
         assert thread is not None
@@ -721,8 +721,8 @@ class LineApp:
         shown as the UI renders them; the conversation then goes on where it was."""
         from codex_cli.bootstrap import ThreadStart
         from codex_cli.protocol import WarningNotice
+        from codex_cli.response_items import text_message
         from codex_cli.review import reviewer_config, showing_rendered_reviews
-        from codex_cli.session import text_message
         from codex_cli.thread import open_thread
 
         config = reviewer_config(self.config)
