@@ -527,7 +527,7 @@ def test_degraded_notice_names_what_is_not_enforced(scene: Scene) -> None:
     run = scene.codex("sandbox", "linux", "--full-auto", "--", "true")
     assert run.returncode == 0, run.stderr
     notice = run.stderr
-    assert ".git, .codex, .agents, .aws" in notice
+    assert ".git, .agents, .codex, .aws" in notice
     assert "CODEX_SANDBOX_TEST_DISABLE" in notice
     assert "/proc" in notice and "process" in notice
 

@@ -52,7 +52,7 @@ from codex_cli.mcp_server.codex_tools import (
     tool_result,
 )
 from codex_cli.mcp_server.events import CodexEventStream, EventMsg, SessionInfo, warning_msg
-from codex_cli.protocol import Event, TurnStarted, WarningNotice
+from codex_cli.protocol import Event, TurnAborted, TurnCompleted, TurnFailed, TurnStarted, WarningNotice
 from codex_cli.records import Record, replace
 from codex_cli.version import VERSION
 
@@ -73,6 +73,7 @@ ORIGINATOR = "codex_cli_rs"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _INTERRUPTED = "The turn was interrupted before it finished."
 _SHUTDOWN_JOIN_SEC = 10.0  # turns stop within ~0.1 s of an interrupt; this bounds a stuck one
+_FINISHING_WAIT_SEC = 10.0  # a turn that has sent its end returns within milliseconds; this bounds a stuck one
 
 RequestId = int | str
 
@@ -126,6 +127,7 @@ class _Thread:
         self.events: CodexEventStream | None = None
         self.call: _Call | None = None  # the call whose turn is running
         self.busy = True  # guarded by the server's lock; a new thread is busy until its first turn ends
+        self.turn_over = False  # its turn has told the client it ended (it is finishing: notify, hooks)
         self.cancel = threading.Event()  # stops a pending approval question
 
     @property
@@ -155,6 +157,8 @@ class _Thread:
             return
         if isinstance(event, TurnStarted) and call.cancelled and self.session is not None:
             self.session.interrupt()  # the cancel arrived before run_turn() reset the flag
+        if isinstance(event, (TurnStarted, TurnCompleted, TurnFailed, TurnAborted)):
+            self.turn_over = not isinstance(event, TurnStarted)
         for event_msg in events.translate(event):
             self.server.send_event(call, self.thread_id, event_msg)
 
@@ -199,6 +203,7 @@ class McpServer:
         self._cwd = cwd
         self._peer = _ServerPeer(self, transport)
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # a thread's turn has returned
         self._resume_lock = threading.Lock()
         self._threads: dict[str, _Thread] = {}
         self._calls: dict[RequestId, _Call] = {}
@@ -432,6 +437,10 @@ class McpServer:
         thread = self._threads.get(thread_id)
         if thread is None:
             return None
+        if thread.busy and thread.turn_over:
+            # The client heard the turn end (turn_aborted, task_complete) and may reply at once, while the turn
+            # is still returning: wait for it rather than refuse the reply.
+            self._idle.wait_for(lambda: not thread.busy, timeout=_FINISHING_WAIT_SEC)
         if thread.busy:
             raise CodexError(f"Session {thread_id} is still running a turn; wait for its result before replying.")
         thread.busy = True
@@ -452,6 +461,7 @@ class McpServer:
         finally:
             with self._lock:
                 thread.busy, thread.call = False, None
+                self._idle.notify_all()
         if result.status == "completed":
             return tool_result(session.thread_id, result.last_agent_message or "")
         if result.status == "failed":
