@@ -45,6 +45,7 @@ __all__ = [
     "profile_var_kept",
     "run_legacy_shell",
     "shell_argv",
+    "signal_group",
     "spawn_argv",
     "truncate_for_model",
 ]
@@ -405,7 +406,7 @@ def _creation_flags() -> int:
     return 0
 
 
-def _signal_group(popen: subprocess.Popen[bytes], interrupt: bool) -> None:
+def signal_group(popen: subprocess.Popen[bytes], interrupt: bool) -> None:
     """Send SIGINT (`interrupt`) or SIGKILL to the child's whole process group."""
     if sys.platform == "win32":
         if interrupt:
@@ -596,7 +597,7 @@ class _LiveProcess:
                                                     name="codex-exec-input", daemon=True)
                     self._typist.start()
         elif chars == _CTRL_C:
-            _signal_group(self.popen, interrupt=True)
+            signal_group(self.popen, interrupt=True)
         else:
             raise ExecFailure(_STDIN_CLOSED)
 
@@ -641,7 +642,7 @@ class _LiveProcess:
             return False
         self._pump.join(timeout=_EXIT_GRACE_S)
         if self._pump.is_alive():
-            _signal_group(self.popen, interrupt=False)  # background children still hold the output open
+            signal_group(self.popen, interrupt=False)  # background children still hold the output open
             self._pump.join(timeout=_EXIT_GRACE_S)
         self.finished = True
         return True
@@ -652,7 +653,7 @@ class _LiveProcess:
             if self.confined and _ask_supervisor_to_end(self.popen):
                 self._settle()
                 return
-            _signal_group(self.popen, interrupt=False)
+            signal_group(self.popen, interrupt=False)
             try:
                 self.popen.wait(timeout=5)
             except subprocess.TimeoutExpired:

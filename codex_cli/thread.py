@@ -269,7 +269,7 @@ class Thread:
         """(output, exit code) of `command`; the exit code is None when it could not start, timed out or was
         interrupted (the output then says so)."""
         from codex_cli.protocol import CommandOutputDelta
-        from codex_cli.shell import shell_argv, spawn_argv
+        from codex_cli.shell import shell_argv, signal_group, spawn_argv
 
         try:
             proc = subprocess.Popen(spawn_argv(shell_argv(command)), cwd=self.config.cwd, stdin=subprocess.DEVNULL,
@@ -299,7 +299,7 @@ class Thread:
             elif time.monotonic() > deadline:
                 ended = f"timed out after {_SHELL_TIMEOUT_SEC:g} seconds"
             if ended is not None:
-                _kill_group(proc)
+                signal_group(proc, interrupt=False)  # the command with everything it started
                 break
         proc.wait()
         reader.join(1.0)  # a background child of the command may keep the pipe open: not waited for longer
@@ -362,16 +362,3 @@ class Thread:
                     self.hooks.session_end()
         finally:
             self.session.close()
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the command with everything it started."""
-    if sys.platform == "win32":
-        proc.kill()
-        return
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass  # the group is already gone

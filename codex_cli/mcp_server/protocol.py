@@ -122,8 +122,6 @@ class _Thread:
     def __init__(self, server: McpServer) -> None:
         self.server = server
         self.core: Thread | None = None  # the open thread (codex_cli.thread)
-        self.session: Session | None = None
-        self.config: Config | None = None
         self.events: CodexEventStream | None = None
         self.call: _Call | None = None  # the call whose turn is running
         self.busy = True  # guarded by the server's lock; a new thread is busy until its first turn ends
@@ -131,12 +129,15 @@ class _Thread:
         self.cancel = threading.Event()  # stops a pending approval question
 
     @property
-    def thread_id(self) -> str:
-        return self.session.thread_id if self.session is not None else ""
+    def session(self) -> Session | None:
+        return self.core.session if self.core is not None else None
 
-    def attach(self, core: Thread, config: Config) -> None:
-        self.config, self.core = config, core
-        session = self.session = core.session
+    @property
+    def thread_id(self) -> str:
+        return self.core.thread_id if self.core is not None else ""
+
+    def attach(self, core: Thread) -> None:
+        self.core, session, config = core, core.session, core.config
         info = SessionInfo(
             thread_id=session.thread_id, model=config.model, model_provider_id=config.model_provider_id,
             approval_policy=config.approval_policy, sandbox_mode=config.sandbox_mode, cwd=str(config.cwd),
@@ -385,7 +386,7 @@ class McpServer:
                            hooks=hook_engine(config),  # the lifecycle hooks run in server sessions too (trusted ones)
                            approver=thread, env=self._env,
                            model_client=self._client_pair())  # fmt: skip
-        thread.attach(core, config)
+        thread.attach(core)
         return core
 
     def _reply(self, call: _Call, arguments: object) -> dict[str, object]:
